@@ -1,0 +1,141 @@
+"""Binary codes as plain NumPy: forward pass, binarization, bit packing, Hamming distance.
+
+Bit order: bit ``i`` of a code lives in byte ``i // 8`` at position ``7 - i % 8``
+(most significant bit first, NumPy's ``packbits`` default). Every export uses this order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# popcount of every byte value, for Hamming distances over packed codes
+POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """Pack an ``(n, n_bits)`` array of 0/1 into ``(n, n_bits // 8)`` uint8."""
+    bits = np.asarray(bits)
+    if bits.ndim != 2 or bits.shape[1] % 8:
+        raise ValueError(f"bits must be 2-D with a multiple of 8 columns, got shape {bits.shape}")
+    return np.packbits(bits.astype(bool), axis=1)
+
+
+def unpack_bits(packed: np.ndarray, n_bits: int | None = None) -> np.ndarray:
+    """Inverse of :func:`pack_bits`: ``(n, n_bytes)`` uint8 to ``(n, n_bits)`` uint8 of 0/1."""
+    packed = np.asarray(packed, dtype=np.uint8)
+    if packed.ndim == 1:
+        packed = packed[None, :]
+    bits = np.unpackbits(packed, axis=1)
+    return bits if n_bits is None else bits[:, :n_bits]
+
+
+def hamming_distances(query: np.ndarray, packed: np.ndarray) -> np.ndarray:
+    """Hamming distance from one packed code ``(n_bytes,)`` to each row of ``packed``."""
+    query = np.asarray(query, dtype=np.uint8).reshape(1, -1)
+    return POPCOUNT8[np.bitwise_xor(packed, query)].sum(axis=1, dtype=np.int32)
+
+
+def hamming_matrix(queries: np.ndarray, packed: np.ndarray) -> np.ndarray:
+    """All Hamming distances ``(n_queries, n_db)`` between two sets of packed codes."""
+    queries = np.asarray(queries, dtype=np.uint8)
+    out = np.zeros((queries.shape[0], packed.shape[0]), dtype=np.int32)
+    for j in range(packed.shape[1]):  # loop over bytes, not over codes
+        out += POPCOUNT8[np.bitwise_xor(queries[:, j : j + 1], packed[None, :, j])]
+    return out
+
+
+def to_hex(packed: np.ndarray) -> list[str]:
+    """Hex string of each packed code (two characters per byte, first bit first)."""
+    return [bytes(row).hex() for row in np.asarray(packed, dtype=np.uint8)]
+
+
+def from_hex(codes: list[str]) -> np.ndarray:
+    """Packed uint8 codes from hex strings made by :func:`to_hex`."""
+    return np.array([np.frombuffer(bytes.fromhex(c), dtype=np.uint8) for c in codes], dtype=np.uint8)
+
+
+def bit_balance(bits: np.ndarray) -> np.ndarray:
+    """Fraction of documents with each bit set (0.5 is a perfectly balanced bit)."""
+    bits = np.asarray(bits)
+    if bits.shape[0] == 0:
+        return np.zeros(bits.shape[1])
+    return bits.mean(axis=0)
+
+
+# --------------------------------------------------------------------------- forward pass
+
+ACTIVATIONS = {
+    "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * z)),  # overflow-free logistic
+    "relu": lambda z: np.maximum(z, 0.0),
+    "linear": lambda z: z,
+}
+
+
+@dataclass
+class EncoderWeights:
+    """The encoder as plain arrays: ``h = act(h @ W + b)`` per layer, the last gives code logits.
+
+    ``thresholds`` are the per-bit cut points applied to the code probabilities.
+    """
+
+    kernels: list[np.ndarray]
+    biases: list[np.ndarray]
+    activations: list[str]
+    thresholds: np.ndarray
+
+    @property
+    def n_bits(self) -> int:
+        return int(self.kernels[-1].shape[1])
+
+    @property
+    def n_inputs(self) -> int:
+        return int(self.kernels[0].shape[0])
+
+    def save(self, path: str | Path) -> None:
+        arrays = {f"kernel_{i}": k for i, k in enumerate(self.kernels)}
+        arrays.update({f"bias_{i}": b for i, b in enumerate(self.biases)})
+        np.savez(path, activations=np.array(self.activations), thresholds=self.thresholds,
+                 n_layers=np.array(len(self.kernels)), **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "EncoderWeights":
+        with np.load(path, allow_pickle=False) as data:
+            n = int(data["n_layers"])
+            enc = cls(
+                kernels=[np.ascontiguousarray(data[f"kernel_{i}"], dtype=np.float32) for i in range(n)],
+                biases=[np.asarray(data[f"bias_{i}"], dtype=np.float32) for i in range(n)],
+                activations=[str(a) for a in data["activations"]],
+                thresholds=np.asarray(data["thresholds"], dtype=np.float32),
+            )
+        for a in enc.activations:
+            if a not in ACTIVATIONS:
+                raise ValueError(f"unknown activation {a!r} in {path}")
+        return enc
+
+
+def encode_probs(encoder: EncoderWeights, X) -> np.ndarray:
+    """Code-unit probabilities ``(n, n_bits)`` for weighted bag-of-words rows ``X``.
+
+    ``X`` may be a SciPy sparse matrix or a dense array; the first layer is a sparse product.
+    """
+    if X.shape[1] != encoder.n_inputs:
+        raise ValueError(f"input has {X.shape[1]} columns, the encoder expects {encoder.n_inputs}")
+    h = X @ encoder.kernels[0]
+    h = np.asarray(h, dtype=np.float32) + encoder.biases[0]
+    h = ACTIVATIONS[encoder.activations[0]](h)
+    for W, b, act in zip(encoder.kernels[1:], encoder.biases[1:], encoder.activations[1:]):
+        h = ACTIVATIONS[act](h @ W + b)
+    return h.astype(np.float32, copy=False)
+
+
+def binarize(probs: np.ndarray, thresholds: np.ndarray | float = 0.5) -> np.ndarray:
+    """0/1 codes ``(n, n_bits)`` uint8: a bit is set where its probability exceeds the threshold."""
+    return (np.asarray(probs) > thresholds).astype(np.uint8)
+
+
+def encode_packed(encoder: EncoderWeights, X) -> np.ndarray:
+    """Packed codes for ``X``: forward pass, per-bit thresholds, bit packing."""
+    return pack_bits(binarize(encode_probs(encoder, X), encoder.thresholds))

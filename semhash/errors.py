@@ -1,0 +1,29 @@
+"""Typed exceptions raised by the library; the CLI turns them into one-line messages."""
+
+
+class SemhashError(Exception):
+    """Base class for every error semhash raises on purpose."""
+
+
+class CorpusError(SemhashError):
+    """The corpus folder is missing, empty, or holds no readable document."""
+
+
+class NotFittedError(SemhashError, ValueError):
+    """An estimator was used before ``fit``."""
+
+
+class ConfigError(SemhashError, ValueError):
+    """An option has a value semhash cannot use."""
+
+
+class IndexNotFoundError(SemhashError):
+    """No index exists at the requested name or path."""
+
+
+class IndexFormatError(SemhashError):
+    """An index folder is damaged, incomplete, or from another format version."""
+
+
+class QueryError(SemhashError, ValueError):
+    """A query cannot be answered (empty, or no known words)."""

@@ -1,0 +1,192 @@
+"""Bag-of-words features: scikit-learn fits the vocabulary, NumPy applies it.
+
+Fitting uses scikit-learn's ``CountVectorizer`` (stop words, ``min_df``, ``max_df``,
+``max_features``). Everything learned is kept as plain arrays -- the vocabulary as a JSON list
+of terms in column order and the document frequencies as ``.npy`` -- and transforming text
+needs only the standard library and NumPy/SciPy, so the query path never imports
+scikit-learn. The tokenizer below reproduces scikit-learn's default exactly
+(lower-casing, then ``(?u)\\b\\w\\w+\\b``); a test checks the two agree.
+
+Weighting (``tfidf``, the default) is ``log(1 + tf) * log(1 + N / df)``, the weighting of the
+semantic-hashing literature; ``counts`` keeps raw term counts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from .errors import ConfigError, NotFittedError
+
+TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
+WEIGHTINGS = ("tfidf", "counts")
+VOCAB_FILE = "vocabulary.json"
+DF_FILE = "document_frequency.npy"
+
+
+@dataclass(frozen=True)
+class VectorizerConfig:
+    """Options of the vocabulary; the defaults follow the 20 Newsgroups hashing protocol."""
+
+    weighting: str = "tfidf"
+    max_features: int = 10000
+    min_df: int | float = 2
+    max_df: float = 0.8
+    stop_words: bool = True
+
+    def validate(self) -> None:
+        if self.weighting not in WEIGHTINGS:
+            raise ConfigError(f"weighting must be one of {', '.join(WEIGHTINGS)}, got {self.weighting!r}")
+        if self.max_features < 1:
+            raise ConfigError(f"max_features must be at least 1, got {self.max_features}")
+        if not 0.0 < self.max_df <= 1.0:
+            raise ConfigError(f"max_df must be in (0, 1], got {self.max_df}")
+        if isinstance(self.min_df, float) and not 0.0 <= self.min_df < 1.0:
+            raise ConfigError(f"a fractional min_df must be in [0, 1), got {self.min_df}")
+        if isinstance(self.min_df, int) and self.min_df < 1:
+            raise ConfigError(f"min_df must be at least 1, got {self.min_df}")
+
+
+def tokenize(text: str) -> list[str]:
+    """scikit-learn's default analyzer: lower-case, then words of two or more characters."""
+    return TOKEN_RE.findall(text.lower())
+
+
+def count_matrix(texts: list[str], vocabulary: dict[str, int]) -> sp.csr_matrix:
+    """Term counts ``(n_texts, len(vocabulary))`` for the known words of each text."""
+    indptr = [0]
+    indices: list[int] = []
+    data: list[int] = []
+    for text in texts:
+        counts: dict[int, int] = {}
+        for token in tokenize(text):
+            j = vocabulary.get(token)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        indices.extend(counts)
+        data.extend(counts.values())
+        indptr.append(len(indices))
+    matrix = sp.csr_matrix(
+        (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+        shape=(len(texts), len(vocabulary)),
+    )
+    matrix.sort_indices()
+    return matrix
+
+
+def idf_weights(df: np.ndarray, n_docs: int) -> np.ndarray:
+    """Inverse document frequency ``log(1 + N / df)``."""
+    return np.log1p(n_docs / np.maximum(df, 1)).astype(np.float32)
+
+
+def weight_counts(counts: sp.csr_matrix, idf: np.ndarray | None) -> sp.csr_matrix:
+    """``log(1 + tf) * idf`` for TF-IDF; the counts unchanged when ``idf`` is None."""
+    if idf is None:
+        return counts.astype(np.float32)
+    weighted = counts.astype(np.float32, copy=True)
+    weighted.data = np.log1p(weighted.data)
+    return (weighted @ sp.diags(idf)).tocsr().astype(np.float32)
+
+
+def l2_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit length (empty rows stay empty)."""
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return (sp.diags(1.0 / norms) @ matrix).tocsr().astype(np.float32)
+
+
+class Vectorizer:
+    """Text to weighted bag-of-words rows, with a vocabulary fitted by scikit-learn."""
+
+    def __init__(self, config: VectorizerConfig | None = None):
+        self.config = config or VectorizerConfig()
+
+    def fit(self, texts: list[str]) -> "Vectorizer":
+        """Learn the vocabulary and document frequencies from ``texts``."""
+        if isinstance(texts, str):
+            raise ConfigError("fit expects a list of documents, not a single string")
+        texts = list(texts)
+        if not texts:
+            raise ConfigError("cannot fit a vocabulary on zero documents")
+        self.config.validate()
+        from sklearn.feature_extraction.text import CountVectorizer  # training path only
+
+        cfg = self.config
+        min_df, max_df = cfg.min_df, cfg.max_df
+        if isinstance(min_df, int) and min_df > len(texts):
+            min_df = 1  # a tiny corpus cannot honour min_df; keep every word rather than none
+        counter = CountVectorizer(
+            stop_words="english" if cfg.stop_words else None,
+            max_features=cfg.max_features,
+            min_df=min_df,
+            max_df=max_df if len(texts) * max_df >= 1 else 1.0,
+            dtype=np.float32,
+        )
+        try:
+            counts = counter.fit_transform(texts)
+        except ValueError as exc:  # "empty vocabulary", "max_df corresponds to < documents than min_df"
+            raise ConfigError(
+                f"no vocabulary could be built from {len(texts)} documents ({exc}); "
+                "use more documents or lower --min-df"
+            ) from exc
+        terms = counter.get_feature_names_out().tolist()
+        self.vocabulary_ = {term: j for j, term in enumerate(terms)}
+        self.df_ = np.asarray((counts > 0).sum(axis=0)).ravel().astype(np.int64)
+        self.n_docs_ = len(texts)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "vocabulary_"):
+            raise NotFittedError("this Vectorizer is not fitted yet: call fit(texts) or load() first")
+
+    @property
+    def idf_(self) -> np.ndarray | None:
+        self._check_fitted()
+        if self.config.weighting == "counts":
+            return None
+        return idf_weights(self.df_, self.n_docs_)
+
+    @property
+    def terms_(self) -> list[str]:
+        self._check_fitted()
+        return sorted(self.vocabulary_, key=self.vocabulary_.__getitem__)
+
+    def counts(self, texts: list[str]) -> sp.csr_matrix:
+        """Raw term counts over the fitted vocabulary."""
+        self._check_fitted()
+        if isinstance(texts, str):
+            raise ConfigError("expected a list of texts, not a single string; wrap it in a list")
+        return count_matrix(list(texts), self.vocabulary_)
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
+        """Weighted rows (TF-IDF or counts), not normalized: the model's input."""
+        return weight_counts(self.counts(texts), self.idf_)
+
+    def fit_transform(self, texts: list[str]) -> sp.csr_matrix:
+        return self.fit(texts).transform(texts)
+
+    def save(self, folder: str | Path) -> list[str]:
+        """Write the vocabulary (JSON) and document frequencies (.npy); return the file names."""
+        self._check_fitted()
+        folder = Path(folder)
+        payload = {"config": asdict(self.config), "n_docs": self.n_docs_, "terms": self.terms_}
+        (folder / VOCAB_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+        np.save(folder / DF_FILE, self.df_)
+        return [VOCAB_FILE, DF_FILE]
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "Vectorizer":
+        folder = Path(folder)
+        payload = json.loads((folder / VOCAB_FILE).read_text(encoding="utf-8"))
+        vec = cls(VectorizerConfig(**payload["config"]))
+        vec.vocabulary_ = {term: j for j, term in enumerate(payload["terms"])}
+        vec.n_docs_ = int(payload["n_docs"])
+        vec.df_ = np.load(folder / DF_FILE)
+        if vec.df_.shape != (len(vec.vocabulary_),):
+            raise ValueError(f"{DF_FILE} has {vec.df_.shape} entries for {len(vec.vocabulary_)} terms")
+        return vec
