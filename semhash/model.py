@@ -1,0 +1,504 @@
+"""Training: the deep autoencoder of semantic hashing, in Keras 3 on TensorFlow.
+
+This is the only module that imports TensorFlow/Keras; it is used by ``semhash index`` and
+never on the query path. Training has two stages (Salakhutdinov & Hinton, 2009):
+
+1. **Stacked greedy pretraining**, one layer at a time, ``vocab -> 500 -> 500 -> n_bits``:
+   ``rbm`` trains restricted Boltzmann machines with contrastive divergence (CD-1), the bottom
+   one with the constrained-Poisson (softmax) visible layer suited to word counts, the others
+   Bernoulli-Bernoulli; ``autoencoder`` trains denoising autoencoders (masking noise) layer by
+   layer; ``none`` starts from random weights.
+2. **Fine-tuning**: the pretrained layers are unrolled into a deep autoencoder (the decoder is the
+   mirror image, initialised with the transposed weights) and trained jointly to reconstruct the
+   document's word distribution with a softmax cross-entropy. The code layer is a sigmoid made
+   binary during training, either by adding Gaussian noise to its input (``noise``: the paper's
+   method, which pushes activations to 0 or 1) or by sampling Bernoulli bits with a
+   straight-through gradient (``ste``).
+
+The result is exported as :class:`semhash.codes.EncoderWeights` -- plain NumPy arrays -- and codes
+are computed with :func:`semhash.codes.encode_probs`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from .codes import EncoderWeights, encode_probs
+from .errors import ConfigError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+PRETRAIN_KINDS = ("rbm", "autoencoder", "none")
+CODE_MODES = ("noise", "ste")
+
+
+@dataclass
+class ModelConfig:
+    """Everything that shapes the model and its training."""
+
+    n_bits: int = 32
+    hidden: tuple[int, ...] = (500, 500)
+    activation: str = "sigmoid"  # hidden units: "sigmoid" (as in the paper, matches RBMs) or "relu"
+    pretrain: str = "rbm"
+    pretrain_epochs: int = 5
+    pretrain_learning_rate: float = 0.1
+    rbm_bottom_learning_rate: float = 5.0  # per unit of mean document length (word-count layer)
+    epochs: int = 20
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    code_mode: str = "ste"
+    noise_std: float = 4.0
+    validation_fraction: float = 0.1
+    patience: int = 3
+    threshold: str = "median"  # "median" (balanced bits) or "half" (0.5)
+    seed: int = 0
+
+    def validate(self, n_inputs: int | None = None) -> None:
+        if not (8 <= self.n_bits <= 128 and self.n_bits % 8 == 0):
+            raise ConfigError(f"bits must be a multiple of 8 between 8 and 128, got {self.n_bits}")
+        if self.pretrain not in PRETRAIN_KINDS:
+            raise ConfigError(f"pretrain must be one of {', '.join(PRETRAIN_KINDS)}, got {self.pretrain!r}")
+        if self.code_mode not in CODE_MODES:
+            raise ConfigError(f"code_mode must be one of {', '.join(CODE_MODES)}, got {self.code_mode!r}")
+        if self.activation not in ("sigmoid", "relu"):
+            raise ConfigError(f"activation must be 'sigmoid' or 'relu', got {self.activation!r}")
+        if self.threshold not in ("median", "half"):
+            raise ConfigError(f"threshold must be 'median' or 'half', got {self.threshold!r}")
+        if any(h < 1 for h in self.hidden):
+            raise ConfigError(f"hidden layer sizes must be positive, got {self.hidden}")
+        if self.epochs < 1 or self.pretrain_epochs < 0 or self.batch_size < 1:
+            raise ConfigError("epochs and batch_size must be at least 1, pretrain_epochs at least 0")
+        if n_inputs is not None and n_inputs < 2:
+            raise ConfigError(f"the vocabulary has {n_inputs} word(s); at least 2 are needed to train")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        d = dict(d)
+        d["hidden"] = tuple(d.get("hidden", (500, 500)))
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class TrainingResult:
+    """What training produced: the NumPy encoder, the Keras model and the loss curves."""
+
+    encoder: EncoderWeights
+    keras_model: object
+    pretrain_losses: list[list[float]] = field(default_factory=list)
+    finetune_losses: list[float] = field(default_factory=list)
+    validation_losses: list[float] = field(default_factory=list)
+
+    def save_keras(self, path: str | Path) -> None:
+        self.keras_model.save(str(path))
+
+
+# --------------------------------------------------------------------------- small pure helpers
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def row_distributions(X) -> np.ndarray:
+    """Each row scaled to sum to one (the document's word distribution); dense float32."""
+    dense = X.toarray() if sp.issparse(X) else np.asarray(X)
+    dense = dense.astype(np.float32, copy=False)
+    totals = dense.sum(axis=1, keepdims=True)
+    totals[totals == 0] = 1.0
+    return dense / totals
+
+
+def dense_rows(X, idx: np.ndarray) -> np.ndarray:
+    rows = X[idx]
+    return (rows.toarray() if sp.issparse(rows) else np.asarray(rows)).astype(np.float32, copy=False)
+
+
+def batches(n: int, batch_size: int, rng: np.random.Generator):
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+# --------------------------------------------------------------------------- RBM pretraining
+
+
+def cd1_step(v0, W, b_h, b_v, visible: str, rng: np.random.Generator):
+    """One contrastive-divergence step; returns the gradients and the reconstruction loss."""
+    h0 = sigmoid(v0 @ W + b_h)
+    h0_sample = (rng.random(h0.shape, dtype=np.float32) < h0).astype(np.float32)
+    if visible == "softmax":  # constrained Poisson: rates D * softmax, D = document length
+        D = v0.sum(axis=1, keepdims=True)
+        p = softmax(h0_sample @ W.T + b_v)
+        v1 = D * p
+        target = v0 / np.maximum(D, 1e-8)
+        loss = float(-(target * np.log(p + 1e-10)).sum(axis=1).mean())
+    else:
+        v1 = sigmoid(h0_sample @ W.T + b_v)
+        loss = float(((v0 - v1) ** 2).sum(axis=1).mean())
+    h1 = sigmoid(v1 @ W + b_h)
+    m = v0.shape[0]
+    dW = (v0.T @ h0 - v1.T @ h1) / m
+    return dW, (h0 - h1).mean(axis=0), (v0 - v1).mean(axis=0), loss
+
+
+def train_rbm(X, n_hidden: int, visible: str, epochs: int, lr: float, batch_size: int,
+              rng: np.random.Generator, progress=None):
+    """Train one RBM with CD-1, momentum and weight decay; returns ``(W, b_h, b_v, losses)``."""
+    n, n_visible = X.shape
+    W = (0.01 * rng.standard_normal((n_visible, n_hidden))).astype(np.float32)
+    b_h = np.zeros(n_hidden, np.float32)
+    b_v = np.zeros(n_visible, np.float32)
+    if visible == "softmax":  # start the visible biases at the log word frequencies
+        freq = np.asarray(X.sum(axis=0)).ravel().astype(np.float64) + 1.0
+        b_v = np.log(freq / freq.sum()).astype(np.float32)
+    vel = [np.zeros_like(W), np.zeros_like(b_h), np.zeros_like(b_v)]
+    losses = []
+    for epoch in range(epochs):
+        momentum = 0.5 if epoch < 2 else 0.9
+        total, count = 0.0, 0
+        for idx in batches(n, batch_size, rng):
+            v0 = dense_rows(X, idx)
+            if visible == "softmax":  # per-word step: long documents must not blow up the update
+                v0_scale = max(float(v0.sum(axis=1).mean()), 1.0)
+            else:
+                v0_scale = 1.0
+            dW, dbh, dbv, loss = cd1_step(v0, W, b_h, b_v, visible, rng)
+            step = lr / v0_scale
+            for v, g, p in zip(vel, (dW - 2e-4 * W * v0_scale, dbh, dbv), (W, b_h, b_v)):
+                v *= momentum
+                v += step * g
+                p += v
+            total += loss * len(idx)
+            count += len(idx)
+        losses.append(total / count)
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(loss=f"{losses[-1]:.4f}")
+    return W, b_h, b_v, losses
+
+
+# --------------------------------------------------------------------------- Keras model
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def build_layers(keras, n_inputs: int, cfg: ModelConfig):
+    """The Keras layers of the unrolled autoencoder, named so weights can be found by name."""
+    sizes = list(cfg.hidden) + [cfg.n_bits]
+    enc = [keras.layers.Dense(s, activation=cfg.activation, name=f"enc_{i}") for i, s in enumerate(sizes[:-1])]
+    enc.append(keras.layers.Dense(sizes[-1], name="code_logits"))
+    dec_sizes = list(reversed(cfg.hidden))
+    dec = [keras.layers.Dense(s, activation=cfg.activation, name=f"dec_{i}") for i, s in enumerate(dec_sizes)]
+    dec.append(keras.layers.Dense(n_inputs, name="word_logits"))
+    return enc, dec
+
+
+def register_binary_code(keras):
+    """The code layer, defined lazily so importing this module does not import Keras."""
+    name = "semhash>BinaryCode"
+    existing = keras.saving.get_registered_object(name)
+    if existing is not None:
+        return existing
+
+    @keras.saving.register_keras_serializable(package="semhash", name="BinaryCode")
+    class BinaryCode(keras.layers.Layer):
+        """Sigmoid code units made binary while training.
+
+        ``noise``: ``sigmoid(z + N(0, noise_std))`` -- the noise can only be overcome by large
+        |z|, so units learn to sit near 0 or 1. ``ste``: Bernoulli samples of ``sigmoid(z)``
+        in the forward pass, the sigmoid's gradient in the backward pass. At inference both
+        return ``sigmoid(z)``.
+        """
+
+        def __init__(self, mode="noise", noise_std=4.0, seed=None, **kwargs):
+            super().__init__(**kwargs)
+            self.mode = mode
+            self.noise_std = float(noise_std)
+            self.seed = seed
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def call(self, z, training=False):
+            ops = keras.ops
+            if not training:
+                return ops.sigmoid(z)
+            if self.mode == "noise":
+                noise = keras.random.normal(ops.shape(z), stddev=self.noise_std, seed=self.seed_generator)
+                return ops.sigmoid(z + noise)
+            p = ops.sigmoid(z)
+            u = keras.random.uniform(ops.shape(z), seed=self.seed_generator)
+            hard = ops.cast(u < p, p.dtype)
+            return p + ops.stop_gradient(hard - p)
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"mode": self.mode, "noise_std": self.noise_std, "seed": self.seed})
+            return config
+
+    return BinaryCode
+
+
+def build_autoencoder(n_inputs: int, cfg: ModelConfig):
+    """Encoder and decoder as named functional sub-models, joined by the binary code layer."""
+    keras = _keras()
+    BinaryCode = register_binary_code(keras)
+    enc_layers, dec_layers = build_layers(keras, n_inputs, cfg)
+    x_in = keras.Input(shape=(n_inputs,), name="words")
+    h = x_in
+    for layer in enc_layers:
+        h = layer(h)
+    encoder = keras.Model(x_in, h, name="encoder")  # outputs code logits
+    c_in = keras.Input(shape=(cfg.n_bits,), name="code")
+    h = c_in
+    for layer in dec_layers:
+        h = layer(h)
+    decoder = keras.Model(c_in, h, name="decoder")  # outputs word logits
+    a_in = keras.Input(shape=(n_inputs,), name="words")
+    code = BinaryCode(cfg.code_mode, cfg.noise_std, seed=cfg.seed, name="binary_code")(encoder(a_in))
+    autoencoder = keras.Model(a_in, decoder(code), name="semantic_hashing_autoencoder")
+    return autoencoder, encoder, decoder
+
+
+def distribution_loss(keras):
+    return keras.losses.CategoricalCrossentropy(from_logits=True)
+
+
+class _Batches:
+    """Keras ``PyDataset`` over a sparse matrix: dense input rows and their word distributions."""
+
+    def __new__(cls, X, targets, batch_size, seed, shuffle=True):
+        keras = _keras()
+
+        class Batches(keras.utils.PyDataset):
+            def __init__(self):
+                super().__init__(workers=1, use_multiprocessing=False)
+                self.X, self.targets, self.bs = X, targets, batch_size
+                self.rng = np.random.default_rng(seed)
+                self.order = self.rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
+                self.shuffle = shuffle
+
+            def __len__(self):
+                return max(1, -(-self.X.shape[0] // self.bs))
+
+            def __getitem__(self, i):
+                idx = self.order[i * self.bs : (i + 1) * self.bs]
+                return dense_rows(self.X, idx), row_distributions(self.targets[idx])
+
+            def on_epoch_end(self):
+                if self.shuffle:
+                    self.order = self.rng.permutation(self.X.shape[0])
+
+        return Batches()
+
+
+# --------------------------------------------------------------------------- pretraining
+
+
+def pretrain_rbm(X, cfg: ModelConfig, rng, progress: bool):
+    """Greedy stack of RBMs; returns per layer (W, b_hidden, b_visible) and the losses."""
+    from tqdm.auto import tqdm
+
+    sizes = list(cfg.hidden) + [cfg.n_bits]
+    params, losses, data = [], [], X
+    for i, size in enumerate(sizes):
+        visible = "softmax" if i == 0 else "bernoulli"
+        lr = cfg.rbm_bottom_learning_rate if i == 0 else cfg.pretrain_learning_rate
+        with tqdm(total=cfg.pretrain_epochs, desc=f"pretrain rbm {i + 1}/{len(sizes)}",
+                  disable=not progress, leave=False) as bar:
+            W, b_h, b_v, layer_losses = train_rbm(data, size, visible, cfg.pretrain_epochs, lr,
+                                                  cfg.batch_size, rng, bar)
+        params.append((W, b_h, b_v))
+        losses.append(layer_losses)
+        dense = data.toarray() if sp.issparse(data) else data
+        data = sigmoid(dense.astype(np.float32) @ W + b_h).astype(np.float32)  # input of the next RBM
+    return params, losses
+
+
+def pretrain_autoencoders(X, cfg: ModelConfig, progress: bool):
+    """Greedy stack of denoising autoencoders (20% masking noise), trained layer by layer."""
+    keras = _keras()
+    from tqdm.auto import tqdm
+
+    sizes = list(cfg.hidden) + [cfg.n_bits]
+    params, losses, data = [], [], X
+    for i, size in enumerate(sizes):
+        n_in = data.shape[1]
+        inp = keras.Input(shape=(n_in,))
+        noisy = keras.layers.Dropout(0.2, seed=cfg.seed + i)(inp)
+        h = keras.layers.Dense(size, activation="sigmoid", name="enc")(noisy)
+        if i == 0:  # words: reconstruct the distribution through a softmax
+            out = keras.layers.Dense(n_in, name="dec")(h)
+            loss = distribution_loss(keras)
+        else:
+            out = keras.layers.Dense(n_in, activation="sigmoid", name="dec")(h)
+            loss = keras.losses.BinaryCrossentropy()
+        dae = keras.Model(inp, out)
+        dae.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss)
+        if i == 0:
+            seq = _Batches(data, data, cfg.batch_size, cfg.seed + i)
+            hist = _fit(dae, seq, None, cfg.pretrain_epochs, f"pretrain dae {i + 1}/{len(sizes)}", progress, [])
+        else:
+            hist = _fit(dae, data, data, cfg.pretrain_epochs, f"pretrain dae {i + 1}/{len(sizes)}", progress, [],
+                        batch_size=cfg.batch_size)
+        W, b_h = dae.get_layer("enc").get_weights()
+        W_dec, b_v = dae.get_layer("dec").get_weights()
+        params.append((W, b_h, b_v, W_dec))
+        losses.append([float(v) for v in hist.history["loss"]])
+        dense = data.toarray() if sp.issparse(data) else data
+        data = sigmoid(dense.astype(np.float32) @ W + b_h).astype(np.float32)
+    return params, losses
+
+
+def _progress_callback(keras, total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    class Bar(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = tqdm(total=total, desc=desc, disable=not enabled, leave=False)
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.bar.update(1)
+            if logs:
+                self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items() if "loss" in k})
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return Bar()
+
+
+def _fit(model, x, y, epochs, desc, progress, callbacks, **kwargs):
+    keras = _keras()
+    cbs = [_progress_callback(keras, epochs, desc, progress)] + callbacks
+    return model.fit(x, y, epochs=epochs, verbose=0, callbacks=cbs, shuffle=y is not None, **kwargs)
+
+
+# --------------------------------------------------------------------------- the whole training
+
+
+def export_encoder(encoder_model, cfg: ModelConfig, X) -> EncoderWeights:
+    """Plain NumPy weights of the Keras encoder plus per-bit thresholds fitted on ``X``."""
+    kernels, biases, acts = [], [], []
+    for layer in encoder_model.layers:
+        if not layer.weights:
+            continue
+        W, b = layer.get_weights()
+        kernels.append(np.ascontiguousarray(W, dtype=np.float32))
+        biases.append(np.asarray(b, dtype=np.float32))
+        acts.append(cfg.activation)
+    acts[-1] = "sigmoid"  # the code layer: logits to probabilities
+    enc = EncoderWeights(kernels, biases, acts, np.full(cfg.n_bits, 0.5, np.float32))
+    if cfg.threshold == "median":
+        probs = encode_probs(enc, X)
+        enc.thresholds = median_thresholds(probs)
+    return enc
+
+
+def median_thresholds(probs: np.ndarray) -> np.ndarray:
+    """Per-bit thresholds that split the documents in half (balanced bits).
+
+    A bit whose median is at the saturated end (0 or 1) would still be constant, so its
+    threshold falls back to 0.5.
+    """
+    t = np.median(probs, axis=0).astype(np.float32)
+    lo, hi = probs.min(axis=0), probs.max(axis=0)
+    bad = (t <= lo) | (t >= hi)
+    t[bad] = 0.5
+    return t
+
+
+def train_encoder(X, cfg: ModelConfig | None = None, progress: bool = False) -> EncoderWeights:
+    """Train on weighted bag-of-words rows ``X`` and return only the NumPy encoder."""
+    return train(X, cfg, progress).encoder
+
+
+def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> TrainingResult:
+    """Pretrain, unroll and fine-tune the autoencoder on ``X`` (sparse, nonnegative)."""
+    cfg = cfg or ModelConfig()
+    X = sp.csr_matrix(X, dtype=np.float32)
+    n, n_inputs = X.shape
+    cfg.validate(n_inputs)
+    if n < 2:
+        raise ConfigError(f"training needs at least 2 documents with known words, got {n}")
+    if X.nnz and not np.isfinite(X.data).all():
+        raise ConfigError("the input matrix holds NaN or infinite values")
+    if (X.data < 0).any():
+        raise ConfigError("the input matrix must be nonnegative (word counts or TF-IDF weights)")
+
+    keras = _keras()
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(cfg.seed)
+    tf.config.experimental.enable_op_determinism()
+    rng = np.random.default_rng(cfg.seed)
+
+    autoencoder, encoder, decoder = build_autoencoder(n_inputs, cfg)
+    pre_losses: list[list[float]] = []
+    if cfg.pretrain != "none" and cfg.pretrain_epochs > 0:
+        if cfg.pretrain == "rbm":
+            params, pre_losses = pretrain_rbm(X, cfg, rng, progress)
+            pairs = [(W, b_h, W.T, b_v) for W, b_h, b_v in params]
+        else:
+            params, pre_losses = pretrain_autoencoders(X, cfg, progress)
+            pairs = [(W, b_h, W_dec, b_v) for W, b_h, b_v, W_dec in params]
+        enc_dense = [l for l in encoder.layers if l.weights]
+        dec_dense = [l for l in decoder.layers if l.weights]
+        for layer, (W, b_h, _, _) in zip(enc_dense, pairs):
+            layer.set_weights([W, b_h])
+        for layer, (_, _, W_dec, b_v) in zip(dec_dense, reversed(pairs)):
+            layer.set_weights([np.ascontiguousarray(W_dec), b_v])
+
+    # hold out a slice of the corpus for early stopping when there is enough of it
+    order = rng.permutation(n)
+    n_val = int(round(n * cfg.validation_fraction)) if n >= 1000 else 0
+    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+    train_seq = _Batches(X[train_idx], X[train_idx], cfg.batch_size, cfg.seed)
+    callbacks = []
+    val_data = None
+    if n_val:
+        val_data = _Batches(X[val_idx], X[val_idx], cfg.batch_size, cfg.seed, shuffle=False)
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience,
+                                                       restore_best_weights=True))
+    autoencoder.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=distribution_loss(keras))
+    hist = _fit(autoencoder, train_seq, None, cfg.epochs, "fine-tune", progress, callbacks,
+                validation_data=val_data)
+    encoder_weights = export_encoder(encoder, cfg, X)
+    return TrainingResult(
+        encoder=encoder_weights,
+        keras_model=autoencoder,
+        pretrain_losses=pre_losses,
+        finetune_losses=[float(v) for v in hist.history["loss"]],
+        validation_losses=[float(v) for v in hist.history.get("val_loss", [])],
+    )
+
+
+def reconstruction_errors(keras_model, X, batch_size: int = 256) -> np.ndarray:
+    """Per-document cross-entropy between the word distribution and its reconstruction."""
+    X = sp.csr_matrix(X, dtype=np.float32)
+    out = np.empty(X.shape[0], np.float32)
+    for start in range(0, X.shape[0], batch_size):
+        rows = X[start : start + batch_size]
+        logits = np.asarray(keras_model(rows.toarray(), training=False))
+        logp = logits - logits.max(axis=1, keepdims=True)
+        logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
+        out[start : start + batch_size] = -(row_distributions(rows) * logp).sum(axis=1)
+    return out

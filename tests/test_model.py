@@ -1,0 +1,148 @@
+"""The Keras autoencoder: pretraining, fine-tuning, export to NumPy, determinism."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from semhash.codes import EncoderWeights, binarize, encode_probs, pack_bits, unpack_bits
+from semhash.errors import ConfigError
+from semhash.model import ModelConfig, train
+
+from conftest import TOPICS, topical_text
+
+import random
+
+
+def topical_matrix(n_per_topic=20, seed=0):
+    from semhash.vectorize import Vectorizer, VectorizerConfig
+
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for t in TOPICS:
+        for _ in range(n_per_topic):
+            texts.append(topical_text(t, rng))
+            labels.append(t)
+    vec = Vectorizer(VectorizerConfig(min_df=1)).fit(texts)
+    return vec.transform(texts), np.array(labels)
+
+
+X, LABELS = topical_matrix()
+TINY = dict(n_bits=8, hidden=(32, 16), epochs=4, pretrain_epochs=4, batch_size=16, seed=3)
+
+
+@pytest.mark.parametrize("pretrain", ["rbm", "autoencoder"])
+def test_pretraining_lowers_its_own_loss(pretrain):
+    result = train(X, ModelConfig(pretrain=pretrain, **TINY))
+    assert len(result.pretrain_losses) == 3  # two hidden layers and the code layer
+    for layer_losses in result.pretrain_losses:
+        assert layer_losses[-1] < layer_losses[0]
+
+
+def test_finetuning_lowers_reconstruction_loss():
+    result = train(X, ModelConfig(pretrain="none", **{**TINY, "epochs": 12}))
+    assert result.pretrain_losses == []
+    assert result.finetune_losses[-1] < result.finetune_losses[0]
+
+
+def test_numpy_encoder_equals_keras_encoder():
+    result = train(X, ModelConfig(pretrain="rbm", **TINY))
+    encoder = result.keras_model.get_layer("encoder")
+    keras_probs = 1 / (1 + np.exp(-np.asarray(encoder(X.toarray()))))
+    numpy_probs = encode_probs(result.encoder, X)
+    np.testing.assert_allclose(numpy_probs, keras_probs, atol=1e-5)
+    # and on dense input
+    np.testing.assert_allclose(encode_probs(result.encoder, X.toarray()), numpy_probs, atol=1e-6)
+
+
+def test_same_seed_same_codes_and_other_seed_differs():
+    a = train(X, ModelConfig(pretrain="rbm", **TINY)).encoder
+    b = train(X, ModelConfig(pretrain="rbm", **TINY)).encoder
+    c = train(X, ModelConfig(pretrain="rbm", **{**TINY, "seed": 4})).encoder
+    codes = [binarize(encode_probs(e, X), e.thresholds) for e in (a, b, c)]
+    assert (codes[0] == codes[1]).all()
+    assert not np.array_equal(encode_probs(a, X), encode_probs(c, X))
+
+
+def test_median_thresholds_balance_bits():
+    enc = train(X, ModelConfig(pretrain="rbm", **TINY)).encoder
+    bits = binarize(encode_probs(enc, X), enc.thresholds)
+    balance = bits.mean(axis=0)
+    assert ((balance > 0.2) & (balance < 0.8)).mean() >= 0.75
+
+
+def test_keras_model_round_trips(tmp_path):
+    import keras
+
+    result = train(X, ModelConfig(pretrain="none", **TINY))
+    result.save_keras(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(again.predict(X.toarray(), verbose=0), result.keras_model.predict(X.toarray(), verbose=0),
+                               atol=1e-5)
+    assert again.get_layer("binary_code").get_config()["mode"] == "ste"
+
+
+def test_encoder_weights_npz_round_trip(tmp_path):
+    enc = train(X, ModelConfig(pretrain="none", **TINY)).encoder
+    enc.save(tmp_path / "enc.npz")
+    again = EncoderWeights.load(tmp_path / "enc.npz")
+    np.testing.assert_array_equal(encode_probs(again, X), encode_probs(enc, X))
+    np.testing.assert_array_equal(again.thresholds, enc.thresholds)
+
+
+def test_bit_packing_round_trips():
+    rng = np.random.default_rng(0)
+    for n_bits in (8, 16, 24, 64, 128):
+        bits = rng.integers(0, 2, size=(7, n_bits)).astype(np.uint8)
+        packed = pack_bits(bits)
+        assert packed.shape == (7, n_bits // 8)
+        assert (unpack_bits(packed, n_bits) == bits).all()
+    # bit 0 is the most significant bit of byte 0
+    assert pack_bits(np.array([[1, 0, 0, 0, 0, 0, 0, 0]]))[0, 0] == 0x80
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(n_bits=12), "multiple of 8"),
+    (dict(n_bits=256), "multiple of 8"),
+    (dict(pretrain="pca"), "pretrain must be one of"),
+    (dict(code_mode="gumbel"), "code_mode"),
+])
+def test_bad_config_is_a_clear_error(bad, message):
+    with pytest.raises(ConfigError, match=message):
+        train(X, ModelConfig(**{**TINY, **bad}))
+
+
+def test_bad_inputs_are_clear_errors():
+    with pytest.raises(ConfigError, match="NaN"):
+        Y = X.copy()
+        Y.data[0] = np.nan
+        train(Y, ModelConfig(**TINY))
+    with pytest.raises(ConfigError, match="at least 2 documents"):
+        train(X[:1], ModelConfig(**TINY))
+    with pytest.raises(ConfigError, match="nonnegative"):
+        train(-X, ModelConfig(**TINY))
+
+
+def test_codes_never_nan_on_identical_documents():
+    Y = sp.csr_matrix(np.tile(X[0].toarray(), (10, 1)))
+    enc = train(Y, ModelConfig(pretrain="rbm", **TINY)).encoder
+    probs = encode_probs(enc, Y)
+    assert np.isfinite(probs).all()
+
+
+def test_semantic_hasher_follows_sklearn_conventions():
+    from semhash import SemanticHasher
+    from semhash.errors import NotFittedError
+    from semhash.model import ModelConfig
+
+    rng = random.Random(1)
+    texts = [topical_text(t, rng) for t in TOPICS for _ in range(15)]
+    hasher = SemanticHasher(model=ModelConfig(**TINY))
+    assert not hasattr(hasher, "encoder_")
+    with pytest.raises(NotFittedError):
+        hasher.encode(["x"])
+    with pytest.raises(ConfigError, match="single string"):
+        hasher.fit("one string")
+    assert hasher.fit(texts) is hasher
+    packed = hasher.encode(texts[:3])
+    assert packed.shape == (3, 1) and packed.dtype == np.uint8
+    assert (unpack_bits(packed, 8) == hasher.transform(texts[:3])).all()
