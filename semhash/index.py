@@ -1,0 +1,469 @@
+"""An index folder: build it from documents, save it atomically, load and check it.
+
+Layout of ``indexes/<name>/`` (format version 1)::
+
+    manifest.json               format version, parameters, counts, sha256 of every file
+    vocabulary.json             fitted vocabulary (terms in column order) + vectorizer options
+    document_frequency.npy      document frequency of each term (idf is derived from it)
+    encoder.npz                 encoder weights and per-bit thresholds for NumPy inference
+    model.keras                 the full Keras autoencoder, for retraining / inspection
+    hashtable_*.npy             hash table: sorted keys, offsets, ids, packed codes
+    faiss.index                 FAISS binary index (IndexBinaryIDMap over IndexBinaryFlat)
+    tfidf.npz                   L2-normalized TF-IDF rows used to re-rank a shortlist
+    documents.sqlite            document store: id, path, title, snippet
+    skipped.json                every file skipped while reading the corpus, with the reason
+    training.json               loss curves of pretraining and fine-tuning
+
+Saving writes everything into a temporary sibling folder and swaps it in with renames; if the
+process dies between the two renames the previous index is restored on the next load.
+Nothing here imports TensorFlow except :meth:`SemanticIndex.build`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import __version__
+from . import store as docstore
+from .codes import EncoderWeights, bit_balance, encode_packed, unpack_bits
+from .errors import ConfigError, IndexFormatError, IndexNotFoundError, SemhashError
+from .hashtable import HammingTable
+from .vectorize import Vectorizer, VectorizerConfig, l2_normalize
+
+FORMAT = "semhash-index"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ENCODER_FILE = "encoder.npz"
+KERAS_FILE = "model.keras"
+FAISS_FILE = "faiss.index"
+TFIDF_FILE = "tfidf.npz"
+SKIPPED_FILE = "skipped.json"
+TRAINING_FILE = "training.json"
+DEFAULT_HOME = Path("indexes")
+DEFAULT_NAME = "default"
+# files the query path never reads, so their checksums are not checked on load
+NOT_ON_QUERY_PATH = {KERAS_FILE, TRAINING_FILE, SKIPPED_FILE}
+
+
+@dataclass
+class IndexConfig:
+    """Options of an index: the vocabulary and the model."""
+
+    vectorizer: VectorizerConfig = field(default_factory=VectorizerConfig)
+    model: "object" = None  # semhash.model.ModelConfig; a dict once loaded from a manifest
+
+    def model_dict(self) -> dict:
+        m = self.model
+        return m.to_dict() if hasattr(m, "to_dict") else dict(m or {})
+
+
+def resolve_index_path(name_or_path: str | os.PathLike | None, home: str | os.PathLike | None = None) -> Path:
+    """``None`` -> ``indexes/default``; a bare name -> ``indexes/<name>``; a path stays a path."""
+    home = Path(home or os.environ.get("SEMHASH_HOME", DEFAULT_HOME))
+    if name_or_path is None or str(name_or_path) == "":
+        return home / DEFAULT_NAME
+    text = str(name_or_path)
+    if os.sep in text or (os.altsep and os.altsep in text) or text.startswith("."):
+        return Path(text)
+    return home / text
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for p in folder.iterdir():
+        if p.is_file():
+            with open(p, "rb") as f:
+                os.fsync(f.fileno())
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _backups(dest: Path) -> list[Path]:
+    return sorted(dest.parent.glob(f".{dest.name}.old-*"), key=lambda p: p.stat().st_mtime)
+
+
+def recover(dest: Path) -> None:
+    """Finish or undo a swap that a crash interrupted, and drop leftover temporary folders."""
+    backups = _backups(dest) if dest.parent.is_dir() else []
+    if not dest.exists() and backups:
+        os.rename(backups[-1], dest)  # the crash fell between the two renames: put the old one back
+        backups = backups[:-1]
+    for b in backups:
+        shutil.rmtree(b, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def writer_lock(dest: Path, wait: float | None = None):
+    """Serialize writers of one index with an exclusive ``flock`` on a sibling lock file."""
+    import fcntl
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if wait is None:
+        wait = float(os.environ.get("SEMHASH_LOCK_WAIT", "600"))
+    lock_path = dest.parent / f".{dest.name}.lock"
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SemhashError(
+                        f"another semhash process is writing {dest}; wait for it to finish and retry"
+                    ) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+def atomic_write_folder(dest: Path, write) -> None:
+    """Call ``write(tmp_folder)``, then swap the result in place of ``dest``."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    recover(dest)
+    tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}-{time.time_ns()}"
+    tmp.mkdir()
+    try:
+        write(tmp)
+        _fsync_tree(tmp)
+        if dest.exists():
+            backup = dest.parent / f".{dest.name}.old-{os.getpid()}-{time.time_ns()}"
+            os.rename(dest, backup)
+            os.rename(tmp, dest)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.rename(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for leftover in dest.parent.glob(f".{dest.name}.tmp-*"):
+        # temporary folders of writers that were killed (we hold the lock, so none is live)
+        if leftover != tmp:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+class SemanticIndex:
+    """A searchable semantic-hashing index: vocabulary, encoder, hash table, FAISS, store."""
+
+    def __init__(self, folder: str | os.PathLike | None = None):
+        self.folder = Path(folder) if folder is not None else None
+
+    # ------------------------------------------------------------------ build
+
+    @classmethod
+    def build(cls, documents, config: IndexConfig | None = None, skipped=(), progress: bool = False):
+        """Fit the vocabulary, train the model and index ``documents`` (in memory).
+
+        ``documents`` are :class:`semhash.corpus.Document`; ``skipped`` the files skipped
+        while reading them. Documents with no word of the vocabulary are skipped too.
+        """
+        from .model import ModelConfig, train  # TensorFlow: training only
+
+        config = config or IndexConfig()
+        if config.model is None:
+            config.model = ModelConfig()
+        elif isinstance(config.model, dict):
+            config.model = ModelConfig.from_dict(config.model)
+        documents = list(documents)
+        if not documents:
+            raise ConfigError("no documents to index")
+        started = time.time()
+        vectorizer = Vectorizer(config.vectorizer).fit([d.text for d in documents])
+        X = vectorizer.transform([d.text for d in documents])
+        has_words = np.diff(X.indptr) > 0
+        skipped = [dict(path=s.path, reason=s.reason) if hasattr(s, "reason") else dict(s) for s in skipped]
+        for d, ok in zip(documents, has_words):
+            if not ok:
+                skipped.append({"path": d.id, "reason": "no word of the vocabulary (too short or only stop words)"})
+        documents = [d for d, ok in zip(documents, has_words) if ok]
+        X = X[has_words]
+        if len(documents) < 2:
+            raise ConfigError(
+                f"only {len(documents)} document(s) have words of the vocabulary; at least 2 are needed to train"
+            )
+        result = train(X, config.model, progress=progress)
+
+        self = cls()
+        self.vectorizer = vectorizer
+        self.encoder = result.encoder
+        self.training_ = result
+        self.config = config
+        rows = np.arange(len(documents), dtype=np.int64)
+        codes = cls._encode_in_batches(result.encoder, X, progress)
+        self.table = HammingTable.build(codes, rows, result.encoder.n_bits)
+        self._faiss = None
+        self.tfidf = l2_normalize(X)
+        self.skipped = skipped
+        self._docs = [(int(r), d.id, d.path, d.title, d.text) for r, d in zip(rows, documents)]
+        self.conn = None
+        self.manifest = {
+            "counts": {"added_since_training": 0, "removed_since_training": 0},
+            "training": {"seconds": round(time.time() - started, 2), "n_docs": len(documents),
+                         "bit_balance": bit_balance(unpack_bits(codes, result.encoder.n_bits)).round(4).tolist()},
+        }
+        return self
+
+    @staticmethod
+    def _encode_in_batches(encoder: EncoderWeights, X, progress: bool, batch: int = 4096) -> np.ndarray:
+        from tqdm.auto import tqdm
+
+        parts = []
+        with tqdm(total=X.shape[0], desc="encode", disable=not progress, leave=False, unit="doc") as bar:
+            for start in range(0, X.shape[0], batch):
+                parts.append(encode_packed(encoder, X[start : start + batch]))
+                bar.update(min(batch, X.shape[0] - start))
+        return np.concatenate(parts) if parts else np.zeros((0, encoder.n_bits // 8), np.uint8)
+
+    # ------------------------------------------------------------------ save
+
+    @property
+    def n_bits(self) -> int:
+        return self.encoder.n_bits
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write the index to ``folder`` atomically (under a writer lock)."""
+        dest = Path(folder)
+        with writer_lock(dest):
+            atomic_write_folder(dest, self._write)
+        self.folder = dest
+        return dest
+
+    def _write(self, tmp: Path) -> None:
+        files = list(self.vectorizer.save(tmp))
+        self.encoder.save(tmp / ENCODER_FILE)
+        files.append(ENCODER_FILE)
+        if getattr(self, "training_", None) is not None:
+            self.training_.save_keras(tmp / KERAS_FILE)
+            (tmp / TRAINING_FILE).write_text(json.dumps({
+                "pretrain_losses": self.training_.pretrain_losses,
+                "finetune_losses": self.training_.finetune_losses,
+                "validation_losses": self.training_.validation_losses,
+            }))
+            files += [KERAS_FILE, TRAINING_FILE]
+        elif self.folder is not None:
+            for name in (KERAS_FILE, TRAINING_FILE):
+                if (self.folder / name).is_file():
+                    shutil.copy2(self.folder / name, tmp / name)
+                    files.append(name)
+        files += self.table.save(tmp)
+        self.faiss.save(tmp / FAISS_FILE)
+        files.append(FAISS_FILE)
+        sp.save_npz(tmp / TFIDF_FILE, self.tfidf.tocsr(), compressed=False)
+        files.append(TFIDF_FILE)
+        self._write_store(tmp / docstore.STORE_FILE)
+        files.append(docstore.STORE_FILE)
+        (tmp / SKIPPED_FILE).write_text(json.dumps(self.skipped, ensure_ascii=False, indent=1), encoding="utf-8")
+        files.append(SKIPPED_FILE)
+        model_params = self.config.model_dict() if hasattr(self.config, "model_dict") else self.config["model"]
+        vec_params = asdict(self.vectorizer.config)
+        n_docs = len(self.table)
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "semhash_version": __version__,
+            "created": self.manifest.get("created") or time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "params": {"vectorizer": vec_params, "model": model_params},
+            "n_bits": self.n_bits,
+            "counts": {
+                **self.manifest.get("counts", {}),
+                "documents": n_docs,
+                "skipped": len(self.skipped),
+                "vocabulary": len(self.vectorizer.vocabulary_),
+            },
+            "training": self.manifest.get("training", {}),
+            "bit_balance": bit_balance(unpack_bits(np.asarray(self.table.codes_), self.n_bits)).round(4).tolist(),
+            "buckets": self.table.bucket_stats(),
+            "files": {name: {"bytes": (tmp / name).stat().st_size, "sha256": sha256_file(tmp / name)}
+                      for name in files},
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        self.manifest = manifest
+
+    def _write_store(self, path: Path) -> None:
+        conn = docstore.connect(path)
+        try:
+            if getattr(self, "_docs", None) is not None:
+                docstore.write_documents(conn, self._docs)
+            else:  # copy the current store's rows
+                src = self.conn
+                rows = src.execute("SELECT row, id, path, title, snippet, chars, added FROM documents").fetchall()
+                conn.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?)", rows)
+                conn.commit()
+        finally:
+            conn.close()
+
+    # ------------------------------------------------------------------ load
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, mmap: bool = False, verify: bool = True) -> "SemanticIndex":
+        """Open a saved index, checking its format version and file checksums."""
+        folder = Path(folder)
+        if folder.parent.is_dir():
+            with contextlib.suppress(OSError):
+                recover(folder)
+        manifest_path = folder / MANIFEST
+        if not folder.exists():
+            raise IndexNotFoundError(f"no index at {folder}; build one with `semhash index DIR --index {folder}`")
+        if not manifest_path.is_file():
+            raise IndexFormatError(f"{manifest_path} is missing: this is not a semhash index (rebuild it with `semhash index`)")
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise IndexFormatError(f"{manifest_path} is damaged ({exc}); rebuild the index with `semhash index`") from exc
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise IndexFormatError(f"{manifest_path} is not a semhash manifest; rebuild the index with `semhash index`")
+        version = manifest.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise IndexFormatError(
+                f"{manifest_path} has format version {version}, newer than this semhash reads "
+                f"({FORMAT_VERSION}); upgrade semhash (pip install -U semhash) or rebuild the index"
+            )
+        if version < FORMAT_VERSION:
+            raise IndexFormatError(f"{manifest_path} has old format version {version}; rebuild the index")
+        for name, meta in manifest.get("files", {}).items():
+            path = folder / name
+            if not path.is_file():
+                raise IndexFormatError(f"index file missing: {path}; rebuild the index with `semhash index`")
+            if path.stat().st_size != meta["bytes"]:
+                raise IndexFormatError(
+                    f"index file {path} has {path.stat().st_size} bytes, the manifest says {meta['bytes']} "
+                    "(truncated or replaced); rebuild the index with `semhash index`"
+                )
+            if verify and name not in NOT_ON_QUERY_PATH and sha256_file(path) != meta["sha256"]:
+                raise IndexFormatError(
+                    f"index file {path} does not match its checksum (corrupted); rebuild the index with `semhash index`"
+                )
+        self = cls(folder)
+        self.manifest = manifest
+        self.config = {"vectorizer": manifest["params"]["vectorizer"], "model": manifest["params"]["model"]}
+        n_bits = int(manifest["n_bits"])
+        try:
+            self.vectorizer = Vectorizer.load(folder)
+            self.encoder = EncoderWeights.load(folder / ENCODER_FILE)
+            self.table = HammingTable.load(folder, n_bits, mmap=mmap)
+            self.tfidf = sp.load_npz(folder / TFIDF_FILE).tocsr()
+        except IndexFormatError:
+            raise
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            raise IndexFormatError(f"cannot read the index in {folder} ({exc}); rebuild it with `semhash index`") from exc
+        if self.encoder.n_bits != n_bits or self.encoder.n_inputs != len(self.vectorizer.vocabulary_):
+            raise IndexFormatError(f"{folder / ENCODER_FILE} does not fit the vocabulary or code length; rebuild the index")
+        expected = manifest["counts"]["documents"]
+        if len(self.table) != expected:
+            raise IndexFormatError(
+                f"{folder / 'hashtable_codes.npy'} holds {len(self.table)} codes, the manifest says {expected}; "
+                "rebuild the index"
+            )
+        self.skipped = None
+        self._docs = None
+        self._faiss = None
+        self.conn = docstore.connect(folder / docstore.STORE_FILE, readonly=True)
+        return self
+
+    @property
+    def faiss(self):
+        """The FAISS binary index, loaded (or built) on first use: FAISS is only a fallback."""
+        if self._faiss is None:
+            from .faiss_index import FaissBinaryIndex
+
+            path = self.folder / FAISS_FILE if self.folder is not None else None
+            if path is not None and path.is_file():
+                try:
+                    self._faiss = FaissBinaryIndex.load(path, self.n_bits)
+                except Exception as exc:  # FAISS raises RuntimeError for damaged files
+                    raise IndexFormatError(f"cannot read {path} ({exc}); rebuild the index") from exc
+            else:
+                self._faiss = FaissBinaryIndex.build(np.asarray(self.table.codes_), np.asarray(self.table.ids_), self.n_bits)
+        return self._faiss
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    # ------------------------------------------------------------------ use
+
+    def documents(self, rows) -> dict[int, "docstore.StoredDoc"]:
+        if self.conn is None and self._docs is not None:
+            by_row = {r: docstore.StoredDoc(r, i, p, t, docstore.make_snippet(x, t)) for r, i, p, t, x in self._docs}
+            return {int(r): by_row[int(r)] for r in rows if int(r) in by_row}
+        return docstore.fetch(self.conn, rows)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Packed codes ``(n, n_bits // 8)`` of ``texts``, computed with NumPy only."""
+        if isinstance(texts, str):
+            raise ConfigError("encode expects a list of texts, not a single string; wrap it in a list")
+        return encode_packed(self.encoder, self.vectorizer.transform(list(texts)))
+
+    def search(self, text: str, k: int = 10, radius: int | None = None, rerank: bool = True):
+        """The ``k`` best documents for ``text``; see :func:`semhash.search.search`."""
+        from .search import search
+
+        return search(self, text, k=k, radius=radius, rerank=rerank)
+
+    def search_batch(self, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True):
+        from .search import search_batch
+
+        return search_batch(self, texts, k=k, radius=radius, rerank=rerank)
+
+    def info(self) -> dict:
+        """Parameters and statistics, as shown by ``semhash info``."""
+        m = self.manifest
+        balance = np.asarray(m.get("bit_balance", []))
+        skipped = self.skipped
+        if skipped is None and self.folder is not None and (self.folder / SKIPPED_FILE).is_file():
+            skipped = json.loads((self.folder / SKIPPED_FILE).read_text(encoding="utf-8"))
+        return {
+            "path": str(self.folder) if self.folder else None,
+            "format_version": m.get("format_version"),
+            "semhash_version": m.get("semhash_version"),
+            "created": m.get("created"),
+            "documents": m.get("counts", {}).get("documents"),
+            "vocabulary": m.get("counts", {}).get("vocabulary"),
+            "n_bits": m.get("n_bits"),
+            "params": m.get("params"),
+            "training_seconds": m.get("training", {}).get("seconds"),
+            "bit_balance": {
+                "mean": float(balance.mean()) if balance.size else None,
+                "min": float(balance.min()) if balance.size else None,
+                "max": float(balance.max()) if balance.size else None,
+                "per_bit": balance.tolist(),
+            },
+            "buckets": m.get("buckets"),
+            "skipped": len(skipped or []),
+            "skipped_files": skipped or [],
+        }
+
+
+def open_index(name_or_path=None, mmap: bool = False, verify: bool = True) -> SemanticIndex:
+    """Load an index by name (``indexes/<name>``) or path."""
+    return SemanticIndex.load(resolve_index_path(name_or_path), mmap=mmap, verify=verify)
+
+
+__all__ = ["IndexConfig", "SemanticIndex", "open_index", "resolve_index_path", "sqlite3"]
