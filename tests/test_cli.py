@@ -1,0 +1,129 @@
+"""The command line, through click's CliRunner: exit codes and the messages users see."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from semhash.cli import cli
+
+from conftest import write_topical_corpus
+
+
+def last_error(result) -> str:
+    """The one-line message a failing command leaves last on standard error."""
+    return result.stderr.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def cli_index(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    corpus = write_topical_corpus(root / "corpus", per_topic=20, seed=1)
+    (corpus / "picture.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (corpus / "empty.txt").write_text("")
+    dest = root / "idx"
+    result = CliRunner().invoke(cli, [
+        "index", str(corpus), "--index", str(dest), "--bits", "16", "--hidden", "48,24", "--epochs", "12",
+        "--pretrain-epochs", "3", "--batch-size", "16", "--min-df", "1", "--quiet",
+    ])
+    assert result.exit_code == 0, result.output
+    return dest, result
+
+
+def test_index_summary_line(cli_index):
+    dest, result = cli_index
+    assert f"indexed 60 documents into {dest} (2 skipped, 16 bits" in result.output
+    assert "skipped files are listed in" in result.output
+    skipped = json.loads((dest / "skipped.json").read_text())
+    assert {s["path"]: s["reason"] for s in skipped} == {
+        "empty.txt": "empty file", "picture.png": "unsupported extension .png"}
+
+
+def test_query_prints_ranked_hits(cli_index):
+    dest, _ = cli_index
+    result = CliRunner().invoke(cli, ["query", "rocket launch orbit", "--index", str(dest), "-k", "3"])
+    assert result.exit_code == 0, result.output
+    lines = [l for l in result.output.splitlines() if l.strip() and l.lstrip()[0].isdigit()]
+    assert [l.split(".")[0].strip() for l in lines] == ["1", "2", "3"]
+    assert all("space/" in l for l in lines)
+
+
+def test_query_json(cli_index):
+    dest, _ = cli_index
+    result = CliRunner().invoke(cli, ["query", "flour butter oven", "--index", str(dest), "-k", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert len(hits) == 4
+    assert set(hits[0]) >= {"rank", "id", "title", "snippet", "distance", "score"}
+    assert all(h["id"].startswith("cooking/") for h in hits)
+
+
+def test_query_no_rerank_and_radius(cli_index):
+    dest, _ = cli_index
+    result = CliRunner().invoke(cli, ["query", "bank loan", "--index", str(dest), "--no-rerank", "--radius", "0", "--json"])
+    hits = json.loads(result.output)
+    assert [h["distance"] for h in hits] == sorted(h["distance"] for h in hits)
+
+
+def test_query_file_batch(cli_index, tmp_path):
+    dest, _ = cli_index
+    qfile = tmp_path / "q.txt"
+    qfile.write_text("rocket orbit\n\nbank loan\n")
+    result = CliRunner().invoke(cli, ["query", "--file", str(qfile), "--index", str(dest), "-k", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert len(payload) == 2 and payload[0][0]["id"].startswith("space/") and payload[1][0]["id"].startswith("finance/")
+
+
+def test_info(cli_index):
+    dest, _ = cli_index
+    result = CliRunner().invoke(cli, ["info", "--index", str(dest)])
+    assert result.exit_code == 0, result.output
+    assert "documents:    60" in result.output
+    assert "code:         16 bits" in result.output
+    assert "bit balance:" in result.output and "buckets:" in result.output
+    assert "skipped empty.txt: empty file" in result.output
+    data = json.loads(CliRunner().invoke(cli, ["info", "--index", str(dest), "--json"]).output)
+    assert data["documents"] == 60 and len(data["bit_balance"]["per_bit"]) == 16
+
+
+def test_message_missing_folder(tmp_path):
+    result = CliRunner().invoke(cli, ["index", str(tmp_path / "nope"), "--index", str(tmp_path / "i")])
+    assert result.exit_code == 1
+    assert last_error(result) == f"Error: corpus folder not found: {tmp_path / 'nope'}"
+
+
+def test_message_empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(cli, ["index", str(tmp_path / "empty"), "--index", str(tmp_path / "i")])
+    assert result.exit_code == 1
+    assert last_error(result).startswith(f"Error: no readable documents in {tmp_path / 'empty'} (the folder holds no files)")
+    assert not (tmp_path / "i").exists()
+
+
+def test_message_missing_index(tmp_path):
+    result = CliRunner().invoke(cli, ["query", "anything", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert last_error(result) == (f"Error: no index at {tmp_path / 'none'}; build one with "
+                                  f"`semhash index DIR --index {tmp_path / 'none'}`")
+
+
+def test_message_no_known_words(cli_index):
+    dest, _ = cli_index
+    result = CliRunner().invoke(cli, ["query", "xylophone zebra", "--index", str(dest)])
+    assert result.exit_code == 1
+    assert last_error(result).startswith("Error: no word of the query 'xylophone zebra' is in the index vocabulary")
+
+
+def test_bad_bits_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(cli, ["index", str(tmp_path), "--bits", "12", "--index", str(tmp_path / "i")])
+    assert result.exit_code == 1
+    assert last_error(result) == "Error: bits must be a multiple of 8 between 8 and 128, got 12"
+
+
+def test_every_command_has_help_with_an_example():
+    runner = CliRunner()
+    for name in cli.list_commands(None):
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Example" in result.output or "example" in result.output, name

@@ -1,0 +1,149 @@
+"""Index build / save / load, the query path, and its promises."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from semhash.errors import IndexFormatError, IndexNotFoundError, QueryError
+from semhash.index import SemanticIndex, resolve_index_path
+
+
+def test_save_load_round_trip_gives_identical_codes_and_results(small_index):
+    folder, built = small_index
+    loaded = SemanticIndex.load(folder)
+    texts = ["rocket launch into orbit", "bake a cake with flour and butter", "stock market dividend"]
+    np.testing.assert_array_equal(built.encode(texts), loaded.encode(texts))
+    np.testing.assert_array_equal(np.asarray(built.table.codes_), np.asarray(loaded.table.codes_))
+    for t in texts:
+        a, b = built.search(t, k=7), loaded.search(t, k=7)
+        assert [(h.id, h.distance, h.score) for h in a] == [(h.id, h.distance, h.score) for h in b]
+    mm = SemanticIndex.load(folder, mmap=True)
+    assert [h.id for h in mm.search(texts[0], k=7)] == [h.id for h in loaded.search(texts[0], k=7)]
+
+
+def test_search_finds_the_topic(small_index):
+    folder, _ = small_index
+    idx = SemanticIndex.load(folder)
+    for topic, query in [("space", "shuttle launch orbit nasa"), ("cooking", "oven flour butter sugar"),
+                         ("finance", "stock bond dividend investor")]:
+        hits = idx.search(query, k=10)
+        assert len(hits) == 10
+        assert sum(h.id.startswith(topic + "/") for h in hits) >= 9
+        assert [h.rank for h in hits] == list(range(1, 11))
+        assert all(hits[i].score >= hits[i + 1].score for i in range(9))
+
+
+def test_no_rerank_ranks_by_hamming_distance(small_index):
+    idx = SemanticIndex.load(small_index[0])
+    hits = idx.search("orbit rocket", k=20, rerank=False)
+    d = [h.distance for h in hits]
+    assert d == sorted(d)
+    code = idx.encode(["orbit rocket"])[0]
+    ids, dist = idx.table.knn(code, 20)
+    assert sorted(d) == sorted(dist.tolist())
+
+
+def test_radius_ball_is_exact_and_faiss_fills_k(small_index):
+    idx = SemanticIndex.load(small_index[0])
+    code = idx.encode(["moon astronaut"])[0]
+    from semhash.codes import hamming_distances
+
+    all_d = hamming_distances(code, np.asarray(idx.table.codes_))
+    hits = idx.search("moon astronaut", k=len(idx.table), radius=0, rerank=False)
+    assert len(hits) == len(idx.table)  # the fill reaches k even where the ball is small
+    assert sorted(h.distance for h in hits) == sorted(all_d.tolist())
+
+
+def test_query_errors(small_index):
+    idx = SemanticIndex.load(small_index[0])
+    with pytest.raises(QueryError, match="no word of the query"):
+        idx.search("zzzz qqqq")
+    with pytest.raises(QueryError, match="empty"):
+        idx.search("   ")
+    with pytest.raises(QueryError, match="k must be"):
+        idx.search("orbit", k=0)
+    with pytest.raises(QueryError, match="radius must be"):
+        idx.search("orbit", radius=99)
+
+
+def test_batch_equals_single(small_index):
+    idx = SemanticIndex.load(small_index[0])
+    texts = ["orbit rocket", "pasta tomato sauce", "bank loan interest"]
+    batch = idx.search_batch(texts, k=5)
+    assert [[h.id for h in hits] for hits in batch] == [[h.id for h in idx.search(t, k=5)] for t in texts]
+
+
+def test_manifest_and_info(small_index):
+    folder, _ = small_index
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["format_version"] == 1 and manifest["n_bits"] == 16
+    for name in ("vocabulary.json", "document_frequency.npy", "encoder.npz", "model.keras", "faiss.index",
+                 "hashtable_codes.npy", "documents.sqlite", "tfidf.npz", "skipped.json"):
+        assert name in manifest["files"] and (folder / name).is_file()
+    info = SemanticIndex.load(folder).info()
+    assert info["documents"] == 90 and info["n_bits"] == 16
+    assert 0.3 <= info["bit_balance"]["mean"] <= 0.7
+
+
+def test_load_errors_name_the_file(small_index, tmp_path):
+    import shutil
+
+    with pytest.raises(IndexNotFoundError, match="no index at"):
+        SemanticIndex.load(tmp_path / "nothing")
+    bad = tmp_path / "bad"
+    shutil.copytree(small_index[0], bad)
+    manifest = json.loads((bad / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexFormatError, match="newer than this semhash reads.*upgrade semhash"):
+        SemanticIndex.load(bad)
+    shutil.rmtree(bad)
+    shutil.copytree(small_index[0], bad)
+    data = bytearray((bad / "encoder.npz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (bad / "encoder.npz").write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match="encoder.npz does not match its checksum"):
+        SemanticIndex.load(bad)
+    (bad / "encoder.npz").write_bytes(bytes(data[:100]))
+    with pytest.raises(IndexFormatError, match="encoder.npz has 100 bytes"):
+        SemanticIndex.load(bad)
+    (bad / "encoder.npz").unlink()
+    with pytest.raises(IndexFormatError, match="index file missing: .*encoder.npz"):
+        SemanticIndex.load(bad)
+
+
+def test_resolve_index_path():
+    assert str(resolve_index_path(None)).endswith("indexes/default")
+    assert str(resolve_index_path("ng20")).endswith("indexes/ng20")
+    assert str(resolve_index_path("/abs/idx")) == "/abs/idx"
+
+
+def test_query_path_never_imports_tensorflow_or_sklearn(small_index):
+    code = (
+        "import sys\n"
+        "from semhash.index import open_index\n"
+        f"idx = open_index({str(small_index[0])!r})\n"
+        "hits = idx.search('rocket orbit launch', k=5)\n"
+        "assert len(hits) == 5\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'sklearn', 'torch'))\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_query_never_imports_tensorflow(small_index):
+    code = (
+        "import sys\n"
+        "from semhash.cli import cli\n"
+        "try:\n"
+        f"    cli(['query', 'rocket orbit', '--index', {str(small_index[0])!r}], standalone_mode=False)\n"
+        "finally:\n"
+        "    bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'sklearn'))\n"
+        "    print('IMPORTED', bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "IMPORTED []" in out.stdout
