@@ -74,10 +74,29 @@ ACTIVATIONS = {
 }
 
 
+def length_normalize(X, length: float):
+    """Rows rescaled to sum to ``length`` (0 leaves them as they are); empty rows stay empty.
+
+    The model sees every text at the same total weight, so a three-word query and a long
+    document about the same thing get the same code.
+    """
+    if not length:
+        return X
+    import scipy.sparse as sp
+
+    totals = np.asarray(X.sum(axis=1)).ravel().astype(np.float32)
+    totals[totals == 0] = 1.0
+    scale = (length / totals).astype(np.float32)
+    if sp.issparse(X):
+        return (sp.diags(scale) @ X).tocsr().astype(np.float32)
+    return np.asarray(X, dtype=np.float32) * scale[:, None]
+
+
 @dataclass
 class EncoderWeights:
     """The encoder as plain arrays: ``h = act(h @ W + b)`` per layer, the last gives code logits.
 
+    Inputs are first rescaled to sum to ``input_length`` (see :func:`length_normalize`);
     ``thresholds`` are the per-bit cut points applied to the code probabilities.
     """
 
@@ -85,6 +104,7 @@ class EncoderWeights:
     biases: list[np.ndarray]
     activations: list[str]
     thresholds: np.ndarray
+    input_length: float = 0.0
 
     @property
     def n_bits(self) -> int:
@@ -98,7 +118,7 @@ class EncoderWeights:
         arrays = {f"kernel_{i}": k for i, k in enumerate(self.kernels)}
         arrays.update({f"bias_{i}": b for i, b in enumerate(self.biases)})
         np.savez(path, activations=np.array(self.activations), thresholds=self.thresholds,
-                 n_layers=np.array(len(self.kernels)), **arrays)
+                 n_layers=np.array(len(self.kernels)), input_length=np.array(self.input_length), **arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> "EncoderWeights":
@@ -109,6 +129,7 @@ class EncoderWeights:
                 biases=[np.asarray(data[f"bias_{i}"], dtype=np.float32) for i in range(n)],
                 activations=[str(a) for a in data["activations"]],
                 thresholds=np.asarray(data["thresholds"], dtype=np.float32),
+                input_length=float(data["input_length"]) if "input_length" in data else 0.0,
             )
         for a in enc.activations:
             if a not in ACTIVATIONS:
@@ -123,7 +144,7 @@ def encode_probs(encoder: EncoderWeights, X) -> np.ndarray:
     """
     if X.shape[1] != encoder.n_inputs:
         raise ValueError(f"input has {X.shape[1]} columns, the encoder expects {encoder.n_inputs}")
-    h = X @ encoder.kernels[0]
+    h = length_normalize(X, encoder.input_length) @ encoder.kernels[0]
     h = np.asarray(h, dtype=np.float32) + encoder.biases[0]
     h = ACTIVATIONS[encoder.activations[0]](h)
     for W, b, act in zip(encoder.kernels[1:], encoder.biases[1:], encoder.activations[1:]):

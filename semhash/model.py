@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .codes import EncoderWeights, encode_probs
+from .codes import EncoderWeights, encode_probs, length_normalize
 from .errors import ConfigError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -53,6 +53,8 @@ class ModelConfig:
     learning_rate: float = 1e-3
     code_mode: str = "ste"
     noise_std: float = 4.0
+    input_length: float = 300.0  # every input row is rescaled to this total weight (0: raw weights)
+    word_dropout: float = 0.95  # fine-tuning input: each document keeps a random 5-100% of its words
     validation_fraction: float = 0.1
     patience: int = 3
     threshold: str = "median"  # "median" (balanced bits) or "half" (0.5)
@@ -71,6 +73,8 @@ class ModelConfig:
             raise ConfigError(f"threshold must be 'median' or 'half', got {self.threshold!r}")
         if any(h < 1 for h in self.hidden):
             raise ConfigError(f"hidden layer sizes must be positive, got {self.hidden}")
+        if not 0.0 <= self.word_dropout < 1.0 or self.input_length < 0:
+            raise ConfigError("word_dropout must be in [0, 1) and input_length at least 0")
         if self.epochs < 1 or self.pretrain_epochs < 0 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1, pretrain_epochs at least 0")
         if n_inputs is not None and n_inputs < 2:
@@ -285,7 +289,7 @@ def distribution_loss(keras):
 class _Batches:
     """Keras ``PyDataset`` over a sparse matrix: dense input rows and their word distributions."""
 
-    def __new__(cls, X, targets, batch_size, seed, shuffle=True):
+    def __new__(cls, X, targets, batch_size, seed, shuffle=True, word_dropout=0.0):
         keras = _keras()
 
         class Batches(keras.utils.PyDataset):
@@ -301,7 +305,11 @@ class _Batches:
 
             def __getitem__(self, i):
                 idx = self.order[i * self.bs : (i + 1) * self.bs]
-                return dense_rows(self.X, idx), row_distributions(self.targets[idx])
+                x = dense_rows(self.X, idx)
+                if word_dropout > 0:  # train on fragments: short queries must get their document's code
+                    keep = self.rng.uniform(1.0 - word_dropout, 1.0, size=(len(idx), 1))
+                    x = x * (self.rng.random(x.shape, dtype=np.float32) < keep)
+                return x, row_distributions(self.targets[idx])
 
             def on_epoch_end(self):
                 if self.shuffle:
@@ -406,7 +414,7 @@ def export_encoder(encoder_model, cfg: ModelConfig, X) -> EncoderWeights:
         biases.append(np.asarray(b, dtype=np.float32))
         acts.append(cfg.activation)
     acts[-1] = "sigmoid"  # the code layer: logits to probabilities
-    enc = EncoderWeights(kernels, biases, acts, np.full(cfg.n_bits, 0.5, np.float32))
+    enc = EncoderWeights(kernels, biases, acts, np.full(cfg.n_bits, 0.5, np.float32), float(cfg.input_length))
     if cfg.threshold == "median":
         probs = encode_probs(enc, X)
         enc.thresholds = median_thresholds(probs)
@@ -444,6 +452,9 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
     if (X.data < 0).any():
         raise ConfigError("the input matrix must be nonnegative (word counts or TF-IDF weights)")
 
+    X_raw = X
+    X = length_normalize(X, cfg.input_length)
+
     keras = _keras()
     import tensorflow as tf
 
@@ -471,7 +482,7 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
     order = rng.permutation(n)
     n_val = int(round(n * cfg.validation_fraction)) if n >= 1000 else 0
     val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-    train_seq = _Batches(X[train_idx], X[train_idx], cfg.batch_size, cfg.seed)
+    train_seq = _Batches(X[train_idx], X[train_idx], cfg.batch_size, cfg.seed, word_dropout=cfg.word_dropout)
     callbacks = []
     val_data = None
     if n_val:
@@ -481,7 +492,7 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
     autoencoder.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=distribution_loss(keras))
     hist = _fit(autoencoder, train_seq, None, cfg.epochs, "fine-tune", progress, callbacks,
                 validation_data=val_data)
-    encoder_weights = export_encoder(encoder, cfg, X)
+    encoder_weights = export_encoder(encoder, cfg, X_raw)
     return TrainingResult(
         encoder=encoder_weights,
         keras_model=autoencoder,
