@@ -97,7 +97,8 @@ class EncoderWeights:
     """The encoder as plain arrays: ``h = act(h @ W + b)`` per layer, the last gives code logits.
 
     Inputs are first rescaled to sum to ``input_length`` (see :func:`length_normalize`);
-    ``thresholds`` are the per-bit cut points applied to the code probabilities.
+    ``thresholds`` are the per-bit cut points applied to the code-layer logits (0 is a
+    probability of one half). The last activation is the code layer's (a sigmoid).
     """
 
     kernels: list[np.ndarray]
@@ -105,6 +106,15 @@ class EncoderWeights:
     activations: list[str]
     thresholds: np.ndarray
     input_length: float = 0.0
+
+    def float64_kernels(self) -> list[np.ndarray]:
+        """The kernels in float64, converted once."""
+        cached = self.__dict__.get("_kernels64")
+        if cached is None or len(cached) != len(self.kernels) or any(
+                a.shape != b.shape for a, b in zip(cached, self.kernels)):
+            cached = [np.asarray(k, dtype=np.float64) for k in self.kernels]
+            self.__dict__["_kernels64"] = cached
+        return cached
 
     @property
     def n_bits(self) -> int:
@@ -126,9 +136,9 @@ class EncoderWeights:
             n = int(data["n_layers"])
             enc = cls(
                 kernels=[np.ascontiguousarray(data[f"kernel_{i}"], dtype=np.float32) for i in range(n)],
-                biases=[np.asarray(data[f"bias_{i}"], dtype=np.float32) for i in range(n)],
+                biases=[np.asarray(data[f"bias_{i}"], dtype=np.float64) for i in range(n)],
                 activations=[str(a) for a in data["activations"]],
-                thresholds=np.asarray(data["thresholds"], dtype=np.float32),
+                thresholds=np.asarray(data["thresholds"], dtype=np.float64),
                 input_length=float(data["input_length"]) if "input_length" in data else 0.0,
             )
         for a in enc.activations:
@@ -137,26 +147,38 @@ class EncoderWeights:
         return enc
 
 
-def encode_probs(encoder: EncoderWeights, X) -> np.ndarray:
-    """Code-unit probabilities ``(n, n_bits)`` for weighted bag-of-words rows ``X``.
+def encode_logits(encoder: EncoderWeights, X) -> np.ndarray:
+    """Code-layer logits ``(n, n_bits)`` (float64) for weighted bag-of-words rows ``X``.
 
     ``X`` may be a SciPy sparse matrix or a dense array; the first layer is a sparse product.
+    The pass runs in float64 so a document gets the same bits whatever batch it is encoded in
+    (BLAS sums in a batch-dependent order; float64 keeps that noise far below any threshold).
     """
     if X.shape[1] != encoder.n_inputs:
         raise ValueError(f"input has {X.shape[1]} columns, the encoder expects {encoder.n_inputs}")
-    h = length_normalize(X, encoder.input_length) @ encoder.kernels[0]
-    h = np.asarray(h, dtype=np.float32) + encoder.biases[0]
-    h = ACTIVATIONS[encoder.activations[0]](h)
-    for W, b, act in zip(encoder.kernels[1:], encoder.biases[1:], encoder.activations[1:]):
-        h = ACTIVATIONS[act](h @ W + b)
-    return h.astype(np.float32, copy=False)
+    kernels = encoder.float64_kernels()
+    X = length_normalize(X, encoder.input_length)
+    h = np.asarray(X.astype(np.float64) @ kernels[0]) + encoder.biases[0]
+    for W, b, act in zip(kernels[1:], encoder.biases[1:], encoder.activations[:-1]):
+        h = ACTIVATIONS[act](h) @ W + b
+    return h
 
 
-def binarize(probs: np.ndarray, thresholds: np.ndarray | float = 0.5) -> np.ndarray:
-    """0/1 codes ``(n, n_bits)`` uint8: a bit is set where its probability exceeds the threshold."""
-    return (np.asarray(probs) > thresholds).astype(np.uint8)
+def encode_probs(encoder: EncoderWeights, X) -> np.ndarray:
+    """Code-unit probabilities ``(n, n_bits)``: the sigmoid of :func:`encode_logits`."""
+    return ACTIVATIONS["sigmoid"](encode_logits(encoder, X)).astype(np.float32)
+
+
+def binarize(values: np.ndarray, thresholds: np.ndarray | float = 0.5) -> np.ndarray:
+    """0/1 codes ``(n, n_bits)`` uint8: a bit is set where its value exceeds the threshold."""
+    return (np.asarray(values) > thresholds).astype(np.uint8)
+
+
+def encode_bits(encoder: EncoderWeights, X) -> np.ndarray:
+    """0/1 codes ``(n, n_bits)``: each logit cut at its bit's threshold (in logit space)."""
+    return binarize(encode_logits(encoder, X), encoder.thresholds)
 
 
 def encode_packed(encoder: EncoderWeights, X) -> np.ndarray:
     """Packed codes for ``X``: forward pass, per-bit thresholds, bit packing."""
-    return pack_bits(binarize(encode_probs(encoder, X), encoder.thresholds))
+    return pack_bits(encode_bits(encoder, X))

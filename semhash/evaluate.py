@@ -979,7 +979,7 @@ def semhash_codes(
     Codes are made exactly as an index makes them: code probabilities cut at the encoder's
     per-bit ``thresholds``.
     """
-    from .codes import binarize, encode_probs  # noqa: PLC0415 - model side, import lazily
+    from .codes import encode_bits  # noqa: PLC0415 - model side, import lazily
     from .model import ModelConfig, train_encoder  # imports TensorFlow
 
     fields = {"n_bits": n_bits, "seed": seed}
@@ -988,12 +988,8 @@ def semhash_codes(
     if options.epochs is not None:
         fields["epochs"] = options.epochs
     encoder = train_encoder(X_train, ModelConfig(**fields), progress=progress)
-    # the encoder's own per-bit thresholds (median by default), as the index applies them
-    thresholds = getattr(encoder, "thresholds", 0.5)
-    return (
-        binarize(encode_probs(encoder, X_train), thresholds),
-        binarize(encode_probs(encoder, X_query), thresholds),
-    )
+    # the encoder's own per-bit thresholds (median by default), exactly as the index applies them
+    return encode_bits(encoder, X_train), encode_bits(encoder, X_query)
 
 
 def _evaluate_codes(

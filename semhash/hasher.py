@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .codes import binarize, encode_probs, pack_bits
+from .codes import encode_bits, encode_probs, pack_bits
 from .errors import ConfigError, NotFittedError
 from .vectorize import Vectorizer, VectorizerConfig
 
@@ -59,7 +59,10 @@ class SemanticHasher:
 
     def transform(self, texts: list[str]) -> np.ndarray:
         """0/1 codes ``(n, n_bits)`` uint8."""
-        return binarize(self.probabilities(texts), self.encoder_.thresholds)
+        self._check_fitted()
+        if isinstance(texts, str):
+            raise ConfigError("expected a list of texts, not a single string; wrap it in a list")
+        return encode_bits(self.encoder_, self.vectorizer_.transform(list(texts)))
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Packed codes ``(n, n_bits // 8)`` uint8 (bit 0 is the most significant bit of byte 0)."""

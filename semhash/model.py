@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .codes import EncoderWeights, encode_probs, length_normalize
+from .codes import EncoderWeights, encode_logits, length_normalize
 from .errors import ConfigError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -411,27 +411,28 @@ def export_encoder(encoder_model, cfg: ModelConfig, X) -> EncoderWeights:
             continue
         W, b = layer.get_weights()
         kernels.append(np.ascontiguousarray(W, dtype=np.float32))
-        biases.append(np.asarray(b, dtype=np.float32))
+        biases.append(np.asarray(b, dtype=np.float64))
         acts.append(cfg.activation)
     acts[-1] = "sigmoid"  # the code layer: logits to probabilities
-    enc = EncoderWeights(kernels, biases, acts, np.full(cfg.n_bits, 0.5, np.float32), float(cfg.input_length))
+    enc = EncoderWeights(kernels, biases, acts, np.zeros(cfg.n_bits), float(cfg.input_length))
     if cfg.threshold == "median":
-        probs = encode_probs(enc, X)
-        enc.thresholds = median_thresholds(probs)
+        enc.thresholds = median_thresholds(encode_logits(enc, X))
     return enc
 
 
-def median_thresholds(probs: np.ndarray) -> np.ndarray:
+def median_thresholds(logits: np.ndarray) -> np.ndarray:
     """Per-bit thresholds that split the documents in half (balanced bits).
 
-    A bit whose median is at the saturated end (0 or 1) would still be constant, so its
-    threshold falls back to 0.5.
+    Each threshold is the midpoint between the two middle values, so no document sits on it;
+    a bit that cannot be split (all values equal) keeps the threshold 0 (probability 0.5).
     """
-    t = np.median(probs, axis=0).astype(np.float32)
-    lo, hi = probs.min(axis=0), probs.max(axis=0)
-    bad = (t <= lo) | (t >= hi)
-    t[bad] = 0.5
-    return t
+    n = logits.shape[0]
+    ordered = np.sort(logits, axis=0)
+    middle = (n - 1) // 2
+    lo, hi = ordered[middle], ordered[min(middle + 1, n - 1)]
+    t = (lo + hi) / 2.0
+    t[lo == hi] = 0.0
+    return t.astype(np.float64)
 
 
 def train_encoder(X, cfg: ModelConfig | None = None, progress: bool = False) -> EncoderWeights:

@@ -492,14 +492,14 @@ def _model_api_available() -> bool:
         import semhash.model  # noqa: F401
     except ImportError:
         return False
-    return hasattr(codes_module, "encode_probs") and hasattr(codes_module, "binarize")
+    return hasattr(codes_module, "encode_bits")
 
 
 @pytest.mark.slow
 def test_semhash_method_on_generic_folder(tmp_path: Path):
     pytest.importorskip("semhash.model")
     if not _model_api_available():
-        pytest.skip("semhash.codes.encode_probs / binarize not available yet")
+        pytest.skip("semhash.codes.encode_bits not available yet")
     root = _generic_corpus(tmp_path / "corpus")
     config = ev.EvalConfig(
         root=root, methods=("semhash", "lsh"), bits=(8,), ks=(1, 5), model=ev.ModelOptions(pretrain="none", epochs=2)

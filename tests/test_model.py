@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from semhash.codes import EncoderWeights, binarize, encode_probs, pack_bits, unpack_bits
+from semhash.codes import EncoderWeights, encode_bits, encode_probs, pack_bits, unpack_bits
 from semhash.errors import ConfigError
 from semhash.model import ModelConfig, train
 
@@ -52,6 +52,9 @@ def test_numpy_encoder_equals_keras_encoder():
     keras_probs = 1 / (1 + np.exp(-np.asarray(encoder(length_normalize(X, 300.0).toarray()))))
     numpy_probs = encode_probs(result.encoder, X)
     np.testing.assert_allclose(numpy_probs, keras_probs, atol=1e-5)
+    # a document gets the same bits whatever batch it is encoded in
+    one_by_one = np.vstack([encode_bits(result.encoder, X[i]) for i in range(X.shape[0])])
+    np.testing.assert_array_equal(one_by_one, encode_bits(result.encoder, X))
     # and on dense input
     np.testing.assert_allclose(encode_probs(result.encoder, X.toarray()), numpy_probs, atol=1e-6)
 
@@ -60,14 +63,14 @@ def test_same_seed_same_codes_and_other_seed_differs():
     a = train(X, ModelConfig(pretrain="rbm", **TINY)).encoder
     b = train(X, ModelConfig(pretrain="rbm", **TINY)).encoder
     c = train(X, ModelConfig(pretrain="rbm", **{**TINY, "seed": 4})).encoder
-    codes = [binarize(encode_probs(e, X), e.thresholds) for e in (a, b, c)]
+    codes = [encode_bits(e, X) for e in (a, b, c)]
     assert (codes[0] == codes[1]).all()
     assert not np.array_equal(encode_probs(a, X), encode_probs(c, X))
 
 
 def test_median_thresholds_balance_bits():
     enc = train(X, ModelConfig(pretrain="rbm", **TINY)).encoder
-    bits = binarize(encode_probs(enc, X), enc.thresholds)
+    bits = encode_bits(enc, X)
     balance = bits.mean(axis=0)
     assert ((balance > 0.2) & (balance < 0.8)).mean() >= 0.75
 
