@@ -6,28 +6,45 @@ vocabulary and idf and encoded with the NumPy forward pass.
 1. Vectorize the query; a query with no word of the vocabulary raises :class:`QueryError`.
 2. Encode it to a packed binary code.
 3. Look up every document within ``radius`` bits (bit flipping over the hash table, or
-   multi-index hashing for long codes; see :mod:`semhash.hashtable`). The shortlist keeps at
-   most ``MAX_SHORTLIST`` of them, the nearest first.
-4. When the ball holds fewer documents than the shortlist needs, FAISS k-nearest-neighbour
-   search over the same codes fills it (``k`` without re-ranking, ``max(k, MIN_SHORTLIST)``
-   with it).
+   multi-index hashing for long codes, or a scan; ``lookup=`` forces one, see
+   :mod:`semhash.hashtable`). The shortlist keeps at most ``MAX_SHORTLIST`` of them, the
+   nearest first.
+4. When the ball holds fewer documents than the shortlist needs, an exact k-nearest-neighbour
+   scan of the same codes (NumPy, or FAISS for large databases) fills it (``k`` without
+   re-ranking, ``max(k, MIN_SHORTLIST)`` with it).
 5. Re-rank the shortlist by TF-IDF cosine similarity (default), or rank by Hamming distance.
+
+Each query is vectorized with the saved vocabulary and idf directly (:func:`query_terms`)
+and re-ranked straight from the CSR arrays of the TF-IDF rows (:func:`cosine_scores`), so a
+single query pays no SciPy matrix construction for those steps. In a batch, steps 3-5 run on
+a few threads over contiguous chunks of queries (NumPy releases the GIL in its loops), and
+the document store is read once for the whole batch; the hits are identical to single
+searches, in input order.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .codes import encode_packed
 from .errors import QueryError
-from .vectorize import l2_normalize
+from .hashtable import expand_ranges
+from .vectorize import tokenize
 
 MAX_K = 10_000
 MIN_SHORTLIST = 100
 MAX_SHORTLIST = 1000
 MAX_QUERY_CHARS = 1_000_000
+# Hamming-ball methods of semhash.hashtable ("auto" picks by estimated cost)
+LOOKUPS = ("auto", "table", "mih", "scan")
+# the kNN fill uses FAISS from this many documents on (below, the NumPy scan is as fast)
+FAISS_FILL_ABOVE = 200_000
+# batch search: at most this many threads, each given at least MIN_CHUNK queries
+MAX_THREADS = 8
+MIN_CHUNK = 16
 
 
 @dataclass(frozen=True)
@@ -73,7 +90,13 @@ def check_text(text) -> str:
 
 
 def merge_candidates(ball_ids, ball_dist, knn_ids, knn_dist, limit: int):
-    """Union of the ball and the kNN fill, nearest first, at most ``limit`` documents."""
+    """Union of the ball and the kNN fill, nearest first, at most ``limit`` documents.
+
+    Both inputs are sorted by ``(distance, id)`` without duplicates (as the lookups return
+    them), so with no fill the ball's head is the answer.
+    """
+    if len(knn_ids) == 0:
+        return np.asarray(ball_ids, np.int64)[:limit], np.asarray(ball_dist, np.int32)[:limit]
     ids = np.concatenate([ball_ids, knn_ids]).astype(np.int64)
     dist = np.concatenate([ball_dist, knn_dist]).astype(np.int32)
     ids, first = np.unique(ids, return_index=True)
@@ -82,59 +105,191 @@ def merge_candidates(ball_ids, ball_dist, knn_ids, knn_dist, limit: int):
     return ids[order], dist[order]
 
 
-def rank_shortlist(ids, dist, qvec, tfidf, rerank: bool, k: int):
-    """Top ``k`` of the shortlist: by cosine (ties by distance, id) or by (distance, id)."""
-    if rerank and len(ids):
-        scores = np.asarray((tfidf[ids] @ qvec.T).todense()).ravel().astype(np.float32)
+def query_terms(vocabulary: dict, idf, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(columns, weights)`` of one text, columns ascending: the saved vocabulary and idf
+    applied directly (the same weights as :meth:`Vectorizer.transform`, without SciPy)."""
+    counts: dict[int, int] = {}
+    for token in tokenize(text):
+        j = vocabulary.get(token)
+        if j is not None:
+            counts[j] = counts.get(j, 0) + 1
+    cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
+    tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+    order = np.argsort(cols)
+    cols, tf = cols[order], tf[order]
+    if idf is None:
+        return cols, tf
+    return cols, np.log1p(tf) * idf[cols]
+
+
+def query_idf(vectorizer):
+    """``vectorizer.idf_``, computed once per fitted vectorizer (``None`` for counts)."""
+    cached = getattr(vectorizer, "_query_idf", None)
+    key = (id(vectorizer.df_), vectorizer.n_docs_, vectorizer.config.weighting)
+    if cached is None or cached[0] != key:
+        cached = (key, vectorizer.idf_)
+        vectorizer._query_idf = cached
+    return cached[1]
+
+
+def encode_terms(encoder, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Packed code ``(n_bytes,)`` of one sparse row, by :func:`semhash.codes.encode_packed`."""
+    import scipy.sparse as sp
+
+    row = sp.csr_matrix((weights.astype(np.float32), cols, [0, len(cols)]), shape=(1, encoder.n_inputs))
+    return encode_packed(encoder, row)[0]
+
+
+def encode_rows(encoder, terms: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Packed codes ``(n, n_bytes)`` of several ``(columns, weights)`` rows in one forward pass
+    (the float64 pass of :mod:`semhash.codes` gives each row the bits it gets alone)."""
+    if len(terms) == 1:
+        return encode_terms(encoder, *terms[0])[None, :]
+    import scipy.sparse as sp
+
+    indptr = np.concatenate([[0], np.cumsum([len(c) for c, _ in terms])])
+    X = sp.csr_matrix((np.concatenate([w for _, w in terms]).astype(np.float32),
+                       np.concatenate([c for c, _ in terms]), indptr), shape=(len(terms), encoder.n_inputs))
+    return encode_packed(encoder, X)
+
+
+def cosine_scores(tfidf, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Dot products (float32) of the CSR rows ``rows`` of ``tfidf`` with one sparse query,
+    straight from the CSR arrays (no SciPy call)."""
+    if getattr(tfidf, "format", "csr") != "csr":
+        tfidf = tfidf.tocsr()
+    indptr, indices, data = tfidf.indptr, tfidf.indices, tfidf.data
+    starts, ends = indptr[rows], indptr[rows + 1]
+    pos = expand_ranges(starts, ends)
+    q = np.zeros(tfidf.shape[1], dtype=np.float32)
+    q[cols] = weights
+    seg = np.repeat(np.arange(len(rows)), ends - starts)
+    return np.bincount(seg, weights=data[pos] * q[indices[pos]], minlength=len(rows)).astype(np.float32)
+
+
+def order_shortlist(ids, dist, scores, k: int):
+    """Top ``k``: by score (ties by distance, id) when ``scores`` is given, else by (distance, id)."""
+    if scores is not None and len(ids):
         order = np.lexsort((ids, dist, -scores))[:k]
         return ids[order], dist[order], scores[order]
     order = np.lexsort((ids, dist))[:k]
     return ids[order], dist[order], None
 
 
-def _search_vectors(index, qvecs, codes, k: int, radius: int, rerank: bool) -> list[list[Hit]]:
-    n_bits = index.n_bits
+def rank_shortlist(ids, dist, query, tfidf, rerank: bool, k: int):
+    """Top ``k`` of the shortlist: by cosine (ties by distance, id) or by (distance, id).
+
+    ``query`` is ``(columns, weights)`` of the L2-normalized query row.
+    """
+    scores = cosine_scores(tfidf, ids, *query) if rerank and len(ids) else None
+    return order_shortlist(ids, dist, scores, k)
+
+
+def check_lookup(lookup: str) -> str:
+    if lookup not in LOOKUPS:
+        raise QueryError(f"lookup must be one of {', '.join(LOOKUPS)}, got {lookup!r}")
+    return lookup
+
+
+def knn_fill(index, code, k: int):
+    """The ``k`` nearest documents by a full scan, sorted by ``(distance, id)``.
+
+    FAISS when it is already loaded or the database is large (its scan is compiled and
+    multi-threaded); otherwise the NumPy scan of the hash table, which answers the same and
+    spares a cold process the FAISS import.
+    """
+    if index._faiss is not None or len(index.table) >= FAISS_FILL_ABOVE:
+        return index.faiss.knn(code, k)
+    return index.table.knn(code, k)
+
+
+def shortlist(index, code, query, k: int, radius: int, rerank: bool, lookup: str):
+    """Ranked ``(rows, distances, scores)`` of one encoded query (no document store access)."""
     need = max(k, MIN_SHORTLIST) if rerank else k
-    results = []
-    for qvec, code in zip(qvecs, codes):
-        ids, dist = index.table.ball(code, radius)
-        if len(ids) < need:
-            kids, kdist = index.faiss.knn(code, min(need, len(index.table)))
-        else:
-            kids, kdist = np.zeros(0, np.int64), np.zeros(0, np.int32)
-        ids, dist = merge_candidates(ids, dist, kids, kdist, max(MAX_SHORTLIST, k))
-        ids, dist, scores = rank_shortlist(ids, dist, qvec, index.tfidf, rerank, k)
-        if scores is None:
-            scores = 1.0 - dist / n_bits
-        docs = index.documents(ids)
-        results.append([
+    ids, dist = index.table.ball(code, radius, method=lookup)
+    if len(ids) < need:
+        kids, kdist = knn_fill(index, code, min(need, len(index.table)))
+    else:
+        kids, kdist = np.zeros(0, np.int64), np.zeros(0, np.int32)
+    ids, dist = merge_candidates(ids, dist, kids, kdist, max(MAX_SHORTLIST, k))
+    ids, dist, scores = rank_shortlist(ids, dist, query, index.tfidf, rerank, k)
+    if scores is None:
+        scores = 1.0 - dist / index.n_bits
+    return ids, dist, scores
+
+
+def _map_chunks(fn, n: int, threads: int) -> list:
+    """``[fn(i) for i in range(n)]``, over ``threads`` contiguous chunks, in input order."""
+    if threads <= 1 or n < 2 * MIN_CHUNK:
+        return [fn(i) for i in range(n)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    n_chunks = min(threads, n // MIN_CHUNK)
+    bounds = np.linspace(0, n, n_chunks + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=n_chunks) as pool:
+        parts = pool.map(lambda ab: [fn(i) for i in range(ab[0], ab[1])], zip(bounds[:-1], bounds[1:]))
+        return [r for part in parts for r in part]
+
+
+def default_threads() -> int:
+    return max(1, min(os.cpu_count() or 1, MAX_THREADS))
+
+
+def _search_vectors(index, queries, codes, k: int, radius: int, rerank: bool, lookup: str = "auto",
+                    threads: int = 1) -> list[list[Hit]]:
+    if index._faiss is None and len(index.table) >= FAISS_FILL_ABOVE and threads > 1:
+        index.faiss  # load once here, not from several threads at the same time
+    def one(i):
+        return shortlist(index, codes[i], queries[i], k, radius, rerank, lookup)
+
+    # the first query runs alone: it builds the table's lazy caches (multi-index tables,
+    # the searchable key view) once, before any thread could race to build them
+    ranked = [one(0)] + _map_chunks(lambda i: one(i + 1), len(codes) - 1, threads) if len(codes) else []
+    wanted = np.unique(np.concatenate([r[0] for r in ranked])) if ranked else []
+    docs = index.documents(wanted)  # one store read for the whole batch, in this thread
+    return [
+        [
             Hit(rank=i + 1, id=docs[r].id, title=docs[r].title, snippet=docs[r].snippet, path=docs[r].path,
                 distance=int(d), score=round(float(s), 6), row=int(r))
             for i, (r, d, s) in enumerate(zip(ids, dist, scores)) if int(r) in docs
-        ])
-    return results
+        ]
+        for ids, dist, scores in ranked
+    ]
 
 
-def search_batch(index, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True) -> list[list[Hit]]:
-    """Hits for each text, in input order. Raises :class:`QueryError` naming a bad query."""
+def search_batch(index, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
+                 lookup: str = "auto", threads: int | None = None) -> list[list[Hit]]:
+    """Hits for each text, in input order. Raises :class:`QueryError` naming a bad query.
+
+    Each text is vectorized and encoded on its own; the lookups and re-ranking run on
+    ``threads`` threads over contiguous chunks of queries (default: the cores, at most
+    ``MAX_THREADS``). Results are identical to calling :func:`search` on each text.
+    """
     if isinstance(texts, str):
         raise QueryError("search_batch expects a list of queries, not a single string")
     texts = [check_text(t) for t in texts]
     radius = check_query_args(index.n_bits, k, radius)
-    X = index.vectorizer.transform(texts)
-    empty = np.flatnonzero(np.diff(X.indptr) == 0)
-    if len(empty):
+    lookup = check_lookup(lookup)
+    threads = default_threads() if threads is None else max(1, int(threads))
+    # one query at a time: a single search and a batch compute exactly the same floats
+    vec = index.vectorizer
+    vec._check_fitted()
+    idf = query_idf(vec)
+    terms = [query_terms(vec.vocabulary_, idf, t) for t in texts]
+    empty = [i for i, (cols, _) in enumerate(terms) if len(cols) == 0]
+    if empty:
         bad = texts[empty[0]]
         shown = bad if len(bad) <= 60 else bad[:57] + "..."
         raise QueryError(
             f"no word of the query {shown!r} is in the index vocabulary; try other words "
             "(stop words and words seen in fewer than min_df documents are not indexed)"
         )
-    codes = encode_packed(index.encoder, X)
-    qvecs = l2_normalize(X)
-    return _search_vectors(index, [qvecs[i] for i in range(len(texts))], codes, int(k), radius, rerank)
+    codes = encode_rows(index.encoder, terms)
+    queries = [(cols, w / np.float32(np.sqrt(np.sum(w * w)))) for cols, w in terms]
+    return _search_vectors(index, queries, codes, int(k), radius, rerank, lookup, threads)
 
 
-def search(index, text: str, k: int = 10, radius: int | None = None, rerank: bool = True) -> list[Hit]:
+def search(index, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,
+           lookup: str = "auto") -> list[Hit]:
     """The ``k`` best documents for ``text``."""
-    return search_batch(index, [text], k=k, radius=radius, rerank=rerank)[0]
+    return search_batch(index, [text], k=k, radius=radius, rerank=rerank, lookup=lookup, threads=1)[0]

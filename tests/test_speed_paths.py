@@ -1,0 +1,133 @@
+"""The fast paths give the same answers as the plain ones: batch = single, every lookup
+method = the others, a memory-mapped open = a full load, and the CLI exposes them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from semhash.cli import cli
+from semhash.errors import QueryError
+from semhash.hashtable import HammingTable
+from semhash.index import SemanticIndex
+
+QUERIES = [
+    "orbit rocket", "pasta tomato sauce", "bank loan interest", "moon astronaut launch", "sugar butter",
+    "investor portfolio equity", "satellite payload", "garlic onion simmer", "stock market", "nasa mission",
+] * 5  # 50 queries: enough for several thread chunks
+
+
+def as_tuples(results):
+    return [[(h.id, h.distance, h.score, h.row) for h in hits] for hits in results]
+
+
+@pytest.mark.parametrize("rerank", [True, False])
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_batch_equals_single_in_input_order(small_index, threads, rerank):
+    idx = SemanticIndex.load(small_index[0])
+    single = [idx.search(t, k=7, rerank=rerank) for t in QUERIES]
+    batch = idx.search_batch(QUERIES, k=7, rerank=rerank, threads=threads)
+    assert as_tuples(batch) == as_tuples(single)
+
+
+@pytest.mark.parametrize("radius", [0, 2, 5])
+def test_every_lookup_method_gives_the_same_hits(small_index, radius):
+    idx = SemanticIndex.load(small_index[0])
+    want = as_tuples(idx.search_batch(QUERIES[:10], k=10, radius=radius, lookup="scan"))
+    for lookup in ("auto", "table", "mih"):
+        assert as_tuples(idx.search_batch(QUERIES[:10], k=10, radius=radius, lookup=lookup)) == want
+
+
+def test_bad_lookup_is_a_query_error(small_index):
+    idx = SemanticIndex.load(small_index[0])
+    with pytest.raises(QueryError, match="lookup must be one of"):
+        idx.search("orbit", lookup="bogus")
+
+
+def test_mmap_open_equals_full_load(small_index):
+    folder, _ = small_index
+    full = SemanticIndex.load(folder, mmap=False)
+    mapped = SemanticIndex.load(folder, mmap=True)
+    assert isinstance(mapped.table.codes_, np.memmap)
+    assert not isinstance(full.table.codes_, np.memmap)
+    for lookup in ("auto", "table", "mih", "scan"):
+        assert as_tuples(mapped.search_batch(QUERIES, k=10, lookup=lookup)) == as_tuples(
+            full.search_batch(QUERIES, k=10, lookup=lookup)
+        )
+
+
+@pytest.mark.parametrize("n_bits", [64, 128])
+def test_mmap_table_equals_loaded_table(tmp_path, n_bits):
+    rng = np.random.default_rng(n_bits)
+    codes = rng.integers(0, 256, (20_000, n_bits // 8), dtype=np.uint8)
+    codes[1::2] = codes[::2] ^ (rng.random((10_000, n_bits // 8)) < 0.02).astype(np.uint8)  # near neighbours
+    table = HammingTable.build(codes, np.arange(len(codes)), n_bits)
+    table.save(tmp_path)
+    mapped = HammingTable.load(tmp_path, n_bits, mmap=True)
+    for q in codes[:20]:
+        for r in (0, 3, 6):
+            want = table.ball(q, r, method="scan")
+            for method in ("auto", "table", "mih", "scan"):
+                got = mapped.ball(q, r, method=method)
+                np.testing.assert_array_equal(got[0], want[0])
+                np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_cli_lookup_and_threads_options(small_index, tmp_path):
+    folder = str(small_index[0])
+    runner = CliRunner()
+    outputs = []
+    for lookup in ("auto", "table", "mih", "scan"):
+        res = runner.invoke(cli, ["query", "orbit rocket", "--index", folder, "--json", "--lookup", lookup])
+        assert res.exit_code == 0, res.output
+        outputs.append(json.loads(res.output))
+    assert all(o == outputs[0] for o in outputs)
+    qfile = tmp_path / "queries.txt"
+    qfile.write_text("\n".join(QUERIES) + "\n", encoding="utf-8")
+    res = runner.invoke(cli, ["query", "--file", str(qfile), "--index", folder, "--json", "--threads", "2"])
+    assert res.exit_code == 0, res.output
+    batch = json.loads(res.output)
+    assert len(batch) == len(QUERIES)
+    assert batch[0] == outputs[0]
+    res = runner.invoke(cli, ["query", "orbit", "--index", folder, "--lookup", "bogus"])
+    assert res.exit_code == 2 and "bogus" in res.output
+
+
+def test_numpy_query_path_matches_the_vectorizer_and_encoder(small_index):
+    """The per-query path (saved vocabulary and idf applied directly, cosine from the CSR
+    arrays) gives the weights, codes and scores of the Vectorizer / encoder / SciPy pipeline."""
+    from semhash.codes import encode_packed
+    from semhash.search import cosine_scores, encode_terms, query_idf, query_terms
+    from semhash.vectorize import l2_normalize
+
+    idx = SemanticIndex.load(small_index[0])
+    texts = QUERIES[:10] + ["Orbit, ROCKET! orbit orbit launch-pad 42 nasa"]
+    X = idx.vectorizer.transform(texts)
+    Q = l2_normalize(X)
+    for i, text in enumerate(texts):
+        cols, w = query_terms(idx.vectorizer.vocabulary_, query_idf(idx.vectorizer), text)
+        row = X[i].sorted_indices()  # SciPy's product leaves the columns of a row unsorted
+        np.testing.assert_array_equal(cols, row.indices)
+        np.testing.assert_allclose(w, row.data, rtol=1e-6)
+        np.testing.assert_array_equal(encode_terms(idx.encoder, cols, w), encode_packed(idx.encoder, X[i])[0])
+        rows = np.arange(len(idx.table))
+        want = np.asarray((idx.tfidf[rows] @ Q[i].T).todense()).ravel()
+        np.testing.assert_allclose(cosine_scores(idx.tfidf, rows, cols, w / np.linalg.norm(w)), want, atol=1e-6)
+
+
+def test_query_path_does_not_import_faiss_for_a_small_index(small_index):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from semhash.index import open_index\n"
+        f"idx = open_index({str(small_index[0])!r}, mmap=True)\n"
+        "assert len(idx.search('rocket orbit launch', k=50)) == 50\n"  # the ball is too small: kNN fill
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('faiss', 'tensorflow', 'sklearn', 'tqdm')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
