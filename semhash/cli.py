@@ -42,6 +42,14 @@ index_option = click.option(
     "--index", "index_name", default=None, metavar="NAME|PATH",
     help="Index name under indexes/ (default: 'default') or a path to an index folder.",
 )
+postgres_option = click.option(
+    "--postgres", "postgres_dsn", default=None, metavar="DSN",
+    help="PostgreSQL database, e.g. postgresql://USER:PASSWORD@HOST:5432/DBNAME (see the README).",
+)
+table_option = click.option(
+    "--table", "pg_table", default=None, metavar="NAME",
+    help="PostgreSQL table of the documents (with --postgres) [default: semhash_docs].",
+)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -108,7 +116,8 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
         report = read_corpus(directory, progress=not quiet)
         if not quiet:
             click.echo(f"read {len(report.documents)} documents from {directory} ({len(report.skipped)} skipped)", err=True)
-        idx = SemanticIndex.build(report.documents, config, skipped=report.skipped, progress=not quiet)
+        idx = SemanticIndex.build(report.documents, config, skipped=report.skipped, progress=not quiet,
+                                  source=directory)
         idx.save(dest)
     except SemhashError as exc:
         raise fail(exc)
@@ -143,8 +152,18 @@ def _print_hits(hits, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--file", "query_file", type=click.File("r", encoding="utf-8"), default=None,
               help="Read one query per line from a file ('-' for standard input).")
-def query_cmd(text, index_name, k, radius, no_rerank, as_json, query_file):
+@click.option("--lookup", type=click.Choice(["auto", "table", "mih", "scan"]), default="auto", show_default=True,
+              help="Hamming-ball method: by estimated cost, bit flipping, multi-index hashing, or a full scan.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads for a --file batch [default: the number of cores, at most 8].")
+@postgres_option
+@table_option
+def query_cmd(text, index_name, k, radius, no_rerank, as_json, query_file, lookup, threads, postgres_dsn=None,
+              pg_table=None):
     """Search an index for TEXT and print the best documents.
+
+    With --postgres, search the table `semhash export --postgres` loaded instead; the query is
+    encoded with --index (the index the table was loaded from) and the hits are the same.
 
     Example: semhash query "space shuttle launch orbit" --index ng20 -k 5
     """
@@ -152,10 +171,19 @@ def query_cmd(text, index_name, k, radius, no_rerank, as_json, query_file):
 
     if (text is None) == (query_file is None):
         raise click.UsageError("give a query TEXT or --file, not both or neither")
+    if pg_table is not None and postgres_dsn is None:
+        raise click.UsageError("--table needs --postgres DSN")
     texts = [text] if query_file is None else [line.rstrip("\n") for line in query_file if line.strip()]
     try:
         idx = open_index(index_name, mmap=True)
-        results = idx.search_batch(texts, k=k, radius=radius, rerank=not no_rerank)
+        if postgres_dsn is not None:
+            from .postgres import DEFAULT_TABLE, PostgresSearcher
+
+            with PostgresSearcher(postgres_dsn, pg_table or DEFAULT_TABLE, idx) as searcher:
+                results = searcher.search_batch(texts, k=k, radius=radius, rerank=not no_rerank)
+        else:
+            results = idx.search_batch(texts, k=k, radius=radius, rerank=not no_rerank, lookup=lookup,
+                                       threads=threads)
     except SemhashError as exc:
         raise fail(exc)
     if as_json:
@@ -204,6 +232,13 @@ def info_cmd(index_name, as_json):
         f"mean {buckets.get('mean_bucket', 0):.2f} docs, {100 * buckets.get('singleton_fraction', 0):.1f}% singletons",
         f"training:     {info['training_seconds']} s",
     ]
+    upd = info["updates"]
+    if upd["added_since_training"] or upd["removed_since_training"]:
+        line = f"updates:      {upd['added_since_training']} added, {upd['removed_since_training']} removed since training"
+        if upd["mean_abs"] is not None:
+            line += (f"; bit balance of added documents drifted by {upd['mean_abs']:.3f} on average "
+                     f"(max {upd['max_abs']:.3f}){' - consider retraining' if upd['max_abs'] > 0.1 else ''}")
+        lines.append(line)
     click.echo("\n".join(lines))
     for s in info["skipped_files"][:10]:
         click.echo(f"  skipped {s['path']}: {s['reason']}")
@@ -250,7 +285,212 @@ def demo_cmd(ctx, index_name, quiet):
     for q in DEMO_QUERIES:
         click.echo(f'\n$ semhash query "{q}" -k 5')
         ctx.invoke(query_cmd, text=q, index_name=index_name, k=5, radius=None, no_rerank=False, as_json=False,
-                   query_file=None)
+                   query_file=None, lookup="auto", threads=None)
+
+
+# --------------------------------------------------------------------------- live updates
+
+
+def _documents_for_paths(paths, corpus_root: str | None):
+    """Documents of files and folders, with ids relative to the indexed corpus where possible."""
+    import dataclasses
+    import os
+
+    from .corpus import read_corpus, read_file
+
+    root = Path(corpus_root) if corpus_root else None
+    documents, skipped = [], []
+    for raw in paths:
+        p = Path(raw).resolve()
+        under_root = root is not None and (p == root or root in p.parents)
+        if p.is_dir():
+            report = read_corpus(p)
+            prefix = "" if not under_root or p == root else p.relative_to(root).as_posix() + "/"
+
+            def moved(d, prefix=prefix):
+                same = d.id == d.path or d.id.startswith(d.path + "#")
+                return dataclasses.replace(d, path=prefix + d.path, id=prefix + d.id if same else d.id)
+
+            documents += [moved(d) for d in report.documents]
+            skipped += [dataclasses.replace(s, path=prefix + s.path) for s in report.skipped]
+        elif p.is_file():
+            rel = p.relative_to(root).as_posix() if under_root else p.name
+            docs, skips = read_file(p, rel)
+            documents += docs
+            skipped += skips
+        else:
+            raise SemhashError(f"no such file or folder: {raw}")
+    return documents, skipped
+
+
+@cli.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@index_option
+def add_cmd(paths, index_name):
+    """Add (or replace) documents in an index without retraining.
+
+    Files and folders are read like `semhash index` reads a corpus; a document whose id is
+    already indexed is replaced. Example: semhash add corpus/new-note.txt --index notes
+    """
+    from .index import open_index, update_index
+
+    try:
+        root = open_index(index_name, verify=False).manifest.get("corpus_root")
+        documents, skipped = _documents_for_paths(paths, root)
+        result = update_index(index_name, lambda idx: idx.add(documents))
+    except SemhashError as exc:
+        raise fail(exc)
+    n_skipped = len(skipped) + len(result["skipped"])
+    click.echo(f"added {result['added']}, replaced {result['replaced']} documents ({n_skipped} skipped)")
+    for s in skipped:
+        click.echo(f"  skipped {s.path}: {s.reason}", err=True)
+    for s in result["skipped"]:
+        click.echo(f"  skipped {s['path']}: {s['reason']}", err=True)
+
+
+@cli.command("remove")
+@click.argument("ids", nargs=-1, required=True)
+@index_option
+def remove_cmd(ids, index_name):
+    """Remove documents by id from an index.
+
+    Example: semhash remove notes/old.txt --index notes
+    """
+    from .index import update_index
+
+    try:
+        n = update_index(index_name, lambda idx: idx.remove(list(ids)))
+    except SemhashError as exc:
+        raise fail(exc)
+    click.echo(f"removed {n} documents")
+
+
+# --------------------------------------------------------------------------- export / encode
+
+
+@cli.command("export")
+@index_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
+              help="Folder to write the files to (created if missing).")
+@click.option("--format", "formats", default="all", show_default=True, metavar="LIST",
+              help="Comma-separated: jsonl, parquet, elasticsearch, opensearch, milvus; or all "
+                   "(all available: parquet needs pyarrow).")
+@click.option("--index-name", "target_name", default="semhash", show_default=True, metavar="NAME",
+              help="Name of the Elasticsearch/OpenSearch index and the Milvus collection in the files.")
+@postgres_option
+@table_option
+def export_cmd(index_name, out_dir, formats, target_name, postgres_dsn=None, pg_table=None):
+    """Write every document's code in the formats search backends ingest.
+
+    JSONL (hex, base64 and byte list), Parquet, Elasticsearch bit dense_vector and OpenSearch
+    binary knn_vector (mapping.json + bulk.ndjson), Milvus BINARY_VECTOR (schema.json + rows.jsonl).
+
+    With --postgres DSN, load the documents, codes and TF-IDF rows into a PostgreSQL table
+    (--table, default semhash_docs) that `semhash query --postgres DSN` searches.
+
+    Example: semhash export --index ng20 --out exports/ng20 --format elasticsearch,milvus
+
+    Example: semhash export --index ng20 --postgres postgresql://me:pw@localhost/search
+    """
+    from .export import export_index, parse_formats
+    from .index import open_index
+
+    if out_dir is None and postgres_dsn is None:
+        raise click.UsageError("give --out DIR, the folder to write the exported codes to (or --postgres DSN)")
+    if pg_table is not None and postgres_dsn is None:
+        raise click.UsageError("--table needs --postgres DSN")
+    if postgres_dsn is not None:
+        from .postgres import DEFAULT_TABLE, load_index
+
+        table = pg_table or DEFAULT_TABLE
+        try:
+            idx = open_index(index_name, mmap=True)
+            n_loaded = load_index(idx, postgres_dsn, table=table)
+        except SemhashError as exc:
+            raise fail(exc)
+        click.echo(f"loaded {n_loaded} documents ({idx.n_bits} bits) into PostgreSQL table {table!r}")
+        if out_dir is None:
+            return
+    try:
+        chosen, skipped = parse_formats(formats)
+        idx = open_index(index_name, mmap=True)
+        files = export_index(idx, out_dir, chosen, index_name=target_name)
+    except SemhashError as exc:
+        raise fail(exc)
+    if skipped:
+        click.echo(f"skipped {', '.join(skipped)}: pyarrow is not installed (pip install pyarrow)", err=True)
+    n_docs = len(idx.table)
+    click.echo(f"exported {n_docs} codes ({idx.n_bits} bits) as {', '.join(chosen)} to {out_dir}:")
+    for f in files:
+        click.echo(f"  {f}")
+
+
+@cli.command("encode")
+@click.argument("texts", nargs=-1)
+@index_option
+@click.option("--format", "fmt", type=click.Choice(["hex", "bits", "int8", "uint8", "json"]), default="hex",
+              show_default=True,
+              help="hex (Elasticsearch), bits (0/1, bit 0 first), int8 (OpenSearch/Elasticsearch byte "
+                   "array), uint8 (Milvus: bytes(...)), json (all of them, one object per line).")
+@click.option("--file", "text_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="Read one text per line from a file ('-' for standard input).")
+def encode_cmd(texts, index_name, fmt, text_file):
+    """Print the code of each TEXT, one line each, as the exported files write them.
+
+    Use it to query a backend loaded with `semhash export` with the same codes.
+
+    Example: semhash encode "space shuttle launch" --index ng20 --format int8
+    """
+    from .export import encode_texts, format_codes
+    from .index import open_index
+
+    if bool(texts) == (text_file is not None):
+        raise click.UsageError("give one or more TEXTs or --file, not both or neither")
+    items = list(texts) if text_file is None else [line.rstrip("\n") for line in text_file if line.strip()]
+    try:
+        idx = open_index(index_name, mmap=True)
+        lines = format_codes(encode_texts(idx, items), idx.n_bits, fmt)
+    except SemhashError as exc:
+        raise fail(exc)
+    for line in lines:
+        click.echo(line)
+
+
+# --------------------------------------------------------------------------- HTTP service
+
+
+@cli.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 exposes the service to the network; it has no authentication).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
+@click.option("--max-body", type=click.IntRange(min=1), default=1_000_000, show_default=True, metavar="BYTES",
+              help="Largest request body accepted; larger ones get 413.")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
+              show_default=True, help="uvicorn log level.")
+def serve_cmd(index_name, host, port, max_body, log_level):
+    """Serve an index over HTTP: search, similar documents, codes, add and remove.
+
+    JSON endpoints: POST /search, POST /search/batch, POST /similar,
+    GET /documents/{id}/similar, POST /encode, POST /documents, DELETE /documents,
+    GET /info, GET /health; the OpenAPI description is at /openapi.json (/docs renders it).
+
+    Example: semhash serve --index ng20 --port 8000
+    """
+    from .server import IndexService, create_app
+
+    try:
+        import uvicorn
+    except ImportError:
+        raise click.ClickException("semhash serve needs uvicorn and fastapi: pip install fastapi uvicorn")
+    try:
+        service = IndexService(index_name).start()
+        app = create_app(service, max_body)
+    except SemhashError as exc:
+        raise fail(exc)
+    click.echo(f"serving {service.folder} ({len(service.current().index.table)} documents) "
+               f"on http://{host}:{port} (OpenAPI: /openapi.json)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
 def main() -> None:

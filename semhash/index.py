@@ -176,11 +176,13 @@ class SemanticIndex:
     # ------------------------------------------------------------------ build
 
     @classmethod
-    def build(cls, documents, config: IndexConfig | None = None, skipped=(), progress: bool = False):
+    def build(cls, documents, config: IndexConfig | None = None, skipped=(), progress: bool = False,
+              source: str | os.PathLike | None = None):
         """Fit the vocabulary, train the model and index ``documents`` (in memory).
 
         ``documents`` are :class:`semhash.corpus.Document`; ``skipped`` the files skipped
         while reading them. Documents with no word of the vocabulary are skipped too.
+        ``source`` is the corpus folder: files added later under it get ids relative to it.
         """
         from .model import ModelConfig, train  # TensorFlow: training only
 
@@ -194,37 +196,58 @@ class SemanticIndex:
             raise ConfigError("no documents to index")
         started = time.time()
         vectorizer = Vectorizer(config.vectorizer).fit([d.text for d in documents])
+        documents, X, skipped = cls._vectorize(vectorizer, documents, skipped)
+        if len(documents) < 2:
+            raise ConfigError(
+                f"only {len(documents)} document(s) have words of the vocabulary; at least 2 are needed to train"
+            )
+        result = train(X, config.model, progress=progress)
+        self = cls._assemble(vectorizer, result.encoder, config, documents, X, skipped, progress)
+        self.training_ = result
+        self.manifest["training"]["seconds"] = round(time.time() - started, 2)
+        self.manifest["corpus_root"] = str(Path(source).resolve()) if source is not None else None
+        return self
+
+    @classmethod
+    def from_model(cls, vectorizer: Vectorizer, encoder: EncoderWeights, documents, config=None, skipped=(),
+                   progress: bool = False) -> "SemanticIndex":
+        """Index ``documents`` with an already trained vocabulary and encoder (no training)."""
+        documents, X, skipped = cls._vectorize(vectorizer, list(documents), skipped)
+        return cls._assemble(vectorizer, encoder, config or IndexConfig(vectorizer.config, {}), documents, X,
+                             skipped, progress)
+
+    @staticmethod
+    def _vectorize(vectorizer: Vectorizer, documents, skipped):
+        """Weighted rows of the documents that have words of the vocabulary; the others skipped."""
         X = vectorizer.transform([d.text for d in documents])
         has_words = np.diff(X.indptr) > 0
         skipped = [dict(path=s.path, reason=s.reason) if hasattr(s, "reason") else dict(s) for s in skipped]
         for d, ok in zip(documents, has_words):
             if not ok:
                 skipped.append({"path": d.id, "reason": "no word of the vocabulary (too short or only stop words)"})
-        documents = [d for d, ok in zip(documents, has_words) if ok]
-        X = X[has_words]
-        if len(documents) < 2:
-            raise ConfigError(
-                f"only {len(documents)} document(s) have words of the vocabulary; at least 2 are needed to train"
-            )
-        result = train(X, config.model, progress=progress)
+        return [d for d, ok in zip(documents, has_words) if ok], X[has_words], skipped
 
+    @classmethod
+    def _assemble(cls, vectorizer, encoder, config, documents, X, skipped, progress) -> "SemanticIndex":
         self = cls()
         self.vectorizer = vectorizer
-        self.encoder = result.encoder
-        self.training_ = result
+        self.encoder = encoder
+        self.training_ = None
         self.config = config
         rows = np.arange(len(documents), dtype=np.int64)
-        codes = cls._encode_in_batches(result.encoder, X, progress)
-        self.table = HammingTable.build(codes, rows, result.encoder.n_bits)
+        codes = cls._encode_in_batches(encoder, X, progress)
+        self.table = HammingTable.build(codes, rows, encoder.n_bits)
         self._faiss = None
         self.tfidf = l2_normalize(X)
         self.skipped = skipped
-        self._docs = [(int(r), d.id, d.path, d.title, d.text) for r, d in zip(rows, documents)]
+        self._new_docs = {int(r): (int(r), d.id, d.path, d.title, d.text) for r, d in zip(rows, documents)}
+        self._dropped: set[int] = set()
+        self._added_rows: set[int] = set()
         self.conn = None
         self.manifest = {
             "counts": {"added_since_training": 0, "removed_since_training": 0},
-            "training": {"seconds": round(time.time() - started, 2), "n_docs": len(documents),
-                         "bit_balance": bit_balance(unpack_bits(codes, result.encoder.n_bits)).round(4).tolist()},
+            "training": {"n_docs": len(documents),
+                         "bit_balance": bit_balance(unpack_bits(codes, encoder.n_bits)).round(4).tolist()},
         }
         return self
 
@@ -249,9 +272,24 @@ class SemanticIndex:
         """Write the index to ``folder`` atomically (under a writer lock)."""
         dest = Path(folder)
         with writer_lock(dest):
-            atomic_write_folder(dest, self._write)
+            return self.save_locked(dest)
+
+    def save_locked(self, dest: Path) -> Path:
+        """:meth:`save` for a caller that already holds :func:`writer_lock` on ``dest``."""
+        if self.skipped is None:
+            self.skipped = self._read_skipped()
+        self.faiss  # make sure it is loaded (or built) from the current folder before the swap
+        atomic_write_folder(dest, self._write)
+        self.close()
         self.folder = dest
+        self.conn = docstore.connect(dest / docstore.STORE_FILE, readonly=True)
+        self._new_docs, self._dropped, self._added_rows = {}, set(), set()
         return dest
+
+    def _read_skipped(self) -> list:
+        if self.folder is not None and (self.folder / SKIPPED_FILE).is_file():
+            return json.loads((self.folder / SKIPPED_FILE).read_text(encoding="utf-8"))
+        return []
 
     def _write(self, tmp: Path) -> None:
         files = list(self.vectorizer.save(tmp))
@@ -299,6 +337,9 @@ class SemanticIndex:
             "training": self.manifest.get("training", {}),
             "bit_balance": bit_balance(unpack_bits(np.asarray(self.table.codes_), self.n_bits)).round(4).tolist(),
             "buckets": self.table.bucket_stats(),
+            "corpus_root": self.manifest.get("corpus_root"),
+            "added_bit_sum": self.manifest.get("added_bit_sum"),
+            "next_row": self.manifest.get("next_row", int(self.tfidf.shape[0])),
             "files": {name: {"bytes": (tmp / name).stat().st_size, "sha256": sha256_file(tmp / name)}
                       for name in files},
         }
@@ -306,15 +347,18 @@ class SemanticIndex:
         self.manifest = manifest
 
     def _write_store(self, path: Path) -> None:
+        """The current store: the saved rows still live, plus the unsaved additions."""
         conn = docstore.connect(path)
         try:
-            if getattr(self, "_docs", None) is not None:
-                docstore.write_documents(conn, self._docs)
-            else:  # copy the current store's rows
-                src = self.conn
-                rows = src.execute("SELECT row, id, path, title, snippet, chars, added FROM documents").fetchall()
+            if self.conn is not None:
+                skip = self._dropped | set(self._new_docs)
+                rows = [r for r in self.conn.execute(
+                    "SELECT row, id, path, title, snippet, chars, added FROM documents") if r[0] not in skip]
                 conn.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?)", rows)
                 conn.commit()
+            new = list(self._new_docs.values())
+            docstore.write_documents(conn, [d for d in new if d[0] not in self._added_rows])
+            docstore.write_documents(conn, [d for d in new if d[0] in self._added_rows], added=True)
         finally:
             conn.close()
 
@@ -381,7 +425,9 @@ class SemanticIndex:
                 "rebuild the index"
             )
         self.skipped = None
-        self._docs = None
+        self._new_docs: dict[int, tuple] = {}
+        self._dropped: set[int] = set()
+        self._added_rows: set[int] = set()
         self._faiss = None
         self.conn = docstore.connect(folder / docstore.STORE_FILE, readonly=True)
         return self
@@ -410,10 +456,17 @@ class SemanticIndex:
     # ------------------------------------------------------------------ use
 
     def documents(self, rows) -> dict[int, "docstore.StoredDoc"]:
-        if self.conn is None and self._docs is not None:
-            by_row = {r: docstore.StoredDoc(r, i, p, t, docstore.make_snippet(x, t)) for r, i, p, t, x in self._docs}
-            return {int(r): by_row[int(r)] for r in rows if int(r) in by_row}
-        return docstore.fetch(self.conn, rows)
+        """Stored documents by row: unsaved additions first, then the SQLite store."""
+        out, rest = {}, []
+        for r in (int(r) for r in rows):
+            if r in self._new_docs:
+                _, i, p, t, x = self._new_docs[r]
+                out[r] = docstore.StoredDoc(r, i, p, t, docstore.make_snippet(x, t))
+            elif self.conn is not None and r not in self._dropped:
+                rest.append(r)
+        if rest:
+            out.update(docstore.fetch(self.conn, rest))
+        return out
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Packed codes ``(n, n_bits // 8)`` of ``texts``, computed with NumPy only."""
@@ -421,25 +474,133 @@ class SemanticIndex:
             raise ConfigError("encode expects a list of texts, not a single string; wrap it in a list")
         return encode_packed(self.encoder, self.vectorizer.transform(list(texts)))
 
-    def search(self, text: str, k: int = 10, radius: int | None = None, rerank: bool = True):
-        """The ``k`` best documents for ``text``; see :func:`semhash.search.search`."""
+    def search(self, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,
+               lookup: str = "auto"):
+        """The ``k`` best documents for ``text``; see :func:`semhash.search.search`.
+
+        ``lookup`` forces the Hamming-ball method: ``auto`` (by estimated cost), ``table``
+        (bit flipping over the sorted codes), ``mih`` (multi-index hashing) or ``scan``.
+        """
         from .search import search
 
-        return search(self, text, k=k, radius=radius, rerank=rerank)
+        return search(self, text, k=k, radius=radius, rerank=rerank, lookup=lookup)
 
-    def search_batch(self, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True):
+    def search_batch(self, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
+                     lookup: str = "auto", threads: int | None = None):
+        """:meth:`search` for each text, in input order, on ``threads`` threads (default: the cores)."""
         from .search import search_batch
 
-        return search_batch(self, texts, k=k, radius=radius, rerank=rerank)
+        return search_batch(self, texts, k=k, radius=radius, rerank=rerank, lookup=lookup, threads=threads)
+
+    # ------------------------------------------------------------------ live updates
+
+    def rows_for_ids(self, ids) -> dict[str, int]:
+        """Row of each of ``ids`` that is in the index (unsaved changes included)."""
+        ids = list(ids)
+        wanted = set(ids)
+        found = {}
+        if self.conn is not None:
+            found = {i: r for i, r in docstore.rows_for_ids(self.conn, ids).items()
+                     if r not in self._dropped and r not in self._new_docs}
+        found.update({d[1]: r for r, d in self._new_docs.items() if d[1] in wanted})
+        return found
+
+    def add(self, documents) -> dict:
+        """Encode ``documents`` with the trained model and add them; an existing id is replaced.
+
+        Documents with no word of the vocabulary are skipped. Returns counts and the skipped
+        ids; call :meth:`save` to persist.
+        """
+        latest = {}
+        for d in documents:  # the last of several documents with one id wins
+            latest[d.id] = d
+        docs = list(latest.values())
+        if not docs:
+            return {"added": 0, "replaced": 0, "skipped": []}
+        X = self.vectorizer.transform([d.text for d in docs])
+        has_words = np.diff(X.indptr) > 0
+        skipped = [{"path": d.id, "reason": "no word of the vocabulary"} for d, ok in zip(docs, has_words) if not ok]
+        docs = [d for d, ok in zip(docs, has_words) if ok]
+        X = X[has_words]
+        if not docs:
+            return {"added": 0, "replaced": 0, "skipped": skipped}
+        replaced = self.rows_for_ids([d.id for d in docs])
+        if replaced:
+            self._remove_rows(np.fromiter(replaced.values(), dtype=np.int64), count=False)
+        live_max = max(int(np.max(self.table.ids_)) if len(self.table) else -1, max(self._new_docs, default=-1))
+        start = max(live_max + 1, int(self.manifest.get("next_row", 0)), self.tfidf.shape[0])
+        rows = np.arange(start, start + len(docs), dtype=np.int64)
+        codes = encode_packed(self.encoder, X)
+        faiss = self.faiss
+        self.table = self.table.add(codes, rows)
+        faiss.add(codes, rows)
+        gap = sp.csr_matrix((start - self.tfidf.shape[0], self.tfidf.shape[1]), dtype=np.float32)
+        self.tfidf = sp.vstack([self.tfidf, gap, l2_normalize(X)]).tocsr()
+        for r, d in zip(rows.tolist(), docs):
+            self._new_docs[r] = (r, d.id, d.path, d.title, d.text)
+            self._added_rows.add(r)
+        counts = self.manifest.setdefault("counts", {})
+        counts["added_since_training"] = counts.get("added_since_training", 0) + len(docs)
+        bits = unpack_bits(codes, self.n_bits).sum(axis=0)
+        prev = np.asarray(self.manifest.get("added_bit_sum") or np.zeros(self.n_bits), dtype=np.int64)
+        self.manifest["added_bit_sum"] = (prev + bits).tolist()
+        self.manifest["next_row"] = int(rows[-1]) + 1
+        return {"added": len(docs) - len(replaced), "replaced": len(replaced), "skipped": skipped}
+
+    def remove(self, ids) -> int:
+        """Remove documents by id; every id must be in the index (nothing is removed otherwise)."""
+        if isinstance(ids, str):
+            raise ConfigError("remove expects a list of ids, not a single string; wrap it in a list")
+        ids = list(dict.fromkeys(ids))
+        rows = self.rows_for_ids(ids)
+        unknown = [i for i in ids if i not in rows]
+        if unknown:
+            shown = ", ".join(repr(u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            raise SemhashError(f"unknown document id(s): {shown}; nothing was removed (see `semhash query` for ids)")
+        self._remove_rows(np.fromiter(rows.values(), dtype=np.int64, count=len(rows)), count=True)
+        return len(rows)
+
+    def _remove_rows(self, rows: np.ndarray, count: bool) -> None:
+        faiss = self.faiss
+        self.table = self.table.remove(rows)
+        faiss.remove(rows)
+        mask = np.ones(self.tfidf.shape[0], dtype=np.float32)
+        mask[rows] = 0.0
+        self.tfidf = (sp.diags(mask) @ self.tfidf).tocsr()
+        self.tfidf.eliminate_zeros()
+        for r in rows.tolist():
+            if self._new_docs.pop(r, None) is None:
+                self._dropped.add(r)
+            self._added_rows.discard(r)
+        if count:
+            counts = self.manifest.setdefault("counts", {})
+            counts["removed_since_training"] = counts.get("removed_since_training", 0) + len(rows)
+
+    def drift(self) -> dict:
+        """How far the bit balance of documents added since training is from the training codes'.
+
+        ``mean_abs``/``max_abs``: mean and largest per-bit difference in the share of documents
+        with the bit set. Retrain when it grows (say above 0.1) or when many documents were added.
+        """
+        counts = self.manifest.get("counts", {})
+        added = counts.get("added_since_training", 0)
+        train_balance = np.asarray(self.manifest.get("training", {}).get("bit_balance") or [], dtype=float)
+        if not added or not train_balance.size or not self.manifest.get("added_bit_sum"):
+            return {"added_since_training": added, "removed_since_training": counts.get("removed_since_training", 0),
+                    "mean_abs": None, "max_abs": None}
+        added_balance = np.asarray(self.manifest["added_bit_sum"], dtype=float) / added
+        diff = np.abs(added_balance - train_balance)
+        return {"added_since_training": added, "removed_since_training": counts.get("removed_since_training", 0),
+                "mean_abs": round(float(diff.mean()), 4), "max_abs": round(float(diff.max()), 4),
+                "added_bit_balance": added_balance.round(4).tolist()}
 
     def info(self) -> dict:
         """Parameters and statistics, as shown by ``semhash info``."""
         m = self.manifest
         balance = np.asarray(m.get("bit_balance", []))
-        skipped = self.skipped
-        if skipped is None and self.folder is not None and (self.folder / SKIPPED_FILE).is_file():
-            skipped = json.loads((self.folder / SKIPPED_FILE).read_text(encoding="utf-8"))
+        skipped = self.skipped if self.skipped is not None else self._read_skipped()
         return {
+            "updates": self.drift(),
             "path": str(self.folder) if self.folder else None,
             "format_version": m.get("format_version"),
             "semhash_version": m.get("semhash_version"),
@@ -459,6 +620,22 @@ class SemanticIndex:
             "skipped": len(skipped or []),
             "skipped_files": skipped or [],
         }
+
+
+def update_index(name_or_path, change, mmap: bool = False):
+    """Load, change and save an index under its writer lock; returns what ``change`` returned.
+
+    ``change(index)`` edits the loaded index (``add``/``remove``); if it raises, nothing is saved.
+    """
+    dest = resolve_index_path(name_or_path)
+    with writer_lock(dest):
+        index = SemanticIndex.load(dest, mmap=mmap)
+        try:
+            result = change(index)
+            index.save_locked(dest)
+        finally:
+            index.close()
+    return result
 
 
 def open_index(name_or_path=None, mmap: bool = False, verify: bool = True) -> SemanticIndex:

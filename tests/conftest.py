@@ -56,7 +56,7 @@ def small_index(topical_corpus, tmp_path_factory):
 
     report = read_corpus(topical_corpus)
     config = IndexConfig(VectorizerConfig(min_df=1), ModelConfig(**SMALL_MODEL))
-    idx = SemanticIndex.build(report.documents, config, skipped=report.skipped)
+    idx = SemanticIndex.build(report.documents, config, skipped=report.skipped, source=topical_corpus)
     folder = tmp_path_factory.mktemp("indexes") / "small"
     idx.save(folder)
     return folder, idx

@@ -1,0 +1,110 @@
+"""Live updates: add / remove / re-add without retraining, and the CLI commands."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from semhash.cli import cli
+from semhash.corpus import Document, read_corpus
+from semhash.errors import SemhashError
+from semhash.index import SemanticIndex, update_index
+
+from conftest import topical_text
+
+QUERIES = ["shuttle launch orbit", "flour butter oven", "stock dividend bank", "moon mission payload"]
+
+
+def new_docs(n, seed, prefix="new"):
+    rng = random.Random(seed)
+    topics = ["space", "cooking", "finance"]
+    return [Document(id=f"{prefix}/{i}.txt", path=f"{prefix}/{i}.txt", title=f"{prefix} {i}",
+                     text=topical_text(topics[i % 3], rng)) for i in range(n)]
+
+
+def codes_by_id(idx):
+    docs = idx.documents(np.asarray(idx.table.ids_))
+    return {docs[int(r)].id: bytes(c) for r, c in zip(idx.table.ids_, np.asarray(idx.table.codes_))}
+
+
+def results(idx, rerank=True):
+    return [[(h.id, h.distance, round(h.score, 5)) for h in hits]
+            for hits in idx.search_batch(QUERIES, k=15, rerank=rerank)]
+
+
+def test_add_remove_readd_equals_fresh_build(small_index, topical_corpus, tmp_path):
+    import shutil
+
+    folder = tmp_path / "idx"
+    shutil.copytree(small_index[0], folder)
+    original = read_corpus(topical_corpus).documents
+    added = new_docs(12, seed=7)
+    removed_ids = [original[0].id, original[40].id, added[3].id]
+    replacement = Document(id=original[5].id, path=original[5].path, title="replaced",
+                           text="recipe oven flour butter sugar bake garlic onion")
+
+    update_index(folder, lambda idx: idx.add(added))
+    assert update_index(folder, lambda idx: idx.remove(removed_ids)) == 3
+    result = update_index(folder, lambda idx: idx.add([replacement]))
+    assert result == {"added": 0, "replaced": 1, "skipped": []}
+    updated = SemanticIndex.load(folder)
+
+    final = [d for d in original + added if d.id not in removed_ids and d.id != replacement.id] + [replacement]
+    fresh = SemanticIndex.from_model(updated.vectorizer, updated.encoder, final)
+    fresh.save(tmp_path / "fresh")
+    fresh = SemanticIndex.load(tmp_path / "fresh")
+
+    assert len(updated.table) == len(fresh.table) == len(final)
+    assert len(updated.faiss) == len(final)
+    assert codes_by_id(updated) == codes_by_id(fresh)
+    assert results(updated) == results(fresh)
+    # Hamming-only ranking ties are broken by internal row, so compare (distance, id) sets per query
+    for a, b in zip(results(updated, rerank=False), results(fresh, rerank=False)):
+        assert [d for _, d, _ in a] == [d for _, d, _ in b]
+    hit = updated.search("garlic onion recipe oven", k=3)
+    assert replacement.id in [h.id for h in hit]
+    assert not any(h.id in removed_ids for hits in updated.search_batch(QUERIES, k=90) for h in hits)
+    drift = updated.drift()
+    assert drift["added_since_training"] == 13 and drift["removed_since_training"] == 3
+    assert 0 <= drift["mean_abs"] <= drift["max_abs"] <= 1
+
+
+def test_remove_unknown_id_changes_nothing(small_index, tmp_path):
+    import shutil
+
+    folder = tmp_path / "idx"
+    shutil.copytree(small_index[0], folder)
+    before = (folder / "manifest.json").read_bytes()
+    with pytest.raises(SemhashError, match="unknown document id.*'nope'.*nothing was removed"):
+        update_index(folder, lambda idx: idx.remove(["space/space-000.txt", "nope"]))
+    assert (folder / "manifest.json").read_bytes() == before
+
+
+def test_add_and_remove_cli(small_index, topical_corpus, tmp_path):
+    import shutil
+
+    folder = tmp_path / "idx"
+    shutil.copytree(small_index[0], folder)
+    note = topical_corpus / "space" / "zz-extra.txt"
+    note.write_text("Extra\n\nastronaut spacecraft booster rocket launch orbit")
+    try:
+        runner = CliRunner()
+        out = runner.invoke(cli, ["add", str(note), "--index", str(folder)])
+        assert out.exit_code == 0, out.output
+        assert out.stdout.strip() == "added 1, replaced 0 documents (0 skipped)"
+        hits = json.loads(runner.invoke(cli, ["query", "astronaut spacecraft booster", "--index", str(folder),
+                                              "--json", "-k", "3"]).stdout)
+        assert "space/zz-extra.txt" in [h["id"] for h in hits]  # id relative to the indexed corpus
+        again = runner.invoke(cli, ["add", str(note), "--index", str(folder)])
+        assert again.stdout.strip() == "added 0, replaced 1 documents (0 skipped)"
+        info = runner.invoke(cli, ["info", "--index", str(folder)]).stdout
+        assert "updates:      2 added, 0 removed since training" in info
+        gone = runner.invoke(cli, ["remove", "space/zz-extra.txt", "--index", str(folder)])
+        assert gone.exit_code == 0 and gone.stdout.strip() == "removed 1 documents"
+        bad = runner.invoke(cli, ["remove", "nope", "--index", str(folder)])
+        assert bad.exit_code == 1
+        assert "unknown document id(s): 'nope'" in bad.stderr
+    finally:
+        note.unlink()
