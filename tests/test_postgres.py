@@ -1,0 +1,257 @@
+"""The PostgreSQL backend against a real server: same hits as the local index, no SQL injection.
+
+Runs when ``SEMHASH_TEST_PG_DSN`` names a database the tests may create tables in (``.ci/run``
+starts a throw-away server with ``.ci/postgres.sh``); skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import NG20
+
+psycopg = pytest.importorskip("psycopg")
+DSN = os.environ.get("SEMHASH_TEST_PG_DSN")
+pytestmark = pytest.mark.skipif(not DSN, reason="SEMHASH_TEST_PG_DSN is not set (run .ci/postgres.sh start)")
+
+from semhash.postgres import (  # noqa: E402
+    PostgresConfigError, PostgresConnectionError, PostgresSearcher, PostgresTableError, load_index,
+)
+
+GROUPS = ["comp.graphics", "rec.autos", "sci.space", "soc.religion.christian"]
+PER_GROUP = 100
+HOSTILE_IDS = [
+    "'; DROP TABLE semhash_docs; --",
+    "quote \" and ' and \\ backslash \\' $1 %s %(x)s ;--",
+]
+HOSTILE_TABLE = 'x"; DROP TABLE semhash_docs; --'
+SHORT_QUERIES = [
+    "space shuttle launch orbit", "nasa moon mission", "car engine oil", "buying a used car dealer",
+    "jpeg image format conversion", "3d graphics rendering software", "god jesus bible church",
+    "faith prayer christian", "satellite", "brake tires speed",
+]
+
+
+def read_slice(split: str, per_group: int, skip: int = 0):
+    from semhash.corpus import Document
+
+    docs = []
+    for group in GROUPS:
+        files = sorted((NG20 / split / group).iterdir())[skip : skip + per_group]
+        for f in files:
+            text = f.read_text(encoding="latin-1")
+            title = next((l.strip() for l in text.splitlines() if l.strip()), f.name)
+            docs.append(Document(id=f"{group}/{f.name}", path=str(f), title=title[:200], text=text))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def conn():
+    with psycopg.connect(DSN, autocommit=True) as c:
+        yield c
+        # leave the database as the tests found it
+        for (name,) in c.execute("SELECT table_name FROM semhash_meta WHERE table_name LIKE 'pgtest%%' "
+                                 "OR table_name = %s OR table_name = 'semhash_docs'", (HOSTILE_TABLE,)).fetchall():
+            c.execute(psycopg.sql.SQL("DROP TABLE IF EXISTS {}").format(psycopg.sql.Identifier(name)))
+            c.execute("DELETE FROM semhash_meta WHERE table_name = %s", (name,))
+        c.execute("DROP TABLE IF EXISTS pgtest_plain")
+
+
+def count(conn, table: str) -> int:
+    return conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table))).fetchone()[0]
+
+
+def build(n_bits: int):
+    from semhash.index import IndexConfig, SemanticIndex
+    from semhash.model import ModelConfig
+
+    if not (NG20 / "train").is_dir():
+        pytest.skip(f"20 Newsgroups not found at {NG20}")
+    docs = read_slice("train", PER_GROUP)
+    # hostile ids on real text, so they are indexed like any other document
+    docs += [type(d)(id=i, path=d.path, title=i, text=d.text) for i, d in zip(HOSTILE_IDS, read_slice("test", 1))]
+    config = IndexConfig(model=ModelConfig(n_bits=n_bits, hidden=(64, 32), epochs=5, pretrain_epochs=2))
+    return SemanticIndex.build(docs, config)
+
+
+@pytest.fixture(scope="module", params=[32, 72], ids=["32bits", "72bits"])
+def loaded(request, conn):
+    idx = build(request.param)
+    table = f"pgtest_{request.param}"
+    n = load_index(idx, DSN, table=table)
+    assert n == len(idx.table) == count(conn, table)
+    with PostgresSearcher(DSN, table, idx) as searcher:
+        yield idx, table, searcher
+
+
+@pytest.fixture(scope="module")
+def queries():
+    long = [" ".join(d.text.split()[-60:]) for d in read_slice("test", 4, skip=5)]
+    return SHORT_QUERIES + long  # 26 queries
+
+
+def same_hits(pg, local):
+    assert [h.id for h in pg] == [h.id for h in local]
+    assert [(h.rank, h.row, h.distance, h.title, h.snippet, h.path) for h in pg] == \
+        [(h.rank, h.row, h.distance, h.title, h.snippet, h.path) for h in local]
+    assert [h.score for h in pg] == pytest.approx([h.score for h in local], abs=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rerank", [True, False], ids=["rerank", "hamming"])
+def test_same_results_as_local_index(loaded, queries, rerank):
+    idx, _, searcher = loaded
+    radii = [0, 1, 2, 3, 5]  # radius 5 asks for a ball larger than MAX_PROBES: the bit_count path
+    for radius in radii:
+        for k in (5, 20):
+            local = idx.search_batch(queries, k=k, radius=radius, rerank=rerank, threads=1)
+            pg = searcher.search_batch(queries, k=k, radius=radius, rerank=rerank)
+            for lh, ph in zip(local, pg):
+                assert len(ph) == k
+                same_hits(ph, lh)
+
+
+@pytest.mark.slow
+def test_default_radius_and_large_k(loaded):
+    idx, _, searcher = loaded
+    for q in SHORT_QUERIES[:4]:
+        same_hits(searcher.search(q), idx.search(q))
+        same_hits(searcher.search(q, k=len(idx.table) + 5, rerank=False),
+                  idx.search(q, k=len(idx.table) + 5, rerank=False))
+
+
+@pytest.mark.slow
+def test_hostile_ids_and_queries_cannot_change_the_sql(loaded, conn):
+    idx, table, searcher = loaded
+    before = count(conn, table)
+    for hostile in HOSTILE_IDS:
+        got = conn.execute(psycopg.sql.SQL("SELECT id, title FROM {} WHERE id = %s").format(
+            psycopg.sql.Identifier(table)), (hostile,)).fetchall()
+        assert got == [(hostile, hostile)]  # round-trips exactly
+    evil = ["'; DROP TABLE semhash_docs; -- space shuttle", 'car" OR 1=1; --', "god \\' bible \\\\", "space\x00orbit"]
+    for q in evil:
+        same_hits(searcher.search(q, k=10), idx.search(q, k=10))
+    # a query built from a hostile document's text finds that document, as the local index does
+    hostile_doc = idx.documents([len(idx.table) - 2])[len(idx.table) - 2]
+    assert hostile_doc.id == HOSTILE_IDS[0]
+    q = read_slice("test", 1)[0].text  # the hostile document's own text
+    pg, local = searcher.search(q, k=3), idx.search(q, k=3)
+    same_hits(pg, local)
+    assert HOSTILE_IDS[0] in [h.id for h in pg]
+    assert count(conn, table) == before
+    assert conn.execute("SELECT to_regclass('semhash_meta') IS NOT NULL").fetchone()[0]
+
+
+@pytest.mark.slow
+def test_hostile_table_name_is_one_quoted_identifier(loaded, conn):
+    idx, table, _ = loaded
+    before = count(conn, table)
+    load_index(idx, DSN, table=HOSTILE_TABLE)
+    assert count(conn, HOSTILE_TABLE) == len(idx.table)
+    assert count(conn, table) == before
+    with PostgresSearcher(DSN, HOSTILE_TABLE, idx) as s:
+        same_hits(s.search("space shuttle"), idx.search("space shuttle"))
+    with pytest.raises(PostgresConfigError, match="NUL"):
+        load_index(idx, DSN, table="a\x00b")
+    with pytest.raises(PostgresConfigError, match="semhash's own metadata table"):
+        load_index(idx, DSN, table="semhash_meta")
+
+
+@pytest.mark.slow
+def test_nul_in_a_document_is_a_clean_error_and_changes_nothing(loaded, conn, monkeypatch):
+    idx, table, _ = loaded
+    before = count(conn, table)
+    real = idx.documents
+
+    def with_nul(rows):
+        docs = real(rows)
+        r = min(docs)
+        docs[r] = type(docs[r])(docs[r].row, "bad\x00id", docs[r].path, docs[r].title, docs[r].snippet)
+        return docs
+
+    monkeypatch.setattr(idx, "documents", with_nul)
+    with pytest.raises(PostgresConfigError, match="NUL character in its id"):
+        load_index(idx, DSN, table=table)
+    assert count(conn, table) == before
+
+
+@pytest.mark.slow
+def test_reload_replaces_the_table(loaded, conn):
+    idx, table, searcher = loaded
+    assert load_index(idx, DSN, table=table) == len(idx.table)
+    assert count(conn, table) == len(idx.table)
+    same_hits(searcher.search("nasa moon mission"), idx.search("nasa moon mission"))
+
+
+def test_refuses_to_overwrite_a_table_it_did_not_make(loaded, conn):
+    idx = loaded[0]
+    conn.execute("CREATE TABLE IF NOT EXISTS pgtest_plain (name text)")
+    conn.execute("INSERT INTO pgtest_plain VALUES ('keep me')")
+    with pytest.raises(PostgresTableError, match="was not loaded by semhash"):
+        load_index(idx, DSN, table="pgtest_plain")
+    assert conn.execute("SELECT count(*) FROM pgtest_plain").fetchone()[0] >= 1
+
+
+def test_errors_name_the_fix(loaded, conn):
+    idx, table, _ = loaded
+    with pytest.raises(PostgresConfigError, match="invalid PostgreSQL DSN.*postgresql://USER"):
+        PostgresSearcher("host=localhost nonsense", table, idx).search("space")
+    with pytest.raises(PostgresConnectionError, match="check that the server is running"):
+        PostgresSearcher("postgresql://nobody:x@127.0.0.1:1/none", table, idx).search("space")
+    with pytest.raises(PostgresTableError, match="semhash export --postgres DSN --index NAME --table pgtest_missing"):
+        PostgresSearcher(DSN, "pgtest_missing", idx).search("space")
+    with pytest.raises(PostgresConfigError, match="needs the local index"):
+        PostgresSearcher(DSN, table, None).search("space")
+    load_index(idx, DSN, table="pgtest_other")  # then pretend another model made it
+    conn.execute("UPDATE semhash_meta SET fingerprint = 'another' WHERE table_name = 'pgtest_other'")
+    with pytest.raises(PostgresTableError, match="loaded from another index"):
+        PostgresSearcher(DSN, "pgtest_other", idx).search("space")
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@pytest.mark.slow
+def test_cli_export_then_query_equals_local(loaded, tmp_path, conn):
+    from click.testing import CliRunner
+
+    from semhash.cli import cli
+
+    idx, _, _ = loaded
+    if idx.n_bits != 32:
+        pytest.skip("the command line is checked once")
+    folder = idx.save(tmp_path / "ng")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["export", "--postgres", DSN, "--index", str(folder), "--table", "pgtest_cli"])
+    assert result.exit_code == 0, result.output
+    assert f"loaded {len(idx.table)} documents ({idx.n_bits} bits) into PostgreSQL table 'pgtest_cli'" in result.output
+    assert DSN not in result.output  # the password stays out of the output
+    for args in (["space shuttle launch", "-k", "7"], ["car engine", "--no-rerank", "--radius", "1"],
+                 ["god bible", "-k", "3", "--radius", "0"]):
+        local = runner.invoke(cli, ["query", *args, "--index", str(folder), "--json"])
+        pg = runner.invoke(cli, ["query", *args, "--index", str(folder), "--json", "--postgres", DSN,
+                                 "--table", "pgtest_cli"])
+        assert local.exit_code == 0 and pg.exit_code == 0, (local.output, pg.output)
+        lh, ph = json.loads(local.output), json.loads(pg.output)
+        assert [h["id"] for h in ph] == [h["id"] for h in lh]
+        assert [{**h, "score": round(h["score"], 5)} for h in ph] == [{**h, "score": round(h["score"], 5)} for h in lh]
+    qfile = tmp_path / "q.txt"
+    qfile.write_text("space shuttle\ncar dealer\n", encoding="utf-8")
+    local = runner.invoke(cli, ["query", "--file", str(qfile), "--index", str(folder), "--json"])
+    pg = runner.invoke(cli, ["query", "--file", str(qfile), "--index", str(folder), "--json", "--postgres", DSN,
+                             "--table", "pgtest_cli"])
+    assert pg.exit_code == 0, pg.output
+    assert [[h["id"] for h in hits] for hits in json.loads(pg.output)] == \
+        [[h["id"] for h in hits] for hits in json.loads(local.output)]
+    bad = runner.invoke(cli, ["query", "space", "--index", str(folder), "--postgres", "postgresql://u:secret@127.0.0.1:1/x"])
+    assert bad.exit_code == 1
+    assert "Error: cannot connect to PostgreSQL" in bad.output and "check that the server is running" in bad.output
+    missing = runner.invoke(cli, ["query", "space", "--index", str(folder), "--postgres", DSN, "--table", "pgtest_none"])
+    assert missing.exit_code == 1
+    assert "table 'pgtest_none' is not a semhash table in this database" in missing.output
+    table_only = runner.invoke(cli, ["query", "space", "--index", str(folder), "--table", "pgtest_cli"])
+    assert table_only.exit_code == 2 and "--table needs --postgres" in table_only.output
