@@ -74,6 +74,81 @@ ACTIVATIONS = {
 }
 
 
+class CsrArrays:
+    """A CSR matrix as three plain arrays, for the query path (no SciPy import).
+
+    Stored as three ``.npy`` files (memory-mappable) and converted to a
+    SciPy matrix on demand with :meth:`tocsr`.
+    """
+
+    format = "csr"
+
+    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]):
+        self.data, self.indices, self.indptr = data, indices, indptr
+        self.shape = (int(shape[0]), int(shape[1]))
+
+    PARTS = ("data", "indices", "indptr")
+
+    @classmethod
+    def files(cls, prefix: str) -> list[str]:
+        return [f"{prefix}_{part}.npy" for part in cls.PARTS]
+
+    @classmethod
+    def load(cls, folder: str | Path, prefix: str, n_cols: int, mmap: bool = False) -> "CsrArrays":
+        """Read ``<prefix>_data.npy``, ``_indices.npy``, ``_indptr.npy`` (memory-mapped if asked)."""
+        folder = Path(folder)
+        arrays = [np.load(folder / name, mmap_mode="r" if mmap else None, allow_pickle=False)
+                  for name in cls.files(prefix)]
+        data, indices, indptr = arrays
+        if indptr.ndim != 1 or len(indptr) < 1 or len(data) != len(indices) or int(indptr[-1]) != len(data):
+            raise ValueError(f"{prefix}_*.npy do not form a CSR matrix")
+        return cls(data, indices, indptr, (len(indptr) - 1, n_cols))
+
+    def save(self, folder: str | Path, prefix: str) -> list[str]:
+        """Write the three arrays as plain ``.npy`` files; returns their names."""
+        for name, arr in zip(self.files(prefix), (self.data, self.indices, self.indptr)):
+            np.save(Path(folder) / name, np.ascontiguousarray(arr), allow_pickle=False)
+        return self.files(prefix)
+
+    @classmethod
+    def from_matrix(cls, matrix) -> "CsrArrays":
+        m = matrix.tocsr()
+        return cls(m.data, m.indices, m.indptr, m.shape)
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[np.ndarray, np.ndarray]], n_cols: int) -> "CsrArrays":
+        """Rows given as ``(columns, weights)`` pairs."""
+        indptr = np.concatenate([[0], np.cumsum([len(c) for c, _ in rows])]).astype(np.int64)
+        data = np.concatenate([np.asarray(w, np.float32) for _, w in rows]) if rows else np.zeros(0, np.float32)
+        indices = np.concatenate([np.asarray(c, np.int64) for c, _ in rows]) if rows else np.zeros(0, np.int64)
+        return cls(data, indices, indptr, (len(rows), n_cols))
+
+    def tocsr(self):
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+    def row_sums(self) -> np.ndarray:
+        sums = np.zeros(self.shape[0], dtype=np.float64)
+        lengths = np.diff(self.indptr)
+        nonempty = lengths > 0
+        if nonempty.any():
+            sums[nonempty] = np.add.reduceat(np.asarray(self.data, np.float64), self.indptr[:-1][nonempty])
+        return sums
+
+    def dot_dense(self, W: np.ndarray, row_scale: np.ndarray | None = None) -> np.ndarray:
+        """``diag(row_scale) @ self @ W`` in float64, with NumPy only."""
+        out = np.zeros((self.shape[0], W.shape[1]), dtype=np.float64)
+        lengths = np.diff(self.indptr)
+        nonempty = lengths > 0
+        if nonempty.any():
+            contrib = np.asarray(self.data, np.float64)[:, None] * W[self.indices]
+            out[nonempty] = np.add.reduceat(contrib, self.indptr[:-1][nonempty], axis=0)
+        if row_scale is not None:
+            out *= row_scale[:, None]
+        return out
+
+
 def length_normalize(X, length: float):
     """Rows rescaled to sum to ``length`` (0 leaves them as they are); empty rows stay empty.
 
@@ -157,8 +232,16 @@ def encode_logits(encoder: EncoderWeights, X) -> np.ndarray:
     if X.shape[1] != encoder.n_inputs:
         raise ValueError(f"input has {X.shape[1]} columns, the encoder expects {encoder.n_inputs}")
     kernels = encoder.float64_kernels()
-    X = length_normalize(X, encoder.input_length)
-    h = np.asarray(X.astype(np.float64) @ kernels[0]) + encoder.biases[0]
+    if isinstance(X, CsrArrays):  # the query path: NumPy only
+        scale = None
+        if encoder.input_length:
+            sums = X.row_sums()
+            sums[sums == 0] = 1.0
+            scale = encoder.input_length / sums
+        h = X.dot_dense(kernels[0], scale) + encoder.biases[0]
+    else:
+        X = length_normalize(X, encoder.input_length)
+        h = np.asarray(X.astype(np.float64) @ kernels[0]) + encoder.biases[0]
     for W, b, act in zip(kernels[1:], encoder.biases[1:], encoder.activations[:-1]):
         h = ACTIVATIONS[act](h) @ W + b
     return h

@@ -9,7 +9,7 @@ Layout of ``indexes/<name>/`` (format version 1)::
     model.keras                 the full Keras autoencoder, for retraining / inspection
     hashtable_*.npy             hash table: sorted keys, offsets, ids, packed codes
     faiss.index                 FAISS binary index (IndexBinaryIDMap over IndexBinaryFlat)
-    tfidf.npz                   L2-normalized TF-IDF rows used to re-rank a shortlist
+    tfidf_{data,indices,indptr}.npy   L2-normalized TF-IDF rows (CSR) used to re-rank a shortlist
     documents.sqlite            document store: id, path, title, snippet
     skipped.json                every file skipped while reading the corpus, with the reason
     training.json               loss curves of pretraining and fine-tuning
@@ -32,11 +32,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import __version__
 from . import store as docstore
-from .codes import EncoderWeights, bit_balance, encode_packed, unpack_bits
+from .codes import CsrArrays, EncoderWeights, bit_balance, encode_packed, unpack_bits
 from .errors import ConfigError, IndexFormatError, IndexNotFoundError, SemhashError
 from .hashtable import HammingTable
 from .vectorize import Vectorizer, VectorizerConfig, l2_normalize
@@ -47,7 +46,9 @@ MANIFEST = "manifest.json"
 ENCODER_FILE = "encoder.npz"
 KERAS_FILE = "model.keras"
 FAISS_FILE = "faiss.index"
-TFIDF_FILE = "tfidf.npz"
+TFIDF_PREFIX = "tfidf"
+# on load, checksums are checked for query-path files up to this size (sizes always)
+VERIFY_MAX_BYTES = 32 * 2**20
 SKIPPED_FILE = "skipped.json"
 TRAINING_FILE = "training.json"
 DEFAULT_HOME = Path("indexes")
@@ -311,8 +312,8 @@ class SemanticIndex:
         files += self.table.save(tmp)
         self.faiss.save(tmp / FAISS_FILE)
         files.append(FAISS_FILE)
-        sp.save_npz(tmp / TFIDF_FILE, self.tfidf.tocsr(), compressed=False)
-        files.append(TFIDF_FILE)
+        tfidf = self.tfidf if isinstance(self.tfidf, CsrArrays) else CsrArrays.from_matrix(self.tfidf)
+        files += tfidf.save(tmp, TFIDF_PREFIX)
         self._write_store(tmp / docstore.STORE_FILE)
         files.append(docstore.STORE_FILE)
         (tmp / SKIPPED_FILE).write_text(json.dumps(self.skipped, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -365,8 +366,14 @@ class SemanticIndex:
     # ------------------------------------------------------------------ load
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, mmap: bool = False, verify: bool = True) -> "SemanticIndex":
-        """Open a saved index, checking its format version and file checksums."""
+    def load(cls, folder: str | os.PathLike, mmap: bool = False, verify: bool | str = True) -> "SemanticIndex":
+        """Open a saved index, checking its format version, file sizes and checksums.
+
+        ``verify=True`` checks the sha256 of the files the query path reads, up to
+        ``VERIFY_MAX_BYTES`` each (larger ones, such as the TF-IDF rows of a million documents,
+        get the size check only, so opening stays fast); ``"full"`` checks every file;
+        ``False`` checks sizes only.
+        """
         folder = Path(folder)
         if folder.parent.is_dir():
             with contextlib.suppress(OSError):
@@ -399,7 +406,8 @@ class SemanticIndex:
                     f"index file {path} has {path.stat().st_size} bytes, the manifest says {meta['bytes']} "
                     "(truncated or replaced); rebuild the index with `semhash index`"
                 )
-            if verify and name not in NOT_ON_QUERY_PATH and sha256_file(path) != meta["sha256"]:
+            check = verify == "full" or (verify and meta["bytes"] <= VERIFY_MAX_BYTES)
+            if check and name not in NOT_ON_QUERY_PATH and sha256_file(path) != meta["sha256"]:
                 raise IndexFormatError(
                     f"index file {path} does not match its checksum (corrupted); rebuild the index with `semhash index`"
                 )
@@ -411,7 +419,8 @@ class SemanticIndex:
             self.vectorizer = Vectorizer.load(folder)
             self.encoder = EncoderWeights.load(folder / ENCODER_FILE)
             self.table = HammingTable.load(folder, n_bits, mmap=mmap)
-            self.tfidf = sp.load_npz(folder / TFIDF_FILE).tocsr()
+            # plain arrays, memory-mapped with the table: no SciPy on the query path
+            self.tfidf = CsrArrays.load(folder, TFIDF_PREFIX, len(self.vectorizer.vocabulary_), mmap=mmap)
         except IndexFormatError:
             raise
         except (OSError, ValueError, KeyError, EOFError) as exc:
@@ -534,8 +543,10 @@ class SemanticIndex:
         faiss = self.faiss
         self.table = self.table.add(codes, rows)
         faiss.add(codes, rows)
+        import scipy.sparse as sp
+
         gap = sp.csr_matrix((start - self.tfidf.shape[0], self.tfidf.shape[1]), dtype=np.float32)
-        self.tfidf = sp.vstack([self.tfidf, gap, l2_normalize(X)]).tocsr()
+        self.tfidf = sp.vstack([self.tfidf.tocsr(), gap, l2_normalize(X)]).tocsr()
         for r, d in zip(rows.tolist(), docs):
             self._new_docs[r] = (r, d.id, d.path, d.title, d.text)
             self._added_rows.add(r)
@@ -566,7 +577,9 @@ class SemanticIndex:
         faiss.remove(rows)
         mask = np.ones(self.tfidf.shape[0], dtype=np.float32)
         mask[rows] = 0.0
-        self.tfidf = (sp.diags(mask) @ self.tfidf).tocsr()
+        import scipy.sparse as sp
+
+        self.tfidf = (sp.diags(mask) @ self.tfidf.tocsr()).tocsr()
         self.tfidf.eliminate_zeros()
         for r in rows.tolist():
             if self._new_docs.pop(r, None) is None:

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .codes import encode_packed
+from .codes import CsrArrays, encode_packed
 from .errors import QueryError
 from .hashtable import expand_ranges
 from .vectorize import tokenize
@@ -134,30 +134,18 @@ def query_idf(vectorizer):
 
 def encode_terms(encoder, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Packed code ``(n_bytes,)`` of one sparse row, by :func:`semhash.codes.encode_packed`."""
-    import scipy.sparse as sp
-
-    row = sp.csr_matrix((weights.astype(np.float32), cols, [0, len(cols)]), shape=(1, encoder.n_inputs))
-    return encode_packed(encoder, row)[0]
+    return encode_rows(encoder, [(cols, weights)])[0]
 
 
 def encode_rows(encoder, terms: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """Packed codes ``(n, n_bytes)`` of several ``(columns, weights)`` rows in one forward pass
     (the float64 pass of :mod:`semhash.codes` gives each row the bits it gets alone)."""
-    if len(terms) == 1:
-        return encode_terms(encoder, *terms[0])[None, :]
-    import scipy.sparse as sp
-
-    indptr = np.concatenate([[0], np.cumsum([len(c) for c, _ in terms])])
-    X = sp.csr_matrix((np.concatenate([w for _, w in terms]).astype(np.float32),
-                       np.concatenate([c for c, _ in terms]), indptr), shape=(len(terms), encoder.n_inputs))
-    return encode_packed(encoder, X)
+    return encode_packed(encoder, CsrArrays.from_rows(terms, encoder.n_inputs))
 
 
 def cosine_scores(tfidf, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Dot products (float32) of the CSR rows ``rows`` of ``tfidf`` with one sparse query,
     straight from the CSR arrays (no SciPy call)."""
-    if getattr(tfidf, "format", "csr") != "csr":
-        tfidf = tfidf.tocsr()
     indptr, indices, data = tfidf.indptr, tfidf.indices, tfidf.data
     starts, ends = indptr[rows], indptr[rows + 1]
     pos = expand_ranges(starts, ends)

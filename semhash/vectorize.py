@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from .errors import ConfigError, NotFittedError
 
@@ -57,8 +56,10 @@ def tokenize(text: str) -> list[str]:
     return TOKEN_RE.findall(text.lower())
 
 
-def count_matrix(texts: list[str], vocabulary: dict[str, int]) -> sp.csr_matrix:
+def count_matrix(texts: list[str], vocabulary: dict[str, int]) -> "sp.csr_matrix":
     """Term counts ``(n_texts, len(vocabulary))`` for the known words of each text."""
+    import scipy.sparse as sp
+
     indptr = [0]
     indices: list[int] = []
     data: list[int] = []
@@ -84,8 +85,10 @@ def idf_weights(df: np.ndarray, n_docs: int) -> np.ndarray:
     return np.log1p(n_docs / np.maximum(df, 1)).astype(np.float32)
 
 
-def weight_counts(counts: sp.csr_matrix, idf: np.ndarray | None) -> sp.csr_matrix:
+def weight_counts(counts, idf: np.ndarray | None) -> "sp.csr_matrix":
     """``log(1 + tf) * idf`` for TF-IDF; the counts unchanged when ``idf`` is None."""
+    import scipy.sparse as sp
+
     if idf is None:
         return counts.astype(np.float32)
     weighted = counts.astype(np.float32, copy=True)
@@ -93,8 +96,10 @@ def weight_counts(counts: sp.csr_matrix, idf: np.ndarray | None) -> sp.csr_matri
     return (weighted @ sp.diags(idf)).tocsr().astype(np.float32)
 
 
-def l2_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:
+def l2_normalize(matrix) -> "sp.csr_matrix":
     """Rows scaled to unit length (empty rows stay empty)."""
+    import scipy.sparse as sp
+
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return (sp.diags(1.0 / norms) @ matrix).tocsr().astype(np.float32)
@@ -156,18 +161,18 @@ class Vectorizer:
         self._check_fitted()
         return sorted(self.vocabulary_, key=self.vocabulary_.__getitem__)
 
-    def counts(self, texts: list[str]) -> sp.csr_matrix:
+    def counts(self, texts: list[str]) -> "sp.csr_matrix":
         """Raw term counts over the fitted vocabulary."""
         self._check_fitted()
         if isinstance(texts, str):
             raise ConfigError("expected a list of texts, not a single string; wrap it in a list")
         return count_matrix(list(texts), self.vocabulary_)
 
-    def transform(self, texts: list[str]) -> sp.csr_matrix:
+    def transform(self, texts: list[str]) -> "sp.csr_matrix":
         """Weighted rows (TF-IDF or counts), not normalized: the model's input."""
         return weight_counts(self.counts(texts), self.idf_)
 
-    def fit_transform(self, texts: list[str]) -> sp.csr_matrix:
+    def fit_transform(self, texts: list[str]) -> "sp.csr_matrix":
         return self.fit(texts).transform(texts)
 
     def save(self, folder: str | Path) -> list[str]:

@@ -114,7 +114,7 @@ def test_numpy_query_path_matches_the_vectorizer_and_encoder(small_index):
         np.testing.assert_allclose(w, row.data, rtol=1e-6)
         np.testing.assert_array_equal(encode_terms(idx.encoder, cols, w), encode_packed(idx.encoder, X[i])[0])
         rows = np.arange(len(idx.table))
-        want = np.asarray((idx.tfidf[rows] @ Q[i].T).todense()).ravel()
+        want = np.asarray((idx.tfidf.tocsr()[rows] @ Q[i].T).todense()).ravel()
         np.testing.assert_allclose(cosine_scores(idx.tfidf, rows, cols, w / np.linalg.norm(w)), want, atol=1e-6)
 
 
