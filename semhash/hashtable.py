@@ -634,7 +634,8 @@ class HammingTable:
         if codes.dtype != np.uint8 or codes.shape != (len(ids), n_bits // 8):
             problems.append(f"{FILES['codes']}: expected ({len(ids)}, {n_bits // 8}) uint8")
         if problems:
-            raise IndexFormatError(f"bad hash table in {folder}: " + "; ".join(problems))
+            raise IndexFormatError(f"bad hash table in {folder}: " + "; ".join(problems)
+                                   + "; rebuild the index with `semhash index`")
         table.keys_, table.offsets_, table.ids_, table.codes_ = keys, offsets, ids, codes
         table._mih = table._flat = None
         table._auto = {}

@@ -115,6 +115,42 @@ def recover(dest: Path) -> None:
         shutil.rmtree(b, ignore_errors=True)
 
 
+def _lock_path(dest: Path) -> Path:
+    return dest.parent / f".{dest.name}.lock"
+
+
+def recover_if_idle(dest: Path, wait: float = 10.0) -> None:
+    """:func:`recover` for a reader: only when no writer holds the lock on ``dest``.
+
+    While a writer holds it, the writer finishes (or, if killed, a later writer or reader
+    undoes) its own swap; a reader that finds ``dest`` missing mid-swap waits up to ``wait``
+    seconds for it to reappear.
+    """
+    import fcntl
+
+    if dest.exists() and not _backups(dest):
+        return  # nothing to recover: no lock needed
+    try:
+        fd = os.open(_lock_path(dest), os.O_RDONLY)
+    except OSError:
+        recover(dest)  # no writer ever locked this index
+        return
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if dest.exists() or time.monotonic() >= deadline:
+                    return
+                time.sleep(0.05)
+                continue
+            recover(dest)
+            return
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def writer_lock(dest: Path, wait: float | None = None):
     """Serialize writers of one index with an exclusive ``flock`` on a sibling lock file."""
@@ -122,8 +158,12 @@ def writer_lock(dest: Path, wait: float | None = None):
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     if wait is None:
-        wait = float(os.environ.get("SEMHASH_LOCK_WAIT", "600"))
-    lock_path = dest.parent / f".{dest.name}.lock"
+        raw = os.environ.get("SEMHASH_LOCK_WAIT", "600")
+        try:
+            wait = float(raw)
+        except ValueError:
+            raise ConfigError(f"SEMHASH_LOCK_WAIT must be a number of seconds, got {raw!r}") from None
+    lock_path = _lock_path(dest)
     fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
     deadline = time.monotonic() + wait
     try:
@@ -134,12 +174,22 @@ def writer_lock(dest: Path, wait: float | None = None):
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise SemhashError(
-                        f"another semhash process is writing {dest}; wait for it to finish and retry"
+                        f"another semhash process is writing {dest}; wait for it to finish and retry "
+                        f"(SEMHASH_LOCK_WAIT={wait:g} seconds)"
                     ) from None
                 time.sleep(0.1)
         yield
     finally:
         os.close(fd)
+
+
+def _test_pause() -> None:
+    """Test hook only: ``SEMHASH_TEST_PAUSE_BEFORE_SWAP=seconds`` sleeps after the temporary
+    folder is written and again between the two renames, so a crash test can kill the process
+    inside the save window. Never set it in normal use."""
+    pause = os.environ.get("SEMHASH_TEST_PAUSE_BEFORE_SWAP")
+    if pause:
+        time.sleep(float(pause))
 
 
 def atomic_write_folder(dest: Path, write) -> None:
@@ -152,9 +202,11 @@ def atomic_write_folder(dest: Path, write) -> None:
     try:
         write(tmp)
         _fsync_tree(tmp)
+        _test_pause()
         if dest.exists():
             backup = dest.parent / f".{dest.name}.old-{os.getpid()}-{time.time_ns()}"
             os.rename(dest, backup)
+            _test_pause()
             os.rename(tmp, dest)
             shutil.rmtree(backup, ignore_errors=True)
         else:
@@ -166,6 +218,25 @@ def atomic_write_folder(dest: Path, write) -> None:
         # temporary folders of writers that were killed (we hold the lock, so none is live)
         if leftover != tmp:
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _check_manifest(manifest: dict, path: Path) -> None:
+    """Raise :class:`IndexFormatError` naming ``path`` unless the manifest has the fields load reads."""
+    files = manifest.get("files")
+    params = manifest.get("params")
+    counts = manifest.get("counts")
+    ok = (
+        isinstance(files, dict)
+        and all(isinstance(name, str) and "/" not in name and name not in ("", ".", "..")
+                and isinstance(meta, dict) and isinstance(meta.get("bytes"), int)
+                and isinstance(meta.get("sha256"), str) for name, meta in files.items())
+        and isinstance(params, dict) and isinstance(params.get("vectorizer"), dict)
+        and isinstance(params.get("model"), dict)
+        and isinstance(manifest.get("n_bits"), int) and not isinstance(manifest.get("n_bits"), bool)
+        and isinstance(counts, dict) and isinstance(counts.get("documents"), int)
+    )
+    if not ok:
+        raise IndexFormatError(f"{path} is damaged (missing or invalid fields); rebuild the index with `semhash index`")
 
 
 class SemanticIndex:
@@ -288,9 +359,19 @@ class SemanticIndex:
         return dest
 
     def _read_skipped(self) -> list:
-        if self.folder is not None and (self.folder / SKIPPED_FILE).is_file():
-            return json.loads((self.folder / SKIPPED_FILE).read_text(encoding="utf-8"))
-        return []
+        if self.folder is None or not (self.folder / SKIPPED_FILE).is_file():
+            return []
+        path = self.folder / SKIPPED_FILE
+        meta = (getattr(self, "manifest", None) or {}).get("files", {}).get(SKIPPED_FILE)
+        try:
+            if meta is not None and sha256_file(path) != meta["sha256"]:
+                raise ValueError("it does not match its checksum")
+            skipped = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(skipped, list):
+                raise ValueError("not a list")
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            raise IndexFormatError(f"index file {path} is corrupted ({exc}); rebuild the index with `semhash index`") from exc
+        return skipped
 
     def _write(self, tmp: Path) -> None:
         files = list(self.vectorizer.save(tmp))
@@ -377,7 +458,7 @@ class SemanticIndex:
         folder = Path(folder)
         if folder.parent.is_dir():
             with contextlib.suppress(OSError):
-                recover(folder)
+                recover_if_idle(folder)
         manifest_path = folder / MANIFEST
         if not folder.exists():
             raise IndexNotFoundError(f"no index at {folder}; build one with `semhash index DIR --index {folder}`")
@@ -397,7 +478,8 @@ class SemanticIndex:
             )
         if version < FORMAT_VERSION:
             raise IndexFormatError(f"{manifest_path} has old format version {version}; rebuild the index")
-        for name, meta in manifest.get("files", {}).items():
+        _check_manifest(manifest, manifest_path)
+        for name, meta in manifest["files"].items():
             path = folder / name
             if not path.is_file():
                 raise IndexFormatError(f"index file missing: {path}; rebuild the index with `semhash index`")
@@ -406,8 +488,11 @@ class SemanticIndex:
                     f"index file {path} has {path.stat().st_size} bytes, the manifest says {meta['bytes']} "
                     "(truncated or replaced); rebuild the index with `semhash index`"
                 )
-            check = verify == "full" or (verify and meta["bytes"] <= VERIFY_MAX_BYTES)
-            if check and name not in NOT_ON_QUERY_PATH and sha256_file(path) != meta["sha256"]:
+            if verify == "full":
+                check = True
+            else:
+                check = verify and meta["bytes"] <= VERIFY_MAX_BYTES and name not in NOT_ON_QUERY_PATH
+            if check and sha256_file(path) != meta["sha256"]:
                 raise IndexFormatError(
                     f"index file {path} does not match its checksum (corrupted); rebuild the index with `semhash index`"
                 )
@@ -474,7 +559,11 @@ class SemanticIndex:
             elif self.conn is not None and r not in self._dropped:
                 rest.append(r)
         if rest:
-            out.update(docstore.fetch(self.conn, rest))
+            try:
+                out.update(docstore.fetch(self.conn, rest))
+            except sqlite3.DatabaseError as exc:
+                raise IndexFormatError(f"cannot read {self.folder / docstore.STORE_FILE} ({exc}); "
+                                       "rebuild the index with `semhash index`") from exc
         return out
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -642,7 +731,10 @@ def update_index(name_or_path, change, mmap: bool = False):
     """
     dest = resolve_index_path(name_or_path)
     with writer_lock(dest):
-        index = SemanticIndex.load(dest, mmap=mmap)
+        recover(dest)  # a writer killed mid-swap: put its previous index back first
+        # every checksum (model.keras included, which the saved index copies): never
+        # carry a damaged file into the new index
+        index = SemanticIndex.load(dest, mmap=mmap, verify="full")
         try:
             result = change(index)
             index.save_locked(dest)

@@ -137,7 +137,8 @@ class Vectorizer:
         except ValueError as exc:  # "empty vocabulary", "max_df corresponds to < documents than min_df"
             raise ConfigError(
                 f"no vocabulary could be built from {len(texts)} documents ({exc}); "
-                "use more documents or lower --min-df"
+                "use more (and more varied) documents, lower --min-df, or raise --max-df "
+                "(words in more than that share of the documents are dropped)"
             ) from exc
         terms = counter.get_feature_names_out().tolist()
         self.vocabulary_ = {term: j for j, term in enumerate(terms)}
