@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 
 from . import search as search_mod
+from .search import Hit
 from .corpus import MAX_DOC_CHARS, Document, extract_title
 from .errors import IndexFormatError, IndexNotFoundError, SemhashError
 from .export import code_dict, encode_texts, to_bit_strings, to_int8_bytes, to_uint8_lists
@@ -275,18 +276,8 @@ def create_app(service: IndexService, max_body: int = DEFAULT_MAX_BODY):
     class DeleteRequest(Strict):
         ids: list[DocId] = Field(min_length=1, max_length=MAX_DOCUMENTS)
 
-    class HitOut(BaseModel):
-        rank: int
-        id: str
-        title: str
-        snippet: str
-        path: str
-        distance: int
-        score: float
-        row: int
-
     class SearchResponse(BaseModel):
-        hits: list[HitOut]
+        hits: list[Hit]  # the library's dataclass: one definition of a hit
 
     class BatchSearchResponse(BaseModel):
         results: list[SearchResponse]
