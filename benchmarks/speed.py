@@ -361,6 +361,53 @@ def plot(results, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def target_rows(res: dict) -> list[tuple[str, str, str]]:
+    """Each target of issue #4 with what this run measured and whether it is met."""
+    rows = []
+    for r in res["lookup"]:
+        if r["n"] == 1_000_000:
+            p50 = r["semhash_lookup_rerank"]["p50_ms"]
+            flat = r["faiss_flat"]["p50_ms"]
+            rows.append((f"warm query, 1M x {r['bits']} bits: lookup + re-rank p50 <= 1 ms",
+                         f"{p50:.3f} ms", "met" if p50 <= 1.0 else "not met"))
+            rows.append((f"1M x {r['bits']} bits: far faster than FAISS IndexBinaryFlat",
+                         f"{flat / p50:.1f}x faster (lookup + re-rank vs flat scan)",
+                         "met" if flat / p50 >= 3 else "not met"))
+            for key, name in (("faiss_hash", "IndexBinaryHash"), ("faiss_multihash", "IndexBinaryMultiHash")):
+                ratio = r[key]["p50_ms"] / r["semhash_auto"]["p50_ms"]
+                rows.append((f"1M x {r['bits']} bits: at least as fast as FAISS {name}",
+                             f"{ratio:.2f}x (FAISS p50 / semhash lookup p50; recall {r['semhash_auto']['recall']:.2f} "
+                             f"vs {r[key]['recall']:.2f})",
+                             "met" if ratio >= 1.0 else "not met: ~15-20 us of NumPy call overhead per lookup "
+                             "against FAISS's compiled loop; MultiHash also returns a wider candidate set"))
+    b = res.get("bm25")
+    if b:
+        rows.append(("20NG: semhash query >= 10x faster than bm25s (precision beside it)",
+                     f"{b['speedup_p50']:.1f}x (document queries, P@10 {b['semhash']['precision_at_10']:.3f} vs "
+                     f"{b['bm25s']['precision_at_10']:.3f}); {b['speedup_short_p50']:.1f}x (subject lines)",
+                     "met" if min(b["speedup_p50"], b["speedup_short_p50"]) >= 10 else
+                     "not met: a query's time is tokenizing, vectorizing and the encoder's first layer in Python/NumPy "
+                     "(~0.3-0.5 ms); bm25s scores an 18.8k-document inverted index in compiled code as fast"))
+    c = res.get("cold_cli")
+    if c:
+        rows.append(("cold CLI `semhash query` median <= 0.3 s, no TensorFlow / scikit-learn",
+                     f"{c['median_s']:.3f} s; tensorflow {c['imports_tensorflow']}, sklearn {c['imports_sklearn']}",
+                     "met" if c["median_s"] <= 0.3 and not c["imports_tensorflow"] and not c["imports_sklearn"] else
+                     "not met: python + numpy + click imports and reading/verifying the index files; noisy on this "
+                     "shared 2-core machine"))
+    e = res["encoding"]
+    rows.append(("encoding >= 10,000 docs/s (NumPy forward pass on sparse input)",
+                 f"{e['encode_docs_per_s']:,.0f} docs/s (with pure-Python tokenizing: {e['end_to_end_docs_per_s']:,.0f})",
+                 "met" if e["encode_docs_per_s"] >= 10_000 else "not met"))
+    m = next((r for r in res["lookup"] if "memory_bytes" in r), None)
+    if m:
+        total = (m["memory_bytes"]["table_total"] + m["memory_bytes"]["mih_tables"]) / 2**20
+        rows.append(("1M x 64 bits in memory (codes + hash table + ids) < 64 MB; mmap open in milliseconds",
+                     f"{total:.1f} MB with the multi-index tables; mmap open {m['open_ms']['mmap']:.2f} ms",
+                     "met" if total < 64 and m["open_ms"]["mmap"] < 10 else "not met"))
+    return rows
+
+
 def write_report(path: Path, res: dict) -> None:
     L = []
     env = res["env"]
@@ -378,6 +425,9 @@ def write_report(path: Path, res: dict) -> None:
           + f"Queries: {res['n_queries']} held-out 20NG test documents. Latency: one query at a time, one "
           "thread (FAISS `omp_set_num_threads(1)`). Recall@10 against the exact Hamming 10-NN (ties count). "
           "Re-ranking borrows each perturbed row's TF-IDF from its source document.", ""]
+    L += ["## Targets", "", "| target | measured | result |", "|---|---|---|"]
+    L += [f"| {t} | {m} | {ok} |" for t, m, ok in target_rows(res)]
+    L += [""]
     L += ["## Lookup latency (ms per query) and recall@10", "",
           "| n | bits | r | auto | semhash auto p50/p95 | table p50 | mih p50 | lookup+rerank p50/p95 | "
           "search incl. kNN fill p50 | FAISS Hash p50 | FAISS MultiHash p50 | FAISS Flat p50 | recall semhash / Hash / MultiHash | mean ball |",
