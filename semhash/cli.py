@@ -75,6 +75,9 @@ def cli():
 @click.option("--epochs", type=int, default=None, help="Fine-tuning epochs [default: 20].")
 @click.option("--pretrain-epochs", type=int, default=None, help="Epochs per pretrained layer [default: 5].")
 @click.option("--hidden", default="500,500", show_default=True, help="Hidden layer sizes, comma-separated.")
+@click.option("--variant", type=click.Choice(["plain", "denoising", "sparse", "contractive", "variational"]),
+              default="plain", show_default=True,
+              help="Regularised autoencoder: input corruption, sparse code, contractive penalty, or a VAE.")
 @click.option("--batch-size", type=int, default=None, help="Training batch size [default: 64].")
 @click.option("--weighting", type=click.Choice(["tfidf", "counts"]), default="tfidf", show_default=True,
               help="Input weighting: log(1+tf)*log(1+N/df), or raw counts.")
@@ -85,7 +88,7 @@ def cli():
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same codes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hidden, batch_size, weighting,
-              max_features, min_df, max_df, keep_stop_words, seed, quiet):
+              max_features, min_df, max_df, keep_stop_words, seed, quiet, variant="plain"):
     """Read DIRECTORY, train the autoencoder and save a searchable index.
 
     Example: semhash index ../shared/datasets/20news-bydate/train --index ng20 --bits 32
@@ -100,7 +103,7 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
         sizes = tuple(int(h) for h in hidden.split(",") if h.strip())
     except ValueError:
         raise click.BadParameter(f"expected comma-separated sizes like 500,500, got {hidden!r}", param_hint="--hidden")
-    model_kw = {"n_bits": bits, "pretrain": pretrain, "hidden": sizes, "seed": seed}
+    model_kw = {"n_bits": bits, "pretrain": pretrain, "hidden": sizes, "seed": seed, "variant": variant}
     for key, value in (("epochs", epochs), ("pretrain_epochs", pretrain_epochs), ("batch_size", batch_size)):
         if value is not None:
             model_kw[key] = value
@@ -226,7 +229,7 @@ def info_cmd(index_name, as_json):
         f"skipped:      {info['skipped']}",
         f"vocabulary:   {info['vocabulary']} words ({info['params']['vectorizer']['weighting']})",
         f"code:         {info['n_bits']} bits, layers {model.get('hidden')} -> {info['n_bits']}, "
-        f"pretrain {model.get('pretrain')}, code units {model.get('code_mode')}",
+        f"pretrain {model.get('pretrain')}, code units {model.get('code_mode')}, variant {model.get('variant', 'plain')}",
         f"bit balance:  mean {bal['mean']:.3f}, min {bal['min']:.3f}, max {bal['max']:.3f} (share of documents with the bit set)",
         f"buckets:      {buckets.get('n_buckets')} distinct codes, largest {buckets.get('max_bucket')}, "
         f"mean {buckets.get('mean_bucket', 0):.2f} docs, {100 * buckets.get('singleton_fraction', 0):.1f}% singletons",
@@ -244,6 +247,39 @@ def info_cmd(index_name, as_json):
         click.echo(f"  skipped {s['path']}: {s['reason']}")
     if info["skipped"] > 10:
         click.echo(f"  ... and {info['skipped'] - 10} more (see skipped.json in the index folder)")
+
+
+# --------------------------------------------------------------------------- outliers
+
+
+@cli.command("outliers")
+@index_option
+@click.option("-n", "n", type=click.IntRange(min=1), default=20, show_default=True, help="Number of documents.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def outliers_cmd(index_name, n, as_json):
+    """List the documents the autoencoder reconstructs worst (unusual documents).
+
+    The error is the KL divergence from a document's word distribution to its reconstruction
+    by the index's model.keras (the cross-entropy minus the document's own entropy; loads
+    TensorFlow). Documents unlike the rest of the corpus rank first.
+
+    Example: semhash outliers --index ng20 -n 10
+    """
+    from .index import open_index
+    from .outliers import find_outliers
+
+    try:
+        idx = open_index(index_name, mmap=True)
+        found = find_outliers(idx, n)
+    except SemhashError as exc:
+        raise fail(exc)
+    if as_json:
+        click.echo(json.dumps([o.to_dict() for o in found], ensure_ascii=False, indent=1))
+        return
+    for o in found:
+        click.echo(f"{o.rank:>3}. [error {o.error:.3f}] {o.id} — {o.title}")
+        if o.snippet:
+            click.echo(f"     {o.snippet[:160]}")
 
 
 # --------------------------------------------------------------------------- demo corpus
@@ -281,7 +317,7 @@ def demo_cmd(ctx, index_name, quiet):
     ctx.invoke(corpus_cmd, dest=DEFAULT_DEMO_DIR, max_docs=None)
     ctx.invoke(index_cmd, directory=DEFAULT_DEMO_DIR, index_name=index_name, bits=32, pretrain="rbm", epochs=None,
                pretrain_epochs=None, hidden="500,500", batch_size=None, weighting="tfidf", max_features=10000,
-               min_df=2, max_df=0.8, keep_stop_words=False, seed=0, quiet=quiet)
+               min_df=2, max_df=0.8, keep_stop_words=False, seed=0, quiet=quiet, variant="plain")
     for q in DEMO_QUERIES:
         click.echo(f'\n$ semhash query "{q}" -k 5')
         ctx.invoke(query_cmd, text=q, index_name=index_name, k=5, radius=None, no_rerank=False, as_json=False,

@@ -24,6 +24,7 @@ from .evaluate import (
 )
 
 PRETRAIN_CHOICES = ("rbm", "autoencoder", "none")
+VARIANT_CHOICES = ("plain", "denoising", "sparse", "contractive", "variational")
 
 
 def _int_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -64,6 +65,8 @@ def _command_line(corpus: Path | None, preset: str | None, config: EvalConfig) -
         args += ["--pretrain", config.model.pretrain]
     if config.model.epochs is not None:
         args += ["--epochs", str(config.model.epochs)]
+    if config.model.variant is not None:
+        args += ["--variant", config.model.variant]
     if not preset:
         if config.remove:
             args += ["--remove", ",".join(config.remove)]
@@ -81,6 +84,7 @@ def _command_line(corpus: Path | None, preset: str | None, config: EvalConfig) -
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True, help="Query split; tune on 'validation', report 'test'.")
 @click.option("--pretrain", type=click.Choice(PRETRAIN_CHOICES), default=None, help="semhash model: layer-wise pretraining (default: the model's).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="semhash model: fine-tuning epochs (default: the model's).")
+@click.option("--variant", type=click.Choice(VARIANT_CHOICES), default=None, help="semhash model: regularised autoencoder variant (default: the model's, plain).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the model, baselines and tie breaking.")
 @click.option("--remove", callback=_name_list(REMOVABLE_PARTS), default=None, help="Parts of mail to strip: headers,footers,quotes (the 20ng preset strips all three).")
 @click.option("--encoding", default=None, help="File encoding (default utf-8; latin-1 for the 20ng preset).")
@@ -96,6 +100,7 @@ def evaluate(
     split: str,
     pretrain: str | None,
     epochs: int | None,
+    variant: str | None,
     seed: int,
     remove: tuple[str, ...] | None,
     encoding: str | None,
@@ -128,7 +133,7 @@ def evaluate(
         else:
             config = EvalConfig(root=corpus, name=corpus.resolve().name or "corpus")
         overrides = dict(bits=bits, methods=methods, split=split, seed=seed, limit_per_class=limit_per_class)
-        overrides["model"] = ModelOptions(pretrain=pretrain, epochs=epochs)
+        overrides["model"] = ModelOptions(pretrain=pretrain, epochs=epochs, variant=variant)
         if remove is not None:
             overrides["remove"] = remove
         if encoding is not None:

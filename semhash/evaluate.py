@@ -816,6 +816,7 @@ class ModelOptions:
 
     pretrain: str | None = None
     epochs: int | None = None
+    variant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -987,6 +988,8 @@ def semhash_codes(
         fields["pretrain"] = options.pretrain
     if options.epochs is not None:
         fields["epochs"] = options.epochs
+    if options.variant is not None:
+        fields["variant"] = options.variant
     encoder = train_encoder(X_train, ModelConfig(**fields), progress=progress)
     # the encoder's own per-bit thresholds (median by default), exactly as the index applies them
     return encode_bits(encoder, X_train), encode_bits(encoder, X_query)

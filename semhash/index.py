@@ -16,7 +16,8 @@ Layout of ``indexes/<name>/`` (format version 1)::
 
 Saving writes everything into a temporary sibling folder and swaps it in with renames; if the
 process dies between the two renames the previous index is restored on the next load.
-Nothing here imports TensorFlow except :meth:`SemanticIndex.build`.
+Nothing here imports TensorFlow except :meth:`SemanticIndex.build` and
+:meth:`SemanticIndex.reconstruction_errors`.
 """
 
 from __future__ import annotations
@@ -589,6 +590,13 @@ class SemanticIndex:
         from .search import search_batch
 
         return search_batch(self, texts, k=k, radius=radius, rerank=rerank, lookup=lookup, threads=threads)
+
+    def reconstruction_errors(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, errors)``: each document's reconstruction error by the autoencoder (TensorFlow);
+        see :mod:`semhash.outliers`."""
+        from .outliers import reconstruction_errors
+
+        return reconstruction_errors(self)
 
     # ------------------------------------------------------------------ live updates
 

@@ -15,6 +15,14 @@ never on the query path. Training has two stages (Salakhutdinov & Hinton, 2009):
    method, which pushes activations to 0 or 1) or by sampling Bernoulli bits with a
    straight-through gradient (``ste``).
 
+``variant`` adds one of the regularised autoencoders to fine-tuning (``plain``: none of them):
+``denoising`` corrupts the input (masking and Gaussian noise), ``sparse`` adds the KL divergence
+of each code unit's mean activation to ``sparsity_target``, ``contractive`` penalises the
+Jacobian of the code layer (closed form, see :func:`register_variant_layers`) and
+``variational`` makes the code a Gaussian latent (mean and log-variance, reparameterised sample,
+KL to N(0, I)) whose means are binarized after training. Every variant keeps the encoder a stack
+of Dense layers ending in the code logits (the means), so export and indexes are unchanged.
+
 The result is exported as :class:`semhash.codes.EncoderWeights` -- plain NumPy arrays -- and codes
 are computed with :func:`semhash.codes.encode_probs`.
 """
@@ -35,6 +43,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 PRETRAIN_KINDS = ("rbm", "autoencoder", "none")
 CODE_MODES = ("noise", "ste")
+VARIANTS = ("plain", "denoising", "sparse", "contractive", "variational")
 
 
 @dataclass
@@ -59,6 +68,14 @@ class ModelConfig:
     patience: int = 3
     threshold: str = "median"  # "median" (balanced bits) or "half" (0.5)
     seed: int = 0
+    # regularised autoencoder variants (fine-tuning only; "plain" leaves the model as it was)
+    variant: str = "plain"
+    mask_rate: float = 0.2  # denoising: share of input weights set to zero
+    gaussian_std: float = 0.1  # denoising: std of the Gaussian noise added to the length-normalized input
+    sparsity_target: float = 0.1  # sparse: target mean activation of each code unit
+    sparsity_weight: float = 0.1  # sparse: weight of the KL divergence penalty
+    contractive_weight: float = 0.1  # contractive: weight of the squared Frobenius norm of the Jacobian
+    kl_weight: float = 0.01  # variational: weight of KL(q(z|x) || N(0, I)) against the per-word cross-entropy
 
     def validate(self, n_inputs: int | None = None) -> None:
         if not (8 <= self.n_bits <= 128 and self.n_bits % 8 == 0):
@@ -77,6 +94,14 @@ class ModelConfig:
             raise ConfigError("word_dropout must be in [0, 1) and input_length at least 0")
         if self.epochs < 1 or self.pretrain_epochs < 0 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1, pretrain_epochs at least 0")
+        if self.variant not in VARIANTS:
+            raise ConfigError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
+        if not 0.0 <= self.mask_rate < 1.0 or self.gaussian_std < 0:
+            raise ConfigError("mask_rate must be in [0, 1) and gaussian_std at least 0")
+        if not 0.0 < self.sparsity_target < 1.0:
+            raise ConfigError(f"sparsity_target must be between 0 and 1 (exclusive), got {self.sparsity_target}")
+        if min(self.sparsity_weight, self.contractive_weight, self.kl_weight) < 0:
+            raise ConfigError("sparsity_weight, contractive_weight and kl_weight must be at least 0")
         if n_inputs is not None and n_inputs < 2:
             raise ConfigError(f"the vocabulary has {n_inputs} word(s); at least 2 are needed to train")
 
@@ -210,7 +235,11 @@ def build_layers(keras, n_inputs: int, cfg: ModelConfig):
     """The Keras layers of the unrolled autoencoder, named so weights can be found by name."""
     sizes = list(cfg.hidden) + [cfg.n_bits]
     enc = [keras.layers.Dense(s, activation=cfg.activation, name=f"enc_{i}") for i, s in enumerate(sizes[:-1])]
-    enc.append(keras.layers.Dense(sizes[-1], name="code_logits"))
+    if cfg.variant == "contractive":
+        ContractiveDense = register_variant_layers(keras)["ContractiveDense"]
+        enc.append(ContractiveDense(sizes[-1], contractive_weight=cfg.contractive_weight, name="code_logits"))
+    else:
+        enc.append(keras.layers.Dense(sizes[-1], name="code_logits"))
     dec_sizes = list(reversed(cfg.hidden))
     dec = [keras.layers.Dense(s, activation=cfg.activation, name=f"dec_{i}") for i, s in enumerate(dec_sizes)]
     dec.append(keras.layers.Dense(n_inputs, name="word_logits"))
@@ -261,23 +290,182 @@ def register_binary_code(keras):
     return BinaryCode
 
 
+VARIANT_LAYER_NAMES = ("InputCorruption", "SparsityPenalty", "ContractiveDense", "GaussianSample")
+
+
+def register_variant_layers(keras) -> dict:
+    """The layers of the regularised variants, registered once (lazily, like ``BinaryCode``).
+
+    - ``InputCorruption`` (denoising): while training, each input weight is zeroed with
+      probability ``mask_rate`` (masking noise) and ``N(0, gaussian_std)`` is added to every
+      input; at inference it passes the input through.
+    - ``SparsityPenalty`` (sparse): passes the code logits through and, while training, adds
+      ``weight * sum_j KL(target || mean_j)``, ``mean_j`` the batch mean of ``sigmoid(z_j)``.
+    - ``ContractiveDense`` (contractive): the code-logit Dense layer that, while training, adds
+      ``weight * mean_batch ||d h / d a||_F^2`` for ``h = sigmoid(a @ W + b)``, ``a`` the last
+      hidden layer: the closed form ``sum_j (h_j (1 - h_j))^2 sum_i W_ij^2`` of a sigmoid layer
+      (Rifai et al., 2011), exact for this layer and cheap (no Jacobian is formed).
+    - ``GaussianSample`` (variational): takes ``[mean, log_var]``; while training returns the
+      reparameterised sample ``mean + exp(log_var / 2) * eps`` and adds ``kl_weight *
+      KL(N(mean, exp(log_var)) || N(0, I))`` (batch mean); at inference returns ``mean``.
+    """
+    found = {n: keras.saving.get_registered_object(f"semhash>{n}") for n in VARIANT_LAYER_NAMES}
+    if all(v is not None for v in found.values()):
+        return found
+    ops = keras.ops
+    register = keras.saving.register_keras_serializable
+
+    @register(package="semhash", name="InputCorruption")
+    class InputCorruption(keras.layers.Layer):
+        def __init__(self, mask_rate=0.2, gaussian_std=0.1, seed=None, **kwargs):
+            super().__init__(**kwargs)
+            self.mask_rate = float(mask_rate)
+            self.gaussian_std = float(gaussian_std)
+            self.seed = seed
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def call(self, x, training=False):
+            if not training:
+                return x
+            if self.mask_rate > 0:
+                keep = keras.random.uniform(ops.shape(x), seed=self.seed_generator) >= self.mask_rate
+                x = x * ops.cast(keep, x.dtype)
+            if self.gaussian_std > 0:
+                x = x + keras.random.normal(ops.shape(x), stddev=self.gaussian_std, seed=self.seed_generator)
+            return x
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"mask_rate": self.mask_rate, "gaussian_std": self.gaussian_std, "seed": self.seed})
+            return config
+
+    @register(package="semhash", name="SparsityPenalty")
+    class SparsityPenalty(keras.layers.Layer):
+        def __init__(self, target=0.1, weight=0.1, **kwargs):
+            super().__init__(**kwargs)
+            self.target = float(target)
+            self.weight = float(weight)
+
+        def call(self, z, training=False):
+            if training and self.weight > 0:
+                t = self.target
+                rho = ops.clip(ops.mean(ops.sigmoid(z), axis=0), 1e-6, 1.0 - 1e-6)
+                kl = t * ops.log(t / rho) + (1.0 - t) * ops.log((1.0 - t) / (1.0 - rho))
+                self.add_loss(self.weight * ops.sum(kl))
+            return z
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"target": self.target, "weight": self.weight})
+            return config
+
+    @register(package="semhash", name="ContractiveDense")
+    class ContractiveDense(keras.layers.Dense):
+        def __init__(self, units, contractive_weight=0.1, **kwargs):
+            super().__init__(units, **kwargs)
+            self.contractive_weight = float(contractive_weight)
+
+        def call(self, inputs, training=None):
+            z = super().call(inputs, training=training)
+            if training and self.contractive_weight > 0:
+                h = ops.sigmoid(z)
+                col_norms = ops.sum(ops.square(self.kernel), axis=0)  # sum_i W_ij^2, one per code unit
+                frob = ops.sum(ops.square(h * (1.0 - h)) * col_norms, axis=1)
+                self.add_loss(self.contractive_weight * ops.mean(frob))
+            return z
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"contractive_weight": self.contractive_weight})
+            return config
+
+    @register(package="semhash", name="GaussianSample")
+    class GaussianSample(keras.layers.Layer):
+        def __init__(self, kl_weight=0.01, seed=None, **kwargs):
+            super().__init__(**kwargs)
+            self.kl_weight = float(kl_weight)
+            self.seed = seed
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def call(self, inputs, training=False):
+            mean, log_var = inputs
+            if not training:
+                return mean
+            log_var = ops.clip(log_var, -10.0, 10.0)
+            if self.kl_weight > 0:
+                kl = -0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=1)
+                self.add_loss(self.kl_weight * ops.mean(kl))
+            eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+            return mean + ops.exp(0.5 * log_var) * eps
+
+        def compute_output_shape(self, input_shape):
+            return input_shape[0]
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"kl_weight": self.kl_weight, "seed": self.seed})
+            return config
+
+    return {"InputCorruption": InputCorruption, "SparsityPenalty": SparsityPenalty,
+            "ContractiveDense": ContractiveDense, "GaussianSample": GaussianSample}
+
+
+def register_all(keras) -> None:
+    """Register every custom layer, so that any saved ``model.keras`` loads."""
+    register_binary_code(keras)
+    register_variant_layers(keras)
+
+
+def load_keras_model(path: str | Path):
+    """Load a saved autoencoder (``model.keras``) of any variant."""
+    keras = _keras()
+    register_all(keras)
+    return keras.saving.load_model(str(path))
+
+
+def encoder_dense_layers(encoder_model) -> list:
+    """The encoder's Dense layers in order, code logits (the means) last; the VAE's
+    ``code_logvar`` layer is left out (it is used only while training)."""
+    return [l for l in encoder_model.layers if l.weights and l.name != "code_logvar"]
+
+
 def build_autoencoder(n_inputs: int, cfg: ModelConfig):
-    """Encoder and decoder as named functional sub-models, joined by the binary code layer."""
+    """Encoder and decoder as named functional sub-models, joined by the binary code layer.
+
+    The encoder outputs the code logits (``variational``: ``[mean, log_var]``, the means being
+    the code logits); the variant's training-only layers sit in the autoencoder, around it.
+    """
     keras = _keras()
     BinaryCode = register_binary_code(keras)
+    layers = register_variant_layers(keras) if cfg.variant != "plain" else {}
     enc_layers, dec_layers = build_layers(keras, n_inputs, cfg)
     x_in = keras.Input(shape=(n_inputs,), name="words")
     h = x_in
-    for layer in enc_layers:
+    for layer in enc_layers[:-1]:
         h = layer(h)
-    encoder = keras.Model(x_in, h, name="encoder")  # outputs code logits
+    code_logits = enc_layers[-1](h)
+    if cfg.variant == "variational":
+        log_var = keras.layers.Dense(cfg.n_bits, kernel_initializer="zeros", name="code_logvar")(h)
+        encoder = keras.Model(x_in, [code_logits, log_var], name="encoder")
+    else:
+        encoder = keras.Model(x_in, code_logits, name="encoder")  # outputs code logits
     c_in = keras.Input(shape=(cfg.n_bits,), name="code")
     h = c_in
     for layer in dec_layers:
         h = layer(h)
     decoder = keras.Model(c_in, h, name="decoder")  # outputs word logits
     a_in = keras.Input(shape=(n_inputs,), name="words")
-    code = BinaryCode(cfg.code_mode, cfg.noise_std, seed=cfg.seed, name="binary_code")(encoder(a_in))
+    x = a_in
+    if cfg.variant == "denoising":
+        x = layers["InputCorruption"](cfg.mask_rate, cfg.gaussian_std, seed=cfg.seed, name="input_corruption")(x)
+    if cfg.variant == "variational":
+        mean, log_var = encoder(x)
+        code = layers["GaussianSample"](cfg.kl_weight, seed=cfg.seed, name="latent_sample")([mean, log_var])
+    else:
+        z = encoder(x)
+        if cfg.variant == "sparse":
+            z = layers["SparsityPenalty"](cfg.sparsity_target, cfg.sparsity_weight, name="sparsity")(z)
+        code = BinaryCode(cfg.code_mode, cfg.noise_std, seed=cfg.seed, name="binary_code")(z)
     autoencoder = keras.Model(a_in, decoder(code), name="semantic_hashing_autoencoder")
     return autoencoder, encoder, decoder
 
@@ -406,9 +594,7 @@ def _fit(model, x, y, epochs, desc, progress, callbacks, **kwargs):
 def export_encoder(encoder_model, cfg: ModelConfig, X) -> EncoderWeights:
     """Plain NumPy weights of the Keras encoder plus per-bit thresholds fitted on ``X``."""
     kernels, biases, acts = [], [], []
-    for layer in encoder_model.layers:
-        if not layer.weights:
-            continue
+    for layer in encoder_dense_layers(encoder_model):
         W, b = layer.get_weights()
         kernels.append(np.ascontiguousarray(W, dtype=np.float32))
         biases.append(np.asarray(b, dtype=np.float64))
@@ -472,7 +658,7 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
         else:
             params, pre_losses = pretrain_autoencoders(X, cfg, progress)
             pairs = [(W, b_h, W_dec, b_v) for W, b_h, b_v, W_dec in params]
-        enc_dense = [l for l in encoder.layers if l.weights]
+        enc_dense = encoder_dense_layers(encoder)
         dec_dense = [l for l in decoder.layers if l.weights]
         for layer, (W, b_h, _, _) in zip(enc_dense, pairs):
             layer.set_weights([W, b_h])

@@ -127,3 +127,23 @@ def test_every_command_has_help_with_an_example():
         result = runner.invoke(cli, [name, "--help"])
         assert result.exit_code == 0, name
         assert "Example" in result.output or "example" in result.output, name
+
+
+def test_index_variant_option(tmp_path):
+    from semhash.cli import cli as main_cli
+    from semhash.model import VARIANTS
+
+    corpus = write_topical_corpus(tmp_path / "corpus", per_topic=10, seed=2)
+    dest = tmp_path / "vae"
+    result = CliRunner().invoke(main_cli, [
+        "index", str(corpus), "--index", str(dest), "--bits", "8", "--hidden", "16", "--epochs", "2",
+        "--pretrain", "none", "--min-df", "1", "--variant", "variational", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((dest / "manifest.json").read_text())["params"]["model"]["variant"] == "variational"
+    info = CliRunner().invoke(main_cli, ["info", "--index", str(dest)])
+    assert "variant variational" in info.output
+    assert CliRunner().invoke(main_cli, ["query", "orbit rocket", "--index", str(dest)]).exit_code == 0
+    bad = CliRunner().invoke(main_cli, ["index", str(corpus), "--variant", "ladder"])
+    assert bad.exit_code == 2 and "'ladder' is not one of" in bad.output
+    help_text = CliRunner().invoke(main_cli, ["index", "--help"]).output
+    assert all(v in help_text for v in VARIANTS)

@@ -545,3 +545,27 @@ def test_benchmark_script_writes_results_md(tmp_path: Path):
     assert "python benchmarks/quality.py --methods lsh,tfidf --bits 16" in text
     assert "CPUs (`os.cpu_count()`)" in text and "Total wall time" in text
     assert (tmp_path / "report" / "results.json").is_file()
+
+
+def test_variant_option_reaches_the_model_config(tmp_path: Path, monkeypatch):
+    import semhash.model as model_module
+
+    seen = {}
+    root = _generic_corpus(tmp_path / "corpus", n_per_label=12)
+
+    def fake_train_encoder(X, cfg, progress=False):
+        seen["cfg"] = cfg
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(model_module, "train_encoder", fake_train_encoder)
+    result = CliRunner().invoke(evaluate, [str(root), "--bits", "8", "--methods", "semhash", "--variant", "sparse",
+                                           "--pretrain", "none", "--epochs", "2", "-q", "--no-plots",
+                                           "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 1 and "stop here" in result.output
+    assert (seen["cfg"].variant, seen["cfg"].pretrain, seen["cfg"].epochs) == ("sparse", "none", 2)
+    bad = CliRunner().invoke(evaluate, [str(root), "--variant", "ladder"])
+    assert bad.exit_code == 2 and "ladder" in bad.output
+    config = ev.EvalConfig(root=root, model=ev.ModelOptions(variant="contractive"))
+    from semhash.cli_evaluate import _command_line
+
+    assert "--variant contractive" in _command_line(root, None, config)

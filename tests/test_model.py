@@ -151,3 +151,68 @@ def test_semantic_hasher_follows_sklearn_conventions():
     packed = hasher.encode(texts[:3])
     assert packed.shape == (3, 1) and packed.dtype == np.uint8
     assert (unpack_bits(packed, 8) == hasher.transform(texts[:3])).all()
+
+
+# --------------------------------------------------------------------------- regularised variants
+
+VARIANT_LAYER = {"denoising": ("input_corruption", "mask_rate"), "sparse": ("sparsity", "target"),
+                 "contractive": ("code_logits", "contractive_weight"), "variational": ("latent_sample", "kl_weight")}
+
+
+@pytest.mark.parametrize("variant", ["denoising", "sparse", "contractive", "variational"])
+def test_variant_trains_exports_and_round_trips(variant, tmp_path):
+    import keras
+
+    from semhash.codes import encode_logits, length_normalize
+    from semhash.model import load_keras_model
+
+    cfg = ModelConfig(variant=variant, pretrain="autoencoder", **{**TINY, "epochs": 8, "pretrain_epochs": 2})
+    result = train(X, cfg)
+    assert result.finetune_losses[-1] < result.finetune_losses[0]
+    # the encoder's deterministic path (the means for the VAE) is what NumPy computes
+    out = result.keras_model.get_layer("encoder")(length_normalize(X, 300.0).toarray())
+    if variant == "variational":
+        assert len(out) == 2  # mean and log-variance; only the mean is exported
+        out = out[0]
+    np.testing.assert_allclose(encode_logits(result.encoder, X), np.asarray(out), atol=1e-5)
+    assert len(result.encoder.kernels) == 3 and result.encoder.n_bits == 8
+    bits = encode_bits(result.encoder, X)
+    assert np.isfinite(encode_probs(result.encoder, X)).all()
+    balance = bits.mean(axis=0)
+    assert ((balance > 0.2) & (balance < 0.8)).mean() >= 0.75
+    # the training-only penalty is added while training, never at inference
+    model = result.keras_model
+    x = length_normalize(X[:8], 300.0).toarray()
+    model(x, training=True)
+    if variant != "denoising":
+        assert len(model.losses) == 1 and float(model.losses[0]) > 0
+    # model.keras round-trips with the variant's layer and its settings
+    result.save_keras(tmp_path / "m.keras")
+    again = load_keras_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(again.predict(X.toarray(), verbose=0), model.predict(X.toarray(), verbose=0), atol=1e-5)
+    name, key = VARIANT_LAYER[variant]
+    layer = (again.get_layer("encoder") if variant == "contractive" else again).get_layer(name)
+    assert keras.saving.get_registered_name(type(layer)).startswith("semhash>")
+    assert layer.get_config()[key] == pytest.approx(getattr(cfg, key if key != "target" else "sparsity_target"))
+
+
+def test_plain_variant_is_the_default_and_unchanged():
+    cfg = ModelConfig(pretrain="none", **TINY)
+    assert cfg.variant == "plain"
+    result = train(X, cfg)
+    names = {l.name for l in result.keras_model.layers}
+    assert names == {"words", "encoder", "binary_code", "decoder"}
+    assert [type(l).__name__ for l in result.keras_model.get_layer("encoder").layers[1:]] == ["Dense"] * 3
+    # an old manifest without the field reads as the plain model
+    assert ModelConfig.from_dict({k: v for k, v in cfg.to_dict().items() if k != "variant"}).variant == "plain"
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(variant="ladder"), "variant must be one of plain, denoising, sparse, contractive, variational"),
+    (dict(variant="denoising", mask_rate=1.0), "mask_rate"),
+    (dict(variant="sparse", sparsity_target=0.0), "sparsity_target"),
+    (dict(variant="variational", kl_weight=-1.0), "kl_weight"),
+])
+def test_bad_variant_config_is_a_clear_error(bad, message):
+    with pytest.raises(ConfigError, match=message):
+        ModelConfig(**{**TINY, **bad}).validate()
