@@ -2,5 +2,7 @@
 
 from semhash.cli import cli, main
 
+__all__ = ["cli", "main"]
+
 if __name__ == "__main__":
     main()

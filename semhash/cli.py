@@ -330,7 +330,6 @@ def demo_cmd(ctx, index_name, quiet):
 def _documents_for_paths(paths, corpus_root: str | None):
     """Documents of files and folders, with ids relative to the indexed corpus where possible."""
     import dataclasses
-    import os
 
     from .corpus import read_corpus, read_file
 

@@ -756,4 +756,4 @@ def open_index(name_or_path=None, mmap: bool = False, verify: bool = True) -> Se
     return SemanticIndex.load(resolve_index_path(name_or_path), mmap=mmap, verify=verify)
 
 
-__all__ = ["IndexConfig", "SemanticIndex", "open_index", "resolve_index_path", "sqlite3"]
+__all__ = ["IndexConfig", "SemanticIndex", "open_index", "resolve_index_path", "update_index"]

@@ -532,7 +532,6 @@ def pretrain_rbm(X, cfg: ModelConfig, rng, progress: bool):
 def pretrain_autoencoders(X, cfg: ModelConfig, progress: bool):
     """Greedy stack of denoising autoencoders (20% masking noise), trained layer by layer."""
     keras = _keras()
-    from tqdm.auto import tqdm
 
     sizes = list(cfg.hidden) + [cfg.n_bits]
     params, losses, data = [], [], X

@@ -17,10 +17,14 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import ConfigError, NotFittedError
+
+if TYPE_CHECKING:  # SciPy is imported inside the functions that build matrices
+    import scipy.sparse as sp
 
 TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
 WEIGHTINGS = ("tfidf", "counts")
