@@ -474,36 +474,37 @@ def distribution_loss(keras):
     return keras.losses.CategoricalCrossentropy(from_logits=True)
 
 
-class _Batches:
-    """Keras ``PyDataset`` over a sparse matrix: dense input rows and their word distributions."""
+def batch_sequence(X, targets, batch_size, seed, shuffle=True, word_dropout=0.0):
+    """A Keras ``PyDataset`` over a sparse matrix: dense input rows and their word distributions.
 
-    def __new__(cls, X, targets, batch_size, seed, shuffle=True, word_dropout=0.0):
-        keras = _keras()
+    The class is defined here, not at module level, so importing this module does not import Keras.
+    """
+    keras = _keras()
 
-        class Batches(keras.utils.PyDataset):
-            def __init__(self):
-                super().__init__(workers=1, use_multiprocessing=False)
-                self.X, self.targets, self.bs = X, targets, batch_size
-                self.rng = np.random.default_rng(seed)
-                self.order = self.rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
-                self.shuffle = shuffle
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.X, self.targets, self.bs = X, targets, batch_size
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
+            self.shuffle = shuffle
 
-            def __len__(self):
-                return max(1, -(-self.X.shape[0] // self.bs))
+        def __len__(self):
+            return max(1, -(-self.X.shape[0] // self.bs))
 
-            def __getitem__(self, i):
-                idx = self.order[i * self.bs : (i + 1) * self.bs]
-                x = dense_rows(self.X, idx)
-                if word_dropout > 0:  # train on fragments: short queries must get their document's code
-                    keep = self.rng.uniform(1.0 - word_dropout, 1.0, size=(len(idx), 1))
-                    x = x * (self.rng.random(x.shape, dtype=np.float32) < keep)
-                return x, row_distributions(self.targets[idx])
+        def __getitem__(self, i):
+            idx = self.order[i * self.bs : (i + 1) * self.bs]
+            x = dense_rows(self.X, idx)
+            if word_dropout > 0:  # train on fragments: short queries must get their document's code
+                keep = self.rng.uniform(1.0 - word_dropout, 1.0, size=(len(idx), 1))
+                x = x * (self.rng.random(x.shape, dtype=np.float32) < keep)
+            return x, row_distributions(self.targets[idx])
 
-            def on_epoch_end(self):
-                if self.shuffle:
-                    self.order = self.rng.permutation(self.X.shape[0])
+        def on_epoch_end(self):
+            if self.shuffle:
+                self.order = self.rng.permutation(self.X.shape[0])
 
-        return Batches()
+    return Batches()
 
 
 # --------------------------------------------------------------------------- pretraining
@@ -549,7 +550,7 @@ def pretrain_autoencoders(X, cfg: ModelConfig, progress: bool):
         dae = keras.Model(inp, out)
         dae.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss)
         if i == 0:
-            seq = _Batches(data, data, cfg.batch_size, cfg.seed + i)
+            seq = batch_sequence(data, data, cfg.batch_size, cfg.seed + i)
             hist = _fit(dae, seq, None, cfg.pretrain_epochs, f"pretrain dae {i + 1}/{len(sizes)}", progress, [])
         else:
             hist = _fit(dae, data, data, cfg.pretrain_epochs, f"pretrain dae {i + 1}/{len(sizes)}", progress, [],
@@ -668,11 +669,11 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
     order = rng.permutation(n)
     n_val = int(round(n * cfg.validation_fraction)) if n >= 1000 else 0
     val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-    train_seq = _Batches(X[train_idx], X[train_idx], cfg.batch_size, cfg.seed, word_dropout=cfg.word_dropout)
+    train_seq = batch_sequence(X[train_idx], X[train_idx], cfg.batch_size, cfg.seed, word_dropout=cfg.word_dropout)
     callbacks = []
     val_data = None
     if n_val:
-        val_data = _Batches(X[val_idx], X[val_idx], cfg.batch_size, cfg.seed, shuffle=False)
+        val_data = batch_sequence(X[val_idx], X[val_idx], cfg.batch_size, cfg.seed, shuffle=False)
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience,
                                                        restore_best_weights=True))
     autoencoder.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=distribution_loss(keras))
