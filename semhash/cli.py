@@ -137,13 +137,16 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
 # --------------------------------------------------------------------------- query
 
 
-def _print_hits(hits, as_json: bool) -> None:
-    if as_json:
-        return
+def _print_row(rank: int, tag: str, doc_id: str, title: str, snippet: str) -> None:
+    """One ranked document as users see it: rank, a bracketed measure, id, title, snippet."""
+    click.echo(f"{rank:>3}. [{tag}] {doc_id} — {title}")
+    if snippet:
+        click.echo(f"     {snippet[:160]}")
+
+
+def _print_hits(hits) -> None:
     for h in hits:
-        click.echo(f"{h.rank:>3}. [d={h.distance:>2} s={h.score:.3f}] {h.id} — {h.title}")
-        if h.snippet:
-            click.echo(f"     {h.snippet[:160]}")
+        _print_row(h.rank, f"d={h.distance:>2} s={h.score:.3f}", h.id, h.title, h.snippet)
 
 
 @cli.command("query")
@@ -198,7 +201,7 @@ def query_cmd(text, index_name, k, radius, no_rerank, as_json, query_file, looku
             click.echo(f"# {q}")
         if not hits:
             click.echo("no documents found")
-        _print_hits(hits, as_json)
+        _print_hits(hits)
 
 
 # --------------------------------------------------------------------------- info
@@ -277,9 +280,7 @@ def outliers_cmd(index_name, n, as_json):
         click.echo(json.dumps([o.to_dict() for o in found], ensure_ascii=False, indent=1))
         return
     for o in found:
-        click.echo(f"{o.rank:>3}. [error {o.error:.3f}] {o.id} — {o.title}")
-        if o.snippet:
-            click.echo(f"     {o.snippet[:160]}")
+        _print_row(o.rank, f"error {o.error:.3f}", o.id, o.title, o.snippet)
 
 
 # --------------------------------------------------------------------------- demo corpus
