@@ -21,18 +21,19 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = ["plain:rbm", "plain:none", "plain:autoencoder", "denoising:rbm", "sparse:rbm",
-           "contractive:rbm", "variational:rbm"]
+           "contractive:rbm", "variational:rbm", "plain:rbm:20", "plain:autoencoder:20"]
 
 
-def run_config(variant: str, pretrain: str, bits: str, split: str, seed: int, out: Path, reuse: bool) -> dict:
+def run_config(variant: str, pretrain: str, neighbours: int, bits: str, split: str, seed: int, out: Path,
+               reuse: bool) -> dict:
     cmd = [sys.executable, "-c", "from semhash.cli import main; main()", "evaluate", "--preset", "20ng",
            "--bits", bits, "--methods", "semhash", "--split", split, "--variant", variant, "--pretrain", pretrain,
-           "--seed", str(seed), "--no-plots", "--quiet", "--out", str(out)]
+           "--neighbours", str(neighbours), "--seed", str(seed), "--no-plots", "--quiet", "--out", str(out)]
     if not (reuse and (out / "results.json").is_file()):
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     results = json.loads((out / "results.json").read_text())
     runs = results["methods"]["semhash"]["runs"]
-    return {"variant": variant, "pretrain": pretrain, "wall_s": round(results["total_seconds"], 1),
+    return {"variant": variant, "pretrain": pretrain, "neighbours": neighbours, "wall_s": round(results["total_seconds"], 1),
             "p100": {str(r["n_bits"]): round(100 * r["p100"], 2) for r in runs},
             "train_s": {str(r["n_bits"]): round(r["code_seconds"], 1) for r in runs}}
 
@@ -43,10 +44,10 @@ def write_markdown(rows: list[dict], args, path: Path) -> None:
              f"Written by `benchmarks/ablation.py`. Precision@100 (percent) on the **{args.split}** half of the "
              "standard protocol (database = training set; see RESULTS.md for the protocol), seed "
              f"{args.seed}, one run per configuration. `train s` is the model's training time.", "",
-             "| variant | pretraining | " + " | ".join(f"{b} bits" for b in bits) + " | train s |",
-             "|---|---|" + "---:|" * len(bits) + "---:|"]
+             "| variant | pretraining | neighbour targets | " + " | ".join(f"{b} bits" for b in bits) + " | train s |",
+             "|---|---|---|" + "---:|" * len(bits) + "---:|"]
     for r in rows:
-        lines.append(f"| {r['variant']} | {r['pretrain']} | " + " | ".join(str(r["p100"].get(b, "—")) for b in bits)
+        lines.append(f"| {r['variant']} | {r['pretrain']} | {r['neighbours'] or '—'} | " + " | ".join(str(r["p100"].get(b, "—")) for b in bits)
                      + f" | {sum(r['train_s'].values()):.0f} |")
     lines += ["", "## Run", "", f"```\npython benchmarks/ablation.py --bits {args.bits} --split {args.split} "
               f"--configs {','.join(args.configs)}\n```", "",
@@ -61,17 +62,19 @@ def main(argv=None) -> None:
     ap.add_argument("--split", default="validation", choices=["validation", "test"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--configs", default=",".join(CONFIGS), type=lambda s: s.split(","),
-                    help="variant:pretrain pairs, comma-separated")
+                    help="variant:pretrain[:neighbours] items, comma-separated")
     ap.add_argument("--reports", default="reports/ablation", help="folder for the per-run reports")
     ap.add_argument("--out", default=str(HERE / "ABLATION.md"))
     ap.add_argument("--reuse", action="store_true", help="use a configuration's existing report instead of rerunning it")
     args = ap.parse_args(argv)
     rows = []
     for item in args.configs:
-        variant, pretrain = item.split(":")
-        row = run_config(variant, pretrain, args.bits, args.split, args.seed,
-                         Path(args.reports) / f"{variant}-{pretrain}", args.reuse)
-        print(f"{variant:12s} {pretrain:12s} P@100 {row['p100']}  ({row['wall_s']} s)", flush=True)
+        variant, pretrain, *rest = item.split(":")
+        neighbours = int(rest[0]) if rest else 0
+        name = f"{variant}-{pretrain}" + (f"-nbr{neighbours}" if neighbours else "")
+        row = run_config(variant, pretrain, neighbours, args.bits, args.split, args.seed,
+                         Path(args.reports) / name, args.reuse)
+        print(f"{variant:12s} {pretrain:12s} {neighbours:3d} P@100 {row['p100']}  ({row['wall_s']} s)", flush=True)
         rows.append(row)
     write_markdown(rows, args, Path(args.out))
 

@@ -78,6 +78,8 @@ def cli():
 @click.option("--variant", type=click.Choice(["plain", "denoising", "sparse", "contractive", "variational"]),
               default="plain", show_default=True,
               help="Regularised autoencoder: input corruption, sparse code, contractive penalty, or a VAE.")
+@click.option("--neighbours", type=int, default=0, show_default=True,
+              help="Reconstruct each document blended with its K TF-IDF nearest neighbours (0: off).")
 @click.option("--batch-size", type=int, default=None, help="Training batch size [default: 64].")
 @click.option("--weighting", type=click.Choice(["tfidf", "counts"]), default="tfidf", show_default=True,
               help="Input weighting: log(1+tf)*log(1+N/df), or raw counts.")
@@ -88,7 +90,7 @@ def cli():
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same codes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hidden, batch_size, weighting,
-              max_features, min_df, max_df, keep_stop_words, seed, quiet, variant="plain"):
+              max_features, min_df, max_df, keep_stop_words, seed, quiet, variant="plain", neighbours=0):
     """Read DIRECTORY, train the autoencoder and save a searchable index.
 
     Example: semhash index ../shared/datasets/20news-bydate/train --index ng20 --bits 32
@@ -103,7 +105,8 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
         sizes = tuple(int(h) for h in hidden.split(",") if h.strip())
     except ValueError:
         raise click.BadParameter(f"expected comma-separated sizes like 500,500, got {hidden!r}", param_hint="--hidden")
-    model_kw = {"n_bits": bits, "pretrain": pretrain, "hidden": sizes, "seed": seed, "variant": variant}
+    model_kw = {"n_bits": bits, "pretrain": pretrain, "hidden": sizes, "seed": seed, "variant": variant,
+                "neighbours": neighbours}
     for key, value in (("epochs", epochs), ("pretrain_epochs", pretrain_epochs), ("batch_size", batch_size)):
         if value is not None:
             model_kw[key] = value

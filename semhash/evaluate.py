@@ -817,6 +817,7 @@ class ModelOptions:
     pretrain: str | None = None
     epochs: int | None = None
     variant: str | None = None
+    neighbours: int | None = None
 
 
 @dataclass(frozen=True)
@@ -990,6 +991,8 @@ def semhash_codes(
         fields["epochs"] = options.epochs
     if options.variant is not None:
         fields["variant"] = options.variant
+    if options.neighbours is not None:
+        fields["neighbours"] = options.neighbours
     encoder = train_encoder(X_train, ModelConfig(**fields), progress=progress)
     # the encoder's own per-bit thresholds (median by default), exactly as the index applies them
     return encode_bits(encoder, X_train), encode_bits(encoder, X_query)

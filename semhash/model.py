@@ -64,6 +64,8 @@ class ModelConfig:
     noise_std: float = 4.0
     input_length: float = 300.0  # every input row is rescaled to this total weight (0: raw weights)
     word_dropout: float = 0.95  # fine-tuning input: each document keeps a random 5-100% of its words
+    neighbours: int = 0  # fine-tuning target: blend in the words of each document's k TF-IDF nearest neighbours
+    neighbour_weight: float = 0.5  # share of the neighbours' mean word distribution in that target
     validation_fraction: float = 0.1
     patience: int = 3
     threshold: str = "median"  # "median" (balanced bits) or "half" (0.5)
@@ -80,6 +82,9 @@ class ModelConfig:
     def validate(self, n_inputs: int | None = None) -> None:
         if not (8 <= self.n_bits <= 128 and self.n_bits % 8 == 0):
             raise ConfigError(f"bits must be a multiple of 8 between 8 and 128, got {self.n_bits}")
+        if self.neighbours < 0 or not 0.0 <= self.neighbour_weight <= 1.0:
+            raise ConfigError("neighbours must be at least 0 and neighbour_weight in [0, 1], "
+                              f"got {self.neighbours} and {self.neighbour_weight}")
         if self.pretrain not in PRETRAIN_KINDS:
             raise ConfigError(f"pretrain must be one of {', '.join(PRETRAIN_KINDS)}, got {self.pretrain!r}")
         if self.code_mode not in CODE_MODES:
@@ -151,6 +156,44 @@ def row_distributions(X) -> np.ndarray:
     totals = dense.sum(axis=1, keepdims=True)
     totals[totals == 0] = 1.0
     return dense / totals
+
+
+def nearest_neighbours(X, k: int, chunk: int = 1000) -> np.ndarray:
+    """Indices ``(n, k)`` of each row's ``k`` nearest other rows by cosine similarity.
+
+    Exact, in chunks of ``chunk`` rows (quadratic in the number of documents: meant for corpora
+    up to about 100k documents).
+    """
+    from .vectorize import l2_normalize
+
+    N = l2_normalize(sp.csr_matrix(X))
+    n = N.shape[0]
+    out = np.empty((n, k), dtype=np.int64)
+    for start in range(0, n, chunk):
+        S = (N[start : start + chunk] @ N.T).toarray()
+        S[np.arange(S.shape[0]), np.arange(start, start + S.shape[0])] = -np.inf  # not itself
+        out[start : start + chunk] = np.argpartition(-S, k - 1, axis=1)[:, :k]
+    return out
+
+
+def neighbour_targets(X, k: int, weight: float):
+    """Reconstruction targets: each document's word distribution blended with the mean
+    distribution of its ``k`` nearest neighbours by TF-IDF cosine (no labels involved).
+
+    Documents that share neighbours get similar targets, so the code has to carry what the
+    neighbourhood has in common rather than the words of one post.
+    """
+    X = sp.csr_matrix(X, dtype=np.float32)
+    n = X.shape[0]
+    k = min(k, n - 1)
+    if k < 1 or weight == 0.0:
+        return X
+    totals = np.asarray(X.sum(axis=1)).ravel()
+    totals[totals == 0] = 1.0
+    D = (sp.diags(1.0 / totals) @ X).tocsr()
+    nbrs = nearest_neighbours(X, k)
+    A = sp.csr_matrix((np.full(n * k, 1.0 / k), nbrs.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
+    return ((1.0 - weight) * D + weight * (A @ D)).tocsr().astype(np.float32)
 
 
 def dense_rows(X, idx: np.ndarray) -> np.ndarray:
@@ -669,11 +712,13 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
     order = rng.permutation(n)
     n_val = int(round(n * cfg.validation_fraction)) if n >= 1000 else 0
     val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-    train_seq = batch_sequence(X[train_idx], X[train_idx], cfg.batch_size, cfg.seed, word_dropout=cfg.word_dropout)
+    targets = neighbour_targets(X, cfg.neighbours, cfg.neighbour_weight) if cfg.neighbours else X
+    train_seq = batch_sequence(X[train_idx], targets[train_idx], cfg.batch_size, cfg.seed,
+                               word_dropout=cfg.word_dropout)
     callbacks = []
     val_data = None
     if n_val:
-        val_data = batch_sequence(X[val_idx], X[val_idx], cfg.batch_size, cfg.seed, shuffle=False)
+        val_data = batch_sequence(X[val_idx], targets[val_idx], cfg.batch_size, cfg.seed, shuffle=False)
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience,
                                                        restore_best_weights=True))
     autoencoder.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=distribution_loss(keras))

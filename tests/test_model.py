@@ -216,3 +216,39 @@ def test_plain_variant_is_the_default_and_unchanged():
 def test_bad_variant_config_is_a_clear_error(bad, message):
     with pytest.raises(ConfigError, match=message):
         ModelConfig(**{**TINY, **bad}).validate()
+
+
+def test_nearest_neighbours_are_the_exact_cosine_top_k():
+    from semhash.model import nearest_neighbours
+    from semhash.vectorize import l2_normalize
+
+    nbrs = nearest_neighbours(X, 5, chunk=7)  # several chunks
+    N = l2_normalize(X).toarray()
+    S = N @ N.T
+    np.fill_diagonal(S, -np.inf)
+    for i in range(X.shape[0]):
+        assert i not in nbrs[i]
+        # the k-th best similarity bounds every chosen neighbour (ties may pick either)
+        kth = np.sort(S[i])[-5]
+        assert (S[i, nbrs[i]] >= kth - 1e-6).all()
+
+
+def test_neighbour_targets_blend_word_distributions():
+    from semhash.model import nearest_neighbours, neighbour_targets, row_distributions
+
+    T = neighbour_targets(X, 4, 0.5).toarray()
+    np.testing.assert_allclose(T.sum(axis=1), 1.0, atol=1e-5)
+    D = row_distributions(X)
+    nbrs = nearest_neighbours(X, 4)
+    np.testing.assert_allclose(T, 0.5 * D + 0.5 * D[nbrs].mean(axis=1), atol=1e-6)
+    assert (neighbour_targets(X, 4, 0.0) != X).nnz == 0  # weight 0: the documents themselves
+    # neighbours share the topic far more often than chance (1/3) on the topical corpus
+    assert (LABELS[nbrs] == LABELS[:, None]).mean() > 0.8
+
+
+def test_training_with_neighbour_targets():
+    result = train(X, ModelConfig(pretrain="rbm", neighbours=5, **TINY))
+    assert result.finetune_losses[-1] < result.finetune_losses[0]
+    assert np.isfinite(encode_probs(result.encoder, X)).all()
+    with pytest.raises(ConfigError, match="neighbour_weight"):
+        train(X, ModelConfig(neighbours=5, neighbour_weight=1.5, **TINY))
