@@ -32,7 +32,7 @@ import numpy as np
 from .codes import CsrArrays, encode_packed
 from .errors import QueryError
 from .hashtable import expand_ranges
-from .vectorize import tokenize
+from .vectorize import term_counts
 
 MAX_K = 10_000
 MIN_SHORTLIST = 100
@@ -108,11 +108,7 @@ def merge_candidates(ball_ids, ball_dist, knn_ids, knn_dist, limit: int):
 def query_terms(vocabulary: dict, idf, text: str) -> tuple[np.ndarray, np.ndarray]:
     """``(columns, weights)`` of one text, columns ascending: the saved vocabulary and idf
     applied directly (the same weights as :meth:`Vectorizer.transform`, without SciPy)."""
-    counts: dict[int, int] = {}
-    for token in tokenize(text):
-        j = vocabulary.get(token)
-        if j is not None:
-            counts[j] = counts.get(j, 0) + 1
+    counts = term_counts(text, vocabulary)
     cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
     tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
     order = np.argsort(cols)

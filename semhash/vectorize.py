@@ -60,6 +60,16 @@ def tokenize(text: str) -> list[str]:
     return TOKEN_RE.findall(text.lower())
 
 
+def term_counts(text: str, vocabulary: dict[str, int]) -> dict[int, int]:
+    """Column -> count of the vocabulary words in ``text`` (unknown words ignored)."""
+    counts: dict[int, int] = {}
+    for token in tokenize(text):
+        j = vocabulary.get(token)
+        if j is not None:
+            counts[j] = counts.get(j, 0) + 1
+    return counts
+
+
 def count_matrix(texts: list[str], vocabulary: dict[str, int]) -> "sp.csr_matrix":
     """Term counts ``(n_texts, len(vocabulary))`` for the known words of each text."""
     import scipy.sparse as sp
@@ -68,11 +78,7 @@ def count_matrix(texts: list[str], vocabulary: dict[str, int]) -> "sp.csr_matrix
     indices: list[int] = []
     data: list[int] = []
     for text in texts:
-        counts: dict[int, int] = {}
-        for token in tokenize(text):
-            j = vocabulary.get(token)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
+        counts = term_counts(text, vocabulary)
         indices.extend(counts)
         data.extend(counts.values())
         indptr.append(len(indices))
