@@ -252,3 +252,84 @@ def test_training_with_neighbour_targets():
     assert np.isfinite(encode_probs(result.encoder, X)).all()
     with pytest.raises(ConfigError, match="neighbour_weight"):
         train(X, ModelConfig(neighbours=5, neighbour_weight=1.5, **TINY))
+
+
+def test_nearest_neighbours_come_nearest_first():
+    from semhash.model import nearest_neighbours
+    from semhash.vectorize import l2_normalize
+
+    nbrs = nearest_neighbours(X, 6, chunk=9)
+    N = l2_normalize(X).toarray()
+    sims = np.take_along_axis(N @ N.T, nbrs, axis=1)
+    assert (np.diff(sims, axis=1) <= 1e-6).all()  # a prefix of the list is the k nearest for a smaller k
+
+
+def test_graph_code_targets_are_balanced_deterministic_and_follow_the_graph():
+    from semhash.model import graph_code_targets, nearest_neighbours
+
+    nbrs = nearest_neighbours(X, 10)
+    bits = graph_code_targets(X, 8, nbrs, steps=2, alpha=0.8, seed=0)
+    assert bits.shape == (X.shape[0], 8) and set(np.unique(bits)) <= {0.0, 1.0}
+    assert np.array_equal(bits, graph_code_targets(X, 8, nbrs, steps=2, alpha=0.8, seed=0))
+    assert 0.2 < bits.mean() < 0.8  # ITQ on centred directions: no bit is constant across the corpus
+    dist = (bits[:, None, :] != bits[None, :, :]).sum(axis=2)
+    same = LABELS[:, None] == LABELS[None, :]
+    off_diag = ~np.eye(len(LABELS), dtype=bool)
+    # documents of one topic get far closer target codes than documents of different topics
+    assert dist[same & off_diag].mean() < 0.5 * dist[~same].mean()
+    # more bits than the corpus has directions: the bits that exist are repeated, never invented
+    small = graph_code_targets(X[:4], 16, nearest_neighbours(X[:4], 2), steps=1, alpha=0.5, seed=0)
+    assert small.shape == (4, 16) and np.isfinite(small).all()
+
+
+def test_graph_code_loss_pulls_the_encoder_to_the_graph_bits():
+    from semhash.model import graph_code_targets, nearest_neighbours
+
+    cfg = dict(TINY, pretrain="none", epochs=30, word_dropout=0.0, threshold="half")
+    target = graph_code_targets(length_normalized(X, ModelConfig().input_length), 8,
+                                nearest_neighbours(X, min(ModelConfig().graph_neighbours, X.shape[0] - 1)),
+                                2, 0.8, TINY["seed"])
+
+    def agreement(graph_codes):
+        enc = train(X, ModelConfig(**cfg, graph_codes=graph_codes)).encoder
+        return (encode_bits(enc, X) == target).mean()
+
+    with_graph, without = agreement(5.0), agreement(0.0)
+    assert with_graph > 0.9
+    assert with_graph > without + 0.2
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(graph_codes=-1.0), "graph_codes must be at least 0"),
+    (dict(graph_neighbours=0), "graph_neighbours"),
+    (dict(graph_alpha=1.5), "graph_alpha"),
+])
+def test_bad_graph_config_is_a_clear_error(bad, message):
+    with pytest.raises(ConfigError, match=message):
+        ModelConfig(**{**TINY, **bad}).validate()
+
+
+def length_normalized(X, length):
+    from semhash.codes import length_normalize
+
+    return length_normalize(sp.csr_matrix(X, dtype=np.float32), length)
+
+
+def test_median_thresholds_never_split_documents_that_differ_only_by_rounding():
+    from semhash.model import median_thresholds
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(3, 4))
+    # 10 documents: the middle of every column falls inside a block of near-identical values
+    logits = np.repeat(base, [3, 4, 3], axis=0) + rng.normal(scale=1e-15, size=(10, 4))
+    t = median_thresholds(logits)
+    gap = np.abs(logits - t).min(axis=0)
+    assert (gap > 1e-3).all()  # no document within rounding distance of a threshold
+    bits = logits > t
+    # the near-identical rows always fall on the same side
+    for block in (slice(0, 3), slice(3, 7), slice(7, 10)):
+        assert (bits[block] == bits[block][0]).all()
+    # distinct values: the plain median split, as balanced as it gets
+    spread = rng.normal(size=(11, 5))
+    assert (np.abs((spread > median_thresholds(spread)).sum(axis=0) - 5.5) <= 0.5).all()
+    assert (median_thresholds(np.ones((6, 2))) == 0).all()  # nothing to split
