@@ -4,7 +4,7 @@ Each configuration runs `semhash evaluate --preset 20ng --methods semhash` in it
 the **validation** half (the half meant for choosing models), so nothing here is tuned on the
 reported test half. Usage:
 
-    python benchmarks/ablation.py                      # 32 bits, every configuration (~25 min on 2 cores)
+    python benchmarks/ablation.py                      # 32 bits, every configuration (~55 min on 2 cores)
     python benchmarks/ablation.py --bits 64 --configs plain:autoencoder,sparse:rbm
 """
 
@@ -20,20 +20,23 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CONFIGS = ["plain:rbm", "plain:none", "plain:autoencoder", "denoising:rbm", "sparse:rbm",
-           "contractive:rbm", "variational:rbm", "plain:rbm:20", "plain:autoencoder:20"]
+# variant:pretrain[:neighbours[:graph_codes]]; graph_codes 0 = the reconstruction objective alone
+CONFIGS = ["plain:rbm:0:0", "plain:none:0:0", "plain:autoencoder:0:0", "denoising:rbm:0:0", "sparse:rbm:0:0",
+           "contractive:rbm:0:0", "variational:rbm:0:0", "plain:rbm:20:0", "plain:autoencoder:20:0",
+           "plain:rbm:0:1", "plain:none:0:1", "plain:autoencoder:0:1", "plain:rbm:20:1", "plain:autoencoder:20:1",
+           "plain:rbm:0:5"]
 
 
-def run_config(variant: str, pretrain: str, neighbours: int, bits: str, split: str, seed: int, out: Path,
-               reuse: bool) -> dict:
+def run_config(variant: str, pretrain: str, neighbours: int, graph: float, bits: str, split: str, seed: int,
+               out: Path, reuse: bool) -> dict:
     cmd = [sys.executable, "-c", "from semhash.cli import main; main()", "evaluate", "--preset", "20ng",
            "--bits", bits, "--methods", "semhash", "--split", split, "--variant", variant, "--pretrain", pretrain,
-           "--neighbours", str(neighbours), "--seed", str(seed), "--no-plots", "--quiet", "--out", str(out)]
+           "--neighbours", str(neighbours), "--graph-codes", f"{graph:g}", "--seed", str(seed), "--no-plots", "--quiet", "--out", str(out)]
     if not (reuse and (out / "results.json").is_file()):
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     results = json.loads((out / "results.json").read_text())
     runs = results["methods"]["semhash"]["runs"]
-    return {"variant": variant, "pretrain": pretrain, "neighbours": neighbours, "wall_s": round(results["total_seconds"], 1),
+    return {"variant": variant, "pretrain": pretrain, "neighbours": neighbours, "graph": graph, "wall_s": round(results["total_seconds"], 1),
             "p100": {str(r["n_bits"]): round(100 * r["p100"], 2) for r in runs},
             "train_s": {str(r["n_bits"]): round(r["code_seconds"], 1) for r in runs}}
 
@@ -44,10 +47,10 @@ def write_markdown(rows: list[dict], args, path: Path) -> None:
              f"Written by `benchmarks/ablation.py`. Precision@100 (percent) on the **{args.split}** half of the "
              "standard protocol (database = training set; see RESULTS.md for the protocol), seed "
              f"{args.seed}, one run per configuration. `train s` is the model's training time.", "",
-             "| variant | pretraining | neighbour targets | " + " | ".join(f"{b} bits" for b in bits) + " | train s |",
-             "|---|---|---|" + "---:|" * len(bits) + "---:|"]
+             "| variant | pretraining | neighbour targets | graph-code weight | " + " | ".join(f"{b} bits" for b in bits) + " | train s |",
+             "|---|---|---|---:|" + "---:|" * len(bits) + "---:|"]
     for r in rows:
-        lines.append(f"| {r['variant']} | {r['pretrain']} | {r['neighbours'] or '—'} | " + " | ".join(str(r["p100"].get(b, "—")) for b in bits)
+        lines.append(f"| {r['variant']} | {r['pretrain']} | {r['neighbours'] or '—'} | {r.get('graph', 0) or '—'} | " + " | ".join(str(r["p100"].get(b, "—")) for b in bits)
                      + f" | {sum(r['train_s'].values()):.0f} |")
     lines += ["", "## Run", "", f"```\npython benchmarks/ablation.py --bits {args.bits} --split {args.split} "
               f"--configs {','.join(args.configs)}\n```", "",
@@ -62,7 +65,7 @@ def main(argv=None) -> None:
     ap.add_argument("--split", default="validation", choices=["validation", "test"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--configs", default=",".join(CONFIGS), type=lambda s: s.split(","),
-                    help="variant:pretrain[:neighbours] items, comma-separated")
+                    help="variant:pretrain[:neighbours[:graph_codes]] items, comma-separated")
     ap.add_argument("--reports", default="reports/ablation", help="folder for the per-run reports")
     ap.add_argument("--out", default=str(HERE / "ABLATION.md"))
     ap.add_argument("--reuse", action="store_true", help="use a configuration's existing report instead of rerunning it")
@@ -71,10 +74,11 @@ def main(argv=None) -> None:
     for item in args.configs:
         variant, pretrain, *rest = item.split(":")
         neighbours = int(rest[0]) if rest else 0
-        name = f"{variant}-{pretrain}" + (f"-nbr{neighbours}" if neighbours else "")
-        row = run_config(variant, pretrain, neighbours, args.bits, args.split, args.seed,
+        graph = float(rest[1]) if len(rest) > 1 else 0.0
+        name = f"{variant}-{pretrain}" + (f"-nbr{neighbours}" if neighbours else "") + (f"-graph{graph:g}" if graph else "")
+        row = run_config(variant, pretrain, neighbours, graph, args.bits, args.split, args.seed,
                          Path(args.reports) / name, args.reuse)
-        print(f"{variant:12s} {pretrain:12s} {neighbours:3d} P@100 {row['p100']}  ({row['wall_s']} s)", flush=True)
+        print(f"{variant:12s} {pretrain:12s} {neighbours:3d} {graph:g} P@100 {row['p100']}  ({row['wall_s']} s)", flush=True)
         rows.append(row)
     write_markdown(rows, args, Path(args.out))
 

@@ -80,6 +80,9 @@ def cli():
               help="Regularised autoencoder: input corruption, sparse code, contractive penalty, or a VAE.")
 @click.option("--neighbours", type=int, default=0, show_default=True,
               help="Reconstruct each document blended with its K TF-IDF nearest neighbours (0: off).")
+@click.option("--graph-codes", type=click.FloatRange(min=0), default=None,
+              help="Weight of the code loss towards bits of the neighbour-smoothed corpus; 0 turns it off "
+                   "[default: 1].")
 @click.option("--batch-size", type=int, default=None, help="Training batch size [default: 64].")
 @click.option("--weighting", type=click.Choice(["tfidf", "counts"]), default="tfidf", show_default=True,
               help="Input weighting: log(1+tf)*log(1+N/df), or raw counts.")
@@ -90,7 +93,7 @@ def cli():
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same codes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hidden, batch_size, weighting,
-              max_features, min_df, max_df, keep_stop_words, seed, quiet, variant="plain", neighbours=0):
+              max_features, min_df, max_df, keep_stop_words, seed, quiet, variant="plain", neighbours=0, graph_codes=None):
     """Read DIRECTORY, train the autoencoder and save a searchable index.
 
     Example: semhash index ../shared/datasets/20news-bydate/train --index ng20 --bits 32
@@ -107,7 +110,8 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
         raise click.BadParameter(f"expected comma-separated sizes like 500,500, got {hidden!r}", param_hint="--hidden")
     model_kw = {"n_bits": bits, "pretrain": pretrain, "hidden": sizes, "seed": seed, "variant": variant,
                 "neighbours": neighbours}
-    for key, value in (("epochs", epochs), ("pretrain_epochs", pretrain_epochs), ("batch_size", batch_size)):
+    for key, value in (("epochs", epochs), ("pretrain_epochs", pretrain_epochs), ("batch_size", batch_size),
+                       ("graph_codes", graph_codes)):
         if value is not None:
             model_kw[key] = value
     try:

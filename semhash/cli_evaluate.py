@@ -69,6 +69,8 @@ def _command_line(corpus: Path | None, preset: str | None, config: EvalConfig) -
         args += ["--variant", config.model.variant]
     if config.model.neighbours is not None:
         args += ["--neighbours", str(config.model.neighbours)]
+    if config.model.graph_codes is not None:
+        args += ["--graph-codes", f"{config.model.graph_codes:g}"]
     if not preset:
         if config.remove:
             args += ["--remove", ",".join(config.remove)]
@@ -87,6 +89,7 @@ def _command_line(corpus: Path | None, preset: str | None, config: EvalConfig) -
 @click.option("--pretrain", type=click.Choice(PRETRAIN_CHOICES), default=None, help="semhash model: layer-wise pretraining (default: the model's).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="semhash model: fine-tuning epochs (default: the model's).")
 @click.option("--neighbours", type=click.IntRange(min=0), default=None, help="semhash model: reconstruct each document blended with its K TF-IDF nearest neighbours (0: off).")
+@click.option("--graph-codes", type=click.FloatRange(min=0), default=None, help="semhash model: weight of the code loss towards bits of the neighbour-smoothed corpus (0: off; default: the model's, 1).")
 @click.option("--variant", type=click.Choice(VARIANT_CHOICES), default=None, help="semhash model: regularised autoencoder variant (default: the model's, plain).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the model, baselines and tie breaking.")
 @click.option("--remove", callback=_name_list(REMOVABLE_PARTS), default=None, help="Parts of mail to strip: headers,footers,quotes (the 20ng preset strips all three).")
@@ -105,6 +108,7 @@ def evaluate(
     epochs: int | None,
     variant: str | None,
     neighbours: int | None,
+    graph_codes: float | None,
     seed: int,
     remove: tuple[str, ...] | None,
     encoding: str | None,
@@ -137,7 +141,8 @@ def evaluate(
         else:
             config = EvalConfig(root=corpus, name=corpus.resolve().name or "corpus")
         overrides = dict(bits=bits, methods=methods, split=split, seed=seed, limit_per_class=limit_per_class)
-        overrides["model"] = ModelOptions(pretrain=pretrain, epochs=epochs, variant=variant, neighbours=neighbours)
+        overrides["model"] = ModelOptions(pretrain=pretrain, epochs=epochs, variant=variant, neighbours=neighbours,
+                                         graph_codes=graph_codes)
         if remove is not None:
             overrides["remove"] = remove
         if encoding is not None:

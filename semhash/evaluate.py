@@ -818,6 +818,7 @@ class ModelOptions:
     epochs: int | None = None
     variant: str | None = None
     neighbours: int | None = None
+    graph_codes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -993,6 +994,8 @@ def semhash_codes(
         fields["variant"] = options.variant
     if options.neighbours is not None:
         fields["neighbours"] = options.neighbours
+    if options.graph_codes is not None:
+        fields["graph_codes"] = options.graph_codes
     encoder = train_encoder(X_train, ModelConfig(**fields), progress=progress)
     # the encoder's own per-bit thresholds (median by default), exactly as the index applies them
     return encode_bits(encoder, X_train), encode_bits(encoder, X_query)

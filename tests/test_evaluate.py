@@ -537,14 +537,23 @@ def test_benchmark_script_writes_results_md(tmp_path: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out = tmp_path / "RESULTS.md"
-    args = ["--methods", "lsh,tfidf", "--bits", "16", "--limit-per-class", "20", "--quiet",
+    args = ["--methods", "lsh,tfidf", "--bits", "16", "--limit-per-class", "20", "--quiet", "--seeds", "0,1",
             "--out", str(out), "--report", str(tmp_path / "report")]
     assert module.main(args) == 0
     text = out.read_text()
     assert "| LSH (random hyperplanes) |" in text and "AMMI (QUOTED, not measured)" in text
     assert "python benchmarks/quality.py --methods lsh,tfidf --bits 16" in text
     assert "CPUs (`os.cpu_count()`)" in text and "Total wall time" in text
-    assert (tmp_path / "report" / "results.json").is_file()
+    assert "| issue 7 target | ≥ 56 |" in text and "over 2 seed(s)" in text
+    runs = []
+    for seed in (0, 1):
+        results = json.loads((tmp_path / "report" / f"seed-{seed}" / "results.json").read_text())
+        assert results["config"]["seed"] == seed
+        runs.append(100 * results["methods"]["lsh"]["runs"][0]["p100"])
+    # the summary row is the mean ± sample std (min–max) of the two seeds' measured numbers
+    v = np.array(runs)
+    cell = f"{v.mean():.2f} ± {v.std(ddof=1):.2f} ({v.min():.2f}–{v.max():.2f})"
+    assert f"| LSH (random hyperplanes) | {cell} |" in text
 
 
 def test_variant_option_reaches_the_model_config(tmp_path: Path, monkeypatch):
