@@ -240,6 +240,30 @@ def graph_code_targets(X, n_bits: int, nbrs: np.ndarray, steps: int, alpha: floa
     return bits.astype(np.float32)
 
 
+GRAPH_MEMORY_ENV = "SEMHASH_GRAPH_MEMORY_GB"
+GRAPH_MEMORY_DEFAULT_GB = 8.0
+
+
+def check_graph_memory(n_docs: int, n_words: int) -> None:
+    """Refuse graph codes whose smoothed matrix could outgrow the memory budget.
+
+    Smoothing over 50 neighbours twice leaves the rows nearly dense, so the matrix can take up
+    to ``n_docs * n_words * 12`` bytes (CSR float64); the budget is ``$SEMHASH_GRAPH_MEMORY_GB``
+    (default 8). Raising here, before anything is trained, leaves any existing index untouched.
+    """
+    raw = os.environ.get(GRAPH_MEMORY_ENV, "")
+    try:
+        budget = float(raw) if raw.strip() else GRAPH_MEMORY_DEFAULT_GB
+    except ValueError:
+        raise ConfigError(f"${GRAPH_MEMORY_ENV} must be a number of gigabytes, got {raw!r}") from None
+    need = n_docs * n_words * 12 / 1e9
+    if need > budget:
+        raise ConfigError(
+            f"graph codes for {n_docs} documents x {n_words} words may need up to {need:.1f} GB, more than "
+            f"${GRAPH_MEMORY_ENV}={budget:g}; index with --graph-codes 0, a smaller vocabulary (--max-features), "
+            f"or raise ${GRAPH_MEMORY_ENV}")
+
+
 def neighbour_targets(X, k: int, weight: float, nbrs: np.ndarray | None = None):
     """Reconstruction targets: each document's word distribution blended with the mean
     distribution of its ``k`` nearest neighbours by TF-IDF cosine (no labels involved).
@@ -763,6 +787,8 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
     if (X.data < 0).any():
         raise ConfigError("the input matrix must be nonnegative (word counts or TF-IDF weights)")
 
+    if cfg.graph_codes:
+        check_graph_memory(n, n_inputs)
     X_raw = X
     X = length_normalize(X, cfg.input_length)
 

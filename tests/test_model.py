@@ -333,3 +333,16 @@ def test_median_thresholds_never_split_documents_that_differ_only_by_rounding():
     spread = rng.normal(size=(11, 5))
     assert (np.abs((spread > median_thresholds(spread)).sum(axis=0) - 5.5) <= 0.5).all()
     assert (median_thresholds(np.ones((6, 2))) == 0).all()  # nothing to split
+
+
+def test_graph_codes_refuse_a_corpus_beyond_the_memory_budget(monkeypatch):
+    from semhash.model import GRAPH_MEMORY_ENV
+
+    need_gb = X.shape[0] * X.shape[1] * 12 / 1e9
+    monkeypatch.setenv(GRAPH_MEMORY_ENV, f"{need_gb / 2:.12f}")
+    with pytest.raises(ConfigError, match="--graph-codes 0"):
+        train(X, ModelConfig(**TINY))
+    train(X, ModelConfig(**TINY, graph_codes=0.0))  # without graph codes there is nothing to refuse
+    monkeypatch.setenv(GRAPH_MEMORY_ENV, "lots")
+    with pytest.raises(ConfigError, match="number of gigabytes"):
+        train(X, ModelConfig(**TINY))
