@@ -10,6 +10,11 @@ goes to ``--report``/seed-N (default reports/quality-20ng).
 
     python benchmarks/quality.py --seeds 0,1,2 --quiet            # everything, 3 seeds (~50 min on 2 cores)
     python benchmarks/quality.py                                  # one seed
+    python benchmarks/quality.py --rebuild                        # rewrite RESULTS.md from quality.json
+
+Every run also saves its numbers (without the precision-recall curves) to
+``benchmarks/quality.json``; ``--rebuild`` re-renders RESULTS.md from that file, and from the
+ablation rows in ``benchmarks/ablation.json`` (``benchmarks/ablation.py``), without evaluating.
     python benchmarks/quality.py --methods lsh,lsi,itq,sh,tfidf,bm25   # baselines only
 
 The corpus folder is ``<repo>/../shared/datasets/20news-bydate`` unless ``$SEMHASH_20NG`` or
@@ -19,6 +24,7 @@ The corpus folder is ``<repo>/../shared/datasets/20news-bydate`` unless ``$SEMHA
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import time
@@ -94,7 +100,8 @@ def summary_markdown(bits: list[int], rows: list[dict], n_seeds: int) -> list[st
     out += ["", f"Cells: mean ± sample standard deviation (min–max) over {n_seeds} seed(s)."]
     sem = next((r for r in rows if r["name"] == "semhash"), None)
     if sem is not None:
-        out += ["", "semhash against the target (mean over seeds; negative = below target):", "",
+        out += ["", "semhash against the target (mean over seeds; negative = below target). Everything tried to "
+                "close the gap is in the ablation section below (validation half) and the README's Quality section.", "",
                 "| | " + " | ".join(f"{b} bits" for b in bits) + " |", "|---|" + "---:|" * len(bits),
                 "| gap (points) | " + " | ".join(f"{sem['cells'][b]['mean'] - TARGET_20NG_P100[b]:+.2f}"
                                                if b in sem["cells"] and b in TARGET_20NG_P100 else "—" for b in bits) + " |",
@@ -103,7 +110,27 @@ def summary_markdown(bits: list[int], rows: list[dict], n_seeds: int) -> list[st
     return out
 
 
-def results_markdown(all_results: list[dict], command: str, wall: float, report_dir: Path | None) -> str:
+def ablation_section() -> list[str]:
+    """The ablation table (validation half) from benchmarks/ablation.json, when it exists."""
+    path = REPO / "benchmarks" / "ablation.json"
+    if not path.is_file():
+        return []
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from ablation import CONFIGS, config_name, table_lines  # noqa: PLC0415
+
+    stored = json.loads(path.read_text())
+    rows = [stored[k] for k in (f"{config_name(c)}@validation:seed0" for c in CONFIGS) if k in stored]
+    if not rows:
+        return []
+    bits = sorted({b for r in rows for b in r["p100"]}, key=int)
+    return ["## Objective, pretraining and variants (validation half, seed 0)", "",
+            "Chosen on the **validation** half, never on the test half above; the full table with each row's "
+            "date and commit is `benchmarks/ABLATION.md` (`python benchmarks/ablation.py --reuse`).", "",
+            *table_lines(rows, bits), ""]
+
+
+def results_markdown(all_results: list[dict], command: str, wall: float, report_dir: Path | None,
+                     rebuilt: bool = False) -> str:
     """The text of RESULTS.md (the first seed's run gives the per-run details)."""
     results = all_results[0]
     seeds = [r["config"]["seed"] for r in all_results]
@@ -151,6 +178,7 @@ def results_markdown(all_results: list[dict], command: str, wall: float, report_
         "",
         f"Loading and preprocessing: {ds['prepare_seconds']:.1f} s. Total wall time: {wall:.1f} s.",
         "",
+        *ablation_section(),
         "## Run",
         "",
         "```",
@@ -164,6 +192,8 @@ def results_markdown(all_results: list[dict], command: str, wall: float, report_
         f"scikit-learn {mach['scikit-learn']}, semhash {mach['semhash']}",
         f"- vocabulary {ds['vocabulary_size']} words; {ds['dropped_empty']} empty documents dropped",
     ]
+    if rebuilt:
+        lines.append("- re-rendered from `benchmarks/quality.json` with `python benchmarks/quality.py --rebuild`")
     if report_dir is not None:
         shown = report_dir.resolve()
         shown = shown.relative_to(REPO) if shown.is_relative_to(REPO) else shown
@@ -184,7 +214,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "RESULTS.md", help="markdown file to write")
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "quality-20ng", help="full report folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "quality.json",
+                        help="where the numbers of every seed are saved (read back by --rebuild)")
+    parser.add_argument("--rebuild", action="store_true", help="rewrite --out from --json without evaluating")
     args = parser.parse_args(argv)
+
+    if args.rebuild:
+        saved = json.loads(args.json.read_text())
+        args.out.write_text(results_markdown(saved["results"], saved["command"], saved["wall_seconds"], args.report,
+                                             rebuilt=True), encoding="utf-8")
+        print(f"rebuilt {args.out} from {args.json}")
+        return 0
 
     config = EvalConfig.preset_20ng(args.root)
     config = replace(
@@ -205,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
             write_report(results, args.report / f"seed-{seed}", command=command)
         print(f"seed {seed}:\n{format_table(results)}\n", flush=True)
     wall = time.perf_counter() - started
+    slim = [{**r, "methods": {name: {**m, "runs": [{k: v for k, v in run.items() if k != "pr"} for run in m["runs"]]}
+                              for name, m in r["methods"].items()}} for r in all_results]
+    args.json.write_text(json.dumps({"command": command.strip(), "wall_seconds": wall, "results": slim}, indent=1) + "\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(results_markdown(all_results, command.strip(), wall, args.report), encoding="utf-8")
     print(f"\nwall time {wall:.1f} s; wrote {args.out}")

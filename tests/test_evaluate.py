@@ -537,8 +537,9 @@ def test_benchmark_script_writes_results_md(tmp_path: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out = tmp_path / "RESULTS.md"
+    saved = tmp_path / "quality.json"
     args = ["--methods", "lsh,tfidf", "--bits", "16", "--limit-per-class", "20", "--quiet", "--seeds", "0,1",
-            "--out", str(out), "--report", str(tmp_path / "report")]
+            "--out", str(out), "--report", str(tmp_path / "report"), "--json", str(saved)]
     assert module.main(args) == 0
     text = out.read_text()
     assert "| LSH (random hyperplanes) |" in text and "AMMI (QUOTED, not measured)" in text
@@ -554,6 +555,12 @@ def test_benchmark_script_writes_results_md(tmp_path: Path):
     v = np.array(runs)
     cell = f"{v.mean():.2f} ± {v.std(ddof=1):.2f} ({v.min():.2f}–{v.max():.2f})"
     assert f"| LSH (random hyperplanes) | {cell} |" in text
+    # --rebuild renders the same page from the saved numbers, without evaluating anything
+    rebuilt = tmp_path / "REBUILT.md"
+    assert module.main(["--rebuild", "--json", str(saved), "--out", str(rebuilt), "--report", str(tmp_path / "report")]) == 0
+    again = rebuilt.read_text()
+    assert f"| LSH (random hyperplanes) | {cell} |" in again and "--rebuild" in again
+    assert again.replace("- re-rendered from `benchmarks/quality.json` with `python benchmarks/quality.py --rebuild`\n", "") == text
 
 
 def test_variant_option_reaches_the_model_config(tmp_path: Path, monkeypatch):
