@@ -4,8 +4,12 @@ Each configuration runs `semhash evaluate --preset 20ng --methods semhash` in it
 the **validation** half (the half meant for choosing models), so nothing here is tuned on the
 reported test half. Usage:
 
-    python benchmarks/ablation.py                      # 32 bits, every configuration (~55 min on 2 cores)
+    python benchmarks/ablation.py                      # 32 bits, every configuration (~65 min on 2 cores)
     python benchmarks/ablation.py --bits 64 --configs plain:autoencoder,sparse:rbm
+    python benchmarks/ablation.py --reuse                # rerun only what benchmarks/ablation.json lacks
+
+Every measured row is kept in ``benchmarks/ablation.json`` (with its date and git commit), so
+``--reuse`` can rebuild ABLATION.md from rows measured earlier and run only the new ones.
 """
 
 from __future__ import annotations
@@ -23,8 +27,16 @@ HERE = Path(__file__).resolve().parent
 # variant:pretrain[:neighbours[:graph_codes]]; graph_codes 0 = the reconstruction objective alone
 CONFIGS = ["plain:rbm:0:0", "plain:none:0:0", "plain:autoencoder:0:0", "denoising:rbm:0:0", "sparse:rbm:0:0",
            "contractive:rbm:0:0", "variational:rbm:0:0", "plain:rbm:20:0", "plain:autoencoder:20:0",
-           "plain:rbm:0:1", "plain:none:0:1", "plain:autoencoder:0:1", "plain:rbm:20:1", "plain:autoencoder:20:1",
-           "plain:rbm:0:5"]
+           "plain:rbm:0:1", "plain:none:0:1", "plain:autoencoder:0:1", "plain:rbm:20:1", "plain:rbm:0:5",
+           "denoising:rbm:0:1", "sparse:rbm:0:1", "contractive:rbm:0:1", "variational:rbm:0:1"]
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                              check=True).stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def run_config(variant: str, pretrain: str, neighbours: int, graph: float, bits: str, split: str, seed: int,
@@ -36,24 +48,49 @@ def run_config(variant: str, pretrain: str, neighbours: int, graph: float, bits:
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     results = json.loads((out / "results.json").read_text())
     runs = results["methods"]["semhash"]["runs"]
-    return {"variant": variant, "pretrain": pretrain, "neighbours": neighbours, "graph": graph, "wall_s": round(results["total_seconds"], 1),
+    return {"variant": variant, "pretrain": pretrain, "neighbours": neighbours, "graph": graph, "split": split,
+            "seed": seed, "date": results["date"], "commit": git_commit(), "wall_s": round(results["total_seconds"], 1),
             "p100": {str(r["n_bits"]): round(100 * r["p100"], 2) for r in runs},
             "train_s": {str(r["n_bits"]): round(r["code_seconds"], 1) for r in runs}}
 
 
-def write_markdown(rows: list[dict], args, path: Path) -> None:
-    bits = args.bits.split(",")
-    lines = ["# Ablation: pretraining and autoencoder variants (20 Newsgroups)", "",
-             f"Written by `benchmarks/ablation.py`. Precision@100 (percent) on the **{args.split}** half of the "
-             "standard protocol (database = training set; see RESULTS.md for the protocol), seed "
-             f"{args.seed}, one run per configuration. `train s` is the model's training time.", "",
-             "| variant | pretraining | neighbour targets | graph-code weight | " + " | ".join(f"{b} bits" for b in bits) + " | train s |",
+def config_name(item: str) -> str:
+    """``variant:pretrain[:neighbours[:graph]]`` -> the row's name (also its report folder)."""
+    variant, pretrain, *rest = item.split(":")
+    neighbours = int(rest[0]) if rest else 0
+    graph = float(rest[1]) if len(rest) > 1 else 0.0
+    return f"{variant}-{pretrain}" + (f"-nbr{neighbours}" if neighbours else "") + (f"-graph{graph:g}" if graph else "")
+
+
+def table_lines(rows: list[dict], bits: list[str]) -> list[str]:
+    lines = ["| variant | pretraining | neighbour targets | graph-code weight | " + " | ".join(f"{b} bits" for b in bits) + " | train s |",
              "|---|---|---|---:|" + "---:|" * len(bits) + "---:|"]
     for r in rows:
-        lines.append(f"| {r['variant']} | {r['pretrain']} | {r['neighbours'] or '—'} | {r.get('graph', 0) or '—'} | " + " | ".join(str(r["p100"].get(b, "—")) for b in bits)
-                     + f" | {sum(r['train_s'].values()):.0f} |")
+        star = " ★" if (r["variant"], r["pretrain"], r["neighbours"], r.get("graph", 0)) == ("plain", "rbm", 0, 1.0) else ""
+        lines.append(f"| {r['variant']}{star} | {r['pretrain']} | {r['neighbours'] or '—'} | {r.get('graph', 0) or '—'} | "
+                     + " | ".join(str(r["p100"].get(b, "—")) for b in bits) + f" | {sum(r['train_s'].values()):.0f} |")
+    return lines
+
+
+def write_markdown(rows: list[dict], args, path: Path) -> None:
+    bits = args.bits.split(",")
+    lines = ["# Ablation: objective, pretraining and autoencoder variants (20 Newsgroups)", "",
+             f"Written by `benchmarks/ablation.py`. Precision@100 (percent) on the **{args.split}** half of the "
+             "standard protocol (database = training set; see RESULTS.md for the protocol), seed "
+             f"{args.seed}, one run per configuration. `train s` is the model's training time. "
+             "`graph-code weight` is the weight of the code-layer loss towards the bits of the "
+             "neighbour-smoothed corpus (`--graph-codes`; — = off, the reconstruction objective alone); "
+             "`neighbour targets` blends the K nearest neighbours' words into the reconstruction target. "
+             "The default of `semhash index` is **plain / rbm / — / 1** (marked ★).", "",
+             *table_lines(rows, bits)]
+    notes = [f"- {r['variant']} / {r['pretrain']} / {r['neighbours'] or '—'} / {r.get('graph', 0) or '—'}: {r['note']}"
+             for r in rows if r.get("note")]
+    if notes:
+        lines += ["", "Notes on rows:", "", *notes]
+    dates = sorted({(r.get("date") or "?")[:10] + " @ " + (r.get("commit") or "?") for r in rows})
     lines += ["", "## Run", "", f"```\npython benchmarks/ablation.py --bits {args.bits} --split {args.split} "
-              f"--configs {','.join(args.configs)}\n```", "",
+              f"--configs {','.join(args.configs)}{' --reuse' if args.reuse else ''}\n```", "",
+              "Rows measured on (date @ commit; `benchmarks/ablation.json` has each row's): " + ", ".join(dates), "",
               f"- date: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}",
               f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -68,17 +105,30 @@ def main(argv=None) -> None:
                     help="variant:pretrain[:neighbours[:graph_codes]] items, comma-separated")
     ap.add_argument("--reports", default="reports/ablation", help="folder for the per-run reports")
     ap.add_argument("--out", default=str(HERE / "ABLATION.md"))
-    ap.add_argument("--reuse", action="store_true", help="use a configuration's existing report instead of rerunning it")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep rows already in --store (same split, seed and bits) instead of rerunning them")
+    ap.add_argument("--store", default=str(HERE / "ablation.json"), help="JSON file of every measured row")
     args = ap.parse_args(argv)
+    store_path = Path(args.store)
+    stored = json.loads(store_path.read_text()) if store_path.is_file() else {}
     rows = []
     for item in args.configs:
         variant, pretrain, *rest = item.split(":")
         neighbours = int(rest[0]) if rest else 0
         graph = float(rest[1]) if len(rest) > 1 else 0.0
-        name = f"{variant}-{pretrain}" + (f"-nbr{neighbours}" if neighbours else "") + (f"-graph{graph:g}" if graph else "")
-        row = run_config(variant, pretrain, neighbours, graph, args.bits, args.split, args.seed,
-                         Path(args.reports) / name, args.reuse)
-        print(f"{variant:12s} {pretrain:12s} {neighbours:3d} {graph:g} P@100 {row['p100']}  ({row['wall_s']} s)", flush=True)
+        name = config_name(item)
+        key = f"{name}@{args.split}:seed{args.seed}"
+        old = stored.get(key)
+        if args.reuse and old and all(b in old["p100"] for b in args.bits.split(",")):
+            row = old
+        else:
+            row = run_config(variant, pretrain, neighbours, graph, args.bits, args.split, args.seed,
+                             Path(args.reports) / name, args.reuse)
+            if old:  # keep the other code lengths measured before
+                row = {**row, "p100": {**old["p100"], **row["p100"]}, "train_s": {**old["train_s"], **row["train_s"]}}
+            stored[key] = row
+            store_path.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
+        print(f"{variant:12s} {pretrain:12s} {neighbours:3d} {graph:g} P@100 {row['p100']}  ({row.get('wall_s', '—')} s)", flush=True)
         rows.append(row)
     write_markdown(rows, args, Path(args.out))
 
