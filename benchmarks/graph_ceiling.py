@@ -28,30 +28,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from semhash.codes import pack_bits  # noqa: E402
-from semhash.evaluate import EvalConfig, itq_rotation, precision_at_k, prepare_data  # noqa: E402
-from semhash.model import ModelConfig, nearest_neighbours, neighbour_average  # noqa: E402
+from semhash.evaluate import EvalConfig, precision_at_k, prepare_data  # noqa: E402
+from semhash.model import (  # noqa: E402
+    ModelConfig,
+    itq_bits_of,
+    nearest_neighbours,
+    neighbour_average,
+    smooth_over_graph,
+)
 from semhash.vectorize import l2_normalize  # noqa: E402
-
-
-def query_neighbours(Q: sp.csr_matrix, N: sp.csr_matrix, k: int, chunk: int = 1000) -> np.ndarray:
-    out = np.empty((Q.shape[0], k), dtype=np.int64)
-    for s in range(0, Q.shape[0], chunk):
-        S = (Q[s : s + chunk] @ N.T).toarray()
-        idx = np.argpartition(-S, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(S, idx, axis=1), axis=1, kind="stable")
-        out[s : s + chunk] = np.take_along_axis(idx, order, axis=1)
-    return out
-
-
-def itq_codes(Y: np.ndarray, Yq: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Centre, PCA-rotate, scale and ITQ-rotate the training projection; apply the same to queries."""
-    mu = Y.mean(axis=0)
-    Y, Yq = Y - mu, Yq - mu
-    _vals, vecs = np.linalg.eigh(Y.T @ Y)
-    Y, Yq = Y @ vecs[:, ::-1], Yq @ vecs[:, ::-1]
-    scale = max(float(np.abs(Y).max()), 1e-12)
-    R = itq_rotation(Y / scale, seed=seed)
-    return (Y @ R > 0), (Yq @ R > 0)
 
 
 def p100(db_bits, q_bits, db_labels, q_labels) -> float:
@@ -60,18 +45,14 @@ def p100(db_bits, q_bits, db_labels, q_labels) -> float:
 
 
 def smoothed_bits(N, Nq, nb, qb, k, steps, alpha, n_bits, seed=0):
-    """Graph bits exactly as semhash.model.graph_code_targets makes them, plus the queries'."""
+    """Graph bits as semhash.model.graph_code_targets makes them, plus the queries' (smoothed over
+    their neighbours in the training set, projected and rotated the same way)."""
     from sklearn.decomposition import TruncatedSVD
 
-    n, nq = N.shape[0], Nq.shape[0]
-    A = neighbour_average(nb[:, :k], n)
-    Aq = sp.csr_matrix((np.full(nq * k, 1.0 / k), qb[:, :k].ravel(), np.arange(0, nq * k + 1, k)), shape=(nq, n))
-    S, Sq = N, Nq
-    for _ in range(steps):
-        S, Sq = ((1 - alpha) * N + alpha * (A @ S)).tocsr(), ((1 - alpha) * Nq + alpha * (Aq @ S)).tocsr()
-    S, Sq = l2_normalize(S), l2_normalize(Sq)
+    S, Sq = smooth_over_graph(N, neighbour_average(nb[:, :k], N.shape[0]), steps, alpha,
+                              Nq, neighbour_average(qb[:, :k], N.shape[0]))
     svd = TruncatedSVD(n_bits, algorithm="randomized", n_iter=7, random_state=seed).fit(S)
-    return itq_codes(svd.transform(S), svd.transform(Sq), seed)
+    return itq_bits_of(svd.transform(S), seed, svd.transform(Sq))
 
 
 def spectral_bits(nb, qb, k, n_bits, seed=0):
@@ -85,7 +66,7 @@ def spectral_bits(nb, qb, k, n_bits, seed=0):
     vals, vecs = eigsh(Dm @ W @ Dm, k=n_bits + 1, which="LA")
     E = (Dm @ vecs[:, np.argsort(-vals)])[:, 1:]  # drop the constant eigenvector
     Eq = E[qb[:, :k]].mean(axis=1)  # queries: the mean embedding of their neighbours
-    return itq_codes(E, Eq, seed)
+    return itq_bits_of(E, seed, Eq)
 
 
 def main(argv=None) -> None:
@@ -99,7 +80,7 @@ def main(argv=None) -> None:
     yl, ql = data.db_labels, data.query_labels
     N = l2_normalize(sp.csr_matrix(data.X_db, dtype=np.float64))
     Nq = l2_normalize(sp.csr_matrix(data.X_query, dtype=np.float64))
-    nb, qb = nearest_neighbours(N, 50), query_neighbours(Nq, N, 50)
+    nb, qb = nearest_neighbours(N, 50), nearest_neighbours(N, 50, queries=Nq)
     lines = ["# What the neighbour graph can tell (20 Newsgroups, validation half)", "",
              "Written by `benchmarks/graph_ceiling.py`; see its docstring. Database = training set "
              f"({N.shape[0]} documents), queries = the validation half ({Nq.shape[0]}).", "",

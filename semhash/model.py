@@ -176,20 +176,23 @@ def row_distributions(X) -> np.ndarray:
     return dense / totals
 
 
-def nearest_neighbours(X, k: int, chunk: int = 1000) -> np.ndarray:
-    """Indices ``(n, k)`` of each row's ``k`` nearest other rows by cosine similarity.
+def nearest_neighbours(X, k: int, chunk: int = 1000, queries=None) -> np.ndarray:
+    """Indices ``(n, k)`` of each row's ``k`` nearest other rows by cosine similarity, nearest first.
 
-    Exact, in chunks of ``chunk`` rows (quadratic in the number of documents: meant for corpora
-    up to about 100k documents).
+    With ``queries``, the ``k`` nearest rows of ``X`` for each query row instead (a query is not
+    excluded from its own list). Exact, in chunks of ``chunk`` rows (quadratic in the number of
+    documents: meant for corpora up to about 100k documents).
     """
     from .vectorize import l2_normalize
 
     N = l2_normalize(sp.csr_matrix(X))
-    n = N.shape[0]
+    Q = N if queries is None else l2_normalize(sp.csr_matrix(queries))
+    n = Q.shape[0]
     out = np.empty((n, k), dtype=np.int64)
     for start in range(0, n, chunk):
-        S = (N[start : start + chunk] @ N.T).toarray()
-        S[np.arange(S.shape[0]), np.arange(start, start + S.shape[0])] = -np.inf  # not itself
+        S = (Q[start : start + chunk] @ N.T).toarray()
+        if queries is None:
+            S[np.arange(S.shape[0]), np.arange(start, start + S.shape[0])] = -np.inf  # not itself
         idx = np.argpartition(-S, k - 1, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(S, idx, axis=1), axis=1, kind="stable")
         out[start : start + chunk] = np.take_along_axis(idx, order, axis=1)  # nearest first
@@ -197,9 +200,42 @@ def nearest_neighbours(X, k: int, chunk: int = 1000) -> np.ndarray:
 
 
 def neighbour_average(nbrs: np.ndarray, n: int) -> sp.csr_matrix:
-    """The ``(n, n)`` matrix whose row ``i`` averages the rows listed in ``nbrs[i]``."""
+    """The ``(len(nbrs), n)`` matrix whose row ``i`` averages the ``n`` rows' entries listed in ``nbrs[i]``."""
     k = nbrs.shape[1]
-    return sp.csr_matrix((np.full(nbrs.size, 1.0 / k), nbrs.ravel(), np.arange(0, nbrs.size + 1, k)), shape=(n, n))
+    return sp.csr_matrix((np.full(nbrs.size, 1.0 / k), nbrs.ravel(), np.arange(0, nbrs.size + 1, k)),
+                         shape=(nbrs.shape[0], n))
+
+
+def smooth_over_graph(N, A, steps: int, alpha: float, Nq=None, Aq=None):
+    """``steps`` times ``S <- (1 - alpha) N + alpha A S``, rows L2-normalized at the end.
+
+    ``N`` holds L2-normalized rows and ``A`` averages each row's neighbours
+    (:func:`neighbour_average`). Given query rows ``Nq`` and their neighbours' average ``Aq``
+    over the rows of ``N``, the queries are smoothed alongside (each step reading the rows'
+    previous step) and ``(S, Sq)`` is returned.
+    """
+    from .vectorize import l2_normalize
+
+    S, Sq = N, Nq
+    for _ in range(steps):
+        if Nq is not None:
+            Sq = ((1.0 - alpha) * Nq + alpha * (Aq @ S)).tocsr()
+        S = ((1.0 - alpha) * N + alpha * (A @ S)).tocsr()
+    return l2_normalize(S) if Nq is None else (l2_normalize(S), l2_normalize(Sq))
+
+
+def itq_bits_of(Y: np.ndarray, seed: int, *others: np.ndarray) -> list[np.ndarray]:
+    """Balanced bits of the rows of ``Y``: centred, PCA-rotated, scaled and ITQ-rotated
+    (Gong & Lazebnik 2011), then signs; each of ``others`` gets the same transform."""
+    from .evaluate import itq_rotation
+
+    mu = Y.mean(axis=0)
+    _vals, vecs = np.linalg.eigh((Y - mu).T @ (Y - mu))  # PCA of the centred projection
+    V = (Y - mu) @ vecs[:, ::-1]
+    scale = max(float(np.abs(V).max()), 1e-12)
+    V /= scale
+    R = itq_rotation(V, seed=seed)
+    return [(V @ R) > 0] + [(((O - mu) @ vecs[:, ::-1]) / scale) @ R > 0 for O in others]
 
 
 def graph_code_targets(X, n_bits: int, nbrs: np.ndarray, steps: int, alpha: float, seed: int) -> np.ndarray:
@@ -214,27 +250,17 @@ def graph_code_targets(X, n_bits: int, nbrs: np.ndarray, steps: int, alpha: floa
     """
     from sklearn.decomposition import TruncatedSVD
 
-    from .evaluate import itq_rotation
     from .vectorize import l2_normalize
 
     N = l2_normalize(sp.csr_matrix(X, dtype=np.float64))
-    n = N.shape[0]
-    A = neighbour_average(nbrs, n)
-    S = N
-    for _ in range(steps):
-        S = ((1.0 - alpha) * N + alpha * (A @ S)).tocsr()
-    S = l2_normalize(S)
+    S = smooth_over_graph(N, neighbour_average(nbrs, N.shape[0]), steps, alpha)
     n_comp = min(n_bits, min(S.shape) - 1)
     if n_comp < 1:
         raise ConfigError(f"graph codes need at least 2 documents and 2 words, got {S.shape}")
     with warnings.catch_warnings():  # identical documents: sklearn divides 0 by 0 in its variance ratio
         warnings.simplefilter("ignore", RuntimeWarning)
         Y = TruncatedSVD(n_comp, algorithm="randomized", n_iter=7, random_state=seed).fit_transform(S)
-    Y -= Y.mean(axis=0)
-    _vals, vecs = np.linalg.eigh(Y.T @ Y)  # PCA of the centred projection
-    V = Y @ vecs[:, ::-1]
-    V /= max(float(np.abs(V).max()), 1e-12)
-    bits = (V @ itq_rotation(V, seed=seed)) > 0
+    bits = itq_bits_of(Y, seed)[0]
     if n_comp < n_bits:  # fewer directions than bits: repeat the ones there are
         bits = np.concatenate([bits] * (-(-n_bits // n_comp)), axis=1)[:, :n_bits]
     return bits.astype(np.float32)

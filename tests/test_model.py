@@ -346,3 +346,17 @@ def test_graph_codes_refuse_a_corpus_beyond_the_memory_budget(monkeypatch):
     monkeypatch.setenv(GRAPH_MEMORY_ENV, "lots")
     with pytest.raises(ConfigError, match="number of gigabytes"):
         train(X, ModelConfig(**TINY))
+
+
+def test_nearest_neighbours_of_query_rows_and_their_average():
+    from semhash.model import nearest_neighbours, neighbour_average
+    from semhash.vectorize import l2_normalize
+
+    Q = X[::7]
+    nbrs = nearest_neighbours(X, 4, chunk=3, queries=Q)
+    S = l2_normalize(Q).toarray() @ l2_normalize(X).toarray().T
+    # a query that is also a row finds that row first (it is not excluded as a document would be)
+    np.testing.assert_allclose(np.take_along_axis(S, nbrs, axis=1)[:, 0], S.max(axis=1), atol=1e-6)
+    A = neighbour_average(nbrs, X.shape[0])
+    assert A.shape == (Q.shape[0], X.shape[0])
+    np.testing.assert_allclose(A.toarray() @ X.toarray(), X.toarray()[nbrs].mean(axis=1), atol=1e-6)
