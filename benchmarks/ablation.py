@@ -24,11 +24,29 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# variant:pretrain[:neighbours[:graph_codes]]; graph_codes 0 = the reconstruction objective alone
+# variant:pretrain[:neighbours[:graph_codes[:teacher]]]; graph_codes 0 = the reconstruction objective alone;
+# teacher = how the neighbour graph becomes target bits (spectral, the default, or smoothed)
 CONFIGS = ["plain:rbm:0:0", "plain:none:0:0", "plain:autoencoder:0:0", "denoising:rbm:0:0", "sparse:rbm:0:0",
            "contractive:rbm:0:0", "variational:rbm:0:0", "plain:rbm:20:0", "plain:autoencoder:20:0",
-           "plain:rbm:0:1", "plain:none:0:1", "plain:autoencoder:0:1", "plain:rbm:20:1", "plain:rbm:0:5",
-           "denoising:rbm:0:1", "sparse:rbm:0:1", "contractive:rbm:0:1", "variational:rbm:0:1"]
+           "plain:rbm:0:1:smoothed", "plain:none:0:1:smoothed", "plain:autoencoder:0:1:smoothed",
+           "plain:rbm:20:1:smoothed", "plain:rbm:0:5:smoothed", "denoising:rbm:0:1:smoothed",
+           "sparse:rbm:0:1:smoothed", "contractive:rbm:0:1:smoothed", "variational:rbm:0:1:smoothed",
+           "plain:rbm:0:1", "plain:none:0:1", "plain:autoencoder:0:1", "denoising:rbm:0:1", "sparse:rbm:0:1",
+           "contractive:rbm:0:1", "variational:rbm:0:1"]
+DEFAULT = ("plain", "rbm", 0, 1.0, "spectral")
+
+
+def parse_config(item: str) -> tuple[str, str, int, float, str]:
+    """``variant:pretrain[:neighbours[:graph[:teacher]]]`` -> its five fields, with the defaults filled in."""
+    variant, pretrain, *rest = item.split(":")
+    neighbours = int(rest[0]) if rest else 0
+    graph = float(rest[1]) if len(rest) > 1 else 0.0
+    teacher = rest[2] if len(rest) > 2 else "spectral"
+    return variant, pretrain, neighbours, graph, teacher
+
+
+def row_teacher(row: dict) -> str:
+    return row.get("teacher", "spectral") if row.get("graph", 0) else "—"
 
 
 def git_commit() -> str | None:
@@ -39,35 +57,37 @@ def git_commit() -> str | None:
         return None
 
 
-def run_config(variant: str, pretrain: str, neighbours: int, graph: float, bits: str, split: str, seed: int,
-               out: Path, reuse: bool) -> dict:
+def run_config(variant: str, pretrain: str, neighbours: int, graph: float, teacher: str, bits: str, split: str,
+               seed: int, out: Path, reuse: bool) -> dict:
     cmd = [sys.executable, "-c", "from semhash.cli import main; main()", "evaluate", "--preset", "20ng",
            "--bits", bits, "--methods", "semhash", "--split", split, "--variant", variant, "--pretrain", pretrain,
-           "--neighbours", str(neighbours), "--graph-codes", f"{graph:g}", "--seed", str(seed), "--no-plots", "--quiet", "--out", str(out)]
+           "--neighbours", str(neighbours), "--graph-codes", f"{graph:g}", "--graph-teacher", teacher, "--seed", str(seed), "--no-plots", "--quiet", "--out", str(out)]
     if not (reuse and (out / "results.json").is_file()):
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     results = json.loads((out / "results.json").read_text())
     runs = results["methods"]["semhash"]["runs"]
-    return {"variant": variant, "pretrain": pretrain, "neighbours": neighbours, "graph": graph, "split": split,
+    return {"variant": variant, "pretrain": pretrain, "neighbours": neighbours, "graph": graph, "teacher": teacher,
+            "split": split,
             "seed": seed, "date": results["date"], "commit": git_commit(), "wall_s": round(results["total_seconds"], 1),
             "p100": {str(r["n_bits"]): round(100 * r["p100"], 2) for r in runs},
             "train_s": {str(r["n_bits"]): round(r["code_seconds"], 1) for r in runs}}
 
 
 def config_name(item: str) -> str:
-    """``variant:pretrain[:neighbours[:graph]]`` -> the row's name (also its report folder)."""
-    variant, pretrain, *rest = item.split(":")
-    neighbours = int(rest[0]) if rest else 0
-    graph = float(rest[1]) if len(rest) > 1 else 0.0
-    return f"{variant}-{pretrain}" + (f"-nbr{neighbours}" if neighbours else "") + (f"-graph{graph:g}" if graph else "")
+    """``variant:pretrain[:neighbours[:graph[:teacher]]]`` -> the row's name (also its report folder)."""
+    variant, pretrain, neighbours, graph, teacher = parse_config(item)
+    return (f"{variant}-{pretrain}" + (f"-nbr{neighbours}" if neighbours else "") + (f"-graph{graph:g}" if graph else "")
+            + ("-smoothed" if graph and teacher == "smoothed" else ""))
 
 
 def table_lines(rows: list[dict], bits: list[str]) -> list[str]:
-    lines = ["| variant | pretraining | neighbour targets | graph-code weight | " + " | ".join(f"{b} bits" for b in bits) + " | train s |",
-             "|---|---|---|---:|" + "---:|" * len(bits) + "---:|"]
+    lines = ["| variant | pretraining | neighbour targets | graph-code weight | graph teacher | "
+             + " | ".join(f"{b} bits" for b in bits) + " | train s |",
+             "|---|---|---|---:|---|" + "---:|" * len(bits) + "---:|"]
     for r in rows:
-        star = " ★" if (r["variant"], r["pretrain"], r["neighbours"], r.get("graph", 0)) == ("plain", "rbm", 0, 1.0) else ""
+        star = " ★" if (r["variant"], r["pretrain"], r["neighbours"], r.get("graph", 0), row_teacher(r)) == DEFAULT else ""
         lines.append(f"| {r['variant']}{star} | {r['pretrain']} | {r['neighbours'] or '—'} | {r.get('graph', 0) or '—'} | "
+                     f"{row_teacher(r)} | "
                      + " | ".join(str(r["p100"].get(b, "—")) for b in bits) + f" | {sum(r['train_s'].values()):.0f} |")
     return lines
 
@@ -79,11 +99,14 @@ def write_markdown(rows: list[dict], args, path: Path) -> None:
              "standard protocol (database = training set; see RESULTS.md for the protocol), seed "
              f"{args.seed}, one run per configuration. `train s` is the model's training time. "
              "`graph-code weight` is the weight of the code-layer loss towards the bits of the "
-             "neighbour-smoothed corpus (`--graph-codes`; — = off, the reconstruction objective alone); "
+             "TF-IDF neighbour graph (`--graph-codes`; — = off, the reconstruction objective alone), and "
+             "`graph teacher` how the graph becomes those bits (`--graph-teacher`: its spectral embedding, or "
+             "the TF-IDF smoothed over it, the default until the spectral teacher); "
              "`neighbour targets` blends the K nearest neighbours' words into the reconstruction target. "
-             "The default of `semhash index` is **plain / rbm / — / 1** (marked ★).", "",
+             "The default of `semhash index` is **plain / rbm / — / 1 / spectral** (marked ★).", "",
              *table_lines(rows, bits)]
-    notes = [f"- {r['variant']} / {r['pretrain']} / {r['neighbours'] or '—'} / {r.get('graph', 0) or '—'}: {r['note']}"
+    notes = [f"- {r['variant']} / {r['pretrain']} / {r['neighbours'] or '—'} / {r.get('graph', 0) or '—'} / "
+             f"{row_teacher(r)}: {r['note']}"
              for r in rows if r.get("note")]
     if notes:
         lines += ["", "Notes on rows:", "", *notes]
@@ -102,7 +125,7 @@ def main(argv=None) -> None:
     ap.add_argument("--split", default="validation", choices=["validation", "test"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--configs", default=",".join(CONFIGS), type=lambda s: s.split(","),
-                    help="variant:pretrain[:neighbours[:graph_codes]] items, comma-separated")
+                    help="variant:pretrain[:neighbours[:graph_codes[:teacher]]] items, comma-separated")
     ap.add_argument("--reports", default="reports/ablation", help="folder for the per-run reports")
     ap.add_argument("--out", default=str(HERE / "ABLATION.md"))
     ap.add_argument("--reuse", action="store_true",
@@ -113,22 +136,20 @@ def main(argv=None) -> None:
     stored = json.loads(store_path.read_text()) if store_path.is_file() else {}
     rows = []
     for item in args.configs:
-        variant, pretrain, *rest = item.split(":")
-        neighbours = int(rest[0]) if rest else 0
-        graph = float(rest[1]) if len(rest) > 1 else 0.0
+        variant, pretrain, neighbours, graph, teacher = parse_config(item)
         name = config_name(item)
         key = f"{name}@{args.split}:seed{args.seed}"
         old = stored.get(key)
         if args.reuse and old and all(b in old["p100"] for b in args.bits.split(",")):
             row = old
         else:
-            row = run_config(variant, pretrain, neighbours, graph, args.bits, args.split, args.seed,
+            row = run_config(variant, pretrain, neighbours, graph, teacher, args.bits, args.split, args.seed,
                              Path(args.reports) / name, args.reuse)
             if old:  # keep the other code lengths measured before
                 row = {**row, "p100": {**old["p100"], **row["p100"]}, "train_s": {**old["train_s"], **row["train_s"]}}
             stored[key] = row
             store_path.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
-        print(f"{variant:12s} {pretrain:12s} {neighbours:3d} {graph:g} P@100 {row['p100']}  ({row.get('wall_s', '—')} s)", flush=True)
+        print(f"{variant:12s} {pretrain:12s} {neighbours:3d} {graph:g} {teacher if graph else '—':9s} P@100 {row['p100']}  ({row.get('wall_s', '—')} s)", flush=True)
         rows.append(row)
     write_markdown(rows, args, Path(args.out))
 

@@ -81,8 +81,11 @@ def cli():
 @click.option("--neighbours", type=int, default=0, show_default=True,
               help="Reconstruct each document blended with its K TF-IDF nearest neighbours (0: off).")
 @click.option("--graph-codes", type=click.FloatRange(min=0), default=None,
-              help="Weight of the code loss towards bits of the neighbour-smoothed corpus; 0 turns it off "
+              help="Weight of the code loss towards bits of the TF-IDF neighbour graph; 0 turns it off "
                    "[default: 1].")
+@click.option("--graph-teacher", type=click.Choice(["spectral", "smoothed"]), default=None,
+              help="How the neighbour graph becomes target bits: its spectral embedding, or the TF-IDF "
+                   "smoothed over it (needs memory for a dense matrix) [default: spectral].")
 @click.option("--batch-size", type=int, default=None, help="Training batch size [default: 64].")
 @click.option("--weighting", type=click.Choice(["tfidf", "counts"]), default="tfidf", show_default=True,
               help="Input weighting: log(1+tf)*log(1+N/df), or raw counts.")
@@ -93,7 +96,8 @@ def cli():
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same codes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hidden, batch_size, weighting,
-              max_features, min_df, max_df, keep_stop_words, seed, quiet, variant="plain", neighbours=0, graph_codes=None):
+              max_features, min_df, max_df, keep_stop_words, seed, quiet, variant="plain", neighbours=0, graph_codes=None,
+              graph_teacher=None):
     """Read DIRECTORY, train the autoencoder and save a searchable index.
 
     Example: semhash index ../shared/datasets/20news-bydate/train --index ng20 --bits 32
@@ -111,7 +115,7 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
     model_kw = {"n_bits": bits, "pretrain": pretrain, "hidden": sizes, "seed": seed, "variant": variant,
                 "neighbours": neighbours}
     for key, value in (("epochs", epochs), ("pretrain_epochs", pretrain_epochs), ("batch_size", batch_size),
-                       ("graph_codes", graph_codes)):
+                       ("graph_codes", graph_codes), ("graph_teacher", graph_teacher)):
         if value is not None:
             model_kw[key] = value
     try:

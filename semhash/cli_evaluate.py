@@ -71,6 +71,8 @@ def _command_line(corpus: Path | None, preset: str | None, config: EvalConfig) -
         args += ["--neighbours", str(config.model.neighbours)]
     if config.model.graph_codes is not None:
         args += ["--graph-codes", f"{config.model.graph_codes:g}"]
+    if config.model.graph_teacher is not None:
+        args += ["--graph-teacher", config.model.graph_teacher]
     if not preset:
         if config.remove:
             args += ["--remove", ",".join(config.remove)]
@@ -89,7 +91,8 @@ def _command_line(corpus: Path | None, preset: str | None, config: EvalConfig) -
 @click.option("--pretrain", type=click.Choice(PRETRAIN_CHOICES), default=None, help="semhash model: layer-wise pretraining (default: the model's).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="semhash model: fine-tuning epochs (default: the model's).")
 @click.option("--neighbours", type=click.IntRange(min=0), default=None, help="semhash model: reconstruct each document blended with its K TF-IDF nearest neighbours (0: off).")
-@click.option("--graph-codes", type=click.FloatRange(min=0), default=None, help="semhash model: weight of the code loss towards bits of the neighbour-smoothed corpus (0: off; default: the model's, 1).")
+@click.option("--graph-codes", type=click.FloatRange(min=0), default=None, help="semhash model: weight of the code loss towards bits of the TF-IDF neighbour graph (0: off; default: the model's, 1).")
+@click.option("--graph-teacher", type=click.Choice(["spectral", "smoothed"]), default=None, help="semhash model: how the neighbour graph becomes target bits (default: the model's, spectral).")
 @click.option("--variant", type=click.Choice(VARIANT_CHOICES), default=None, help="semhash model: regularised autoencoder variant (default: the model's, plain).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the model, baselines and tie breaking.")
 @click.option("--remove", callback=_name_list(REMOVABLE_PARTS), default=None, help="Parts of mail to strip: headers,footers,quotes (the 20ng preset strips all three).")
@@ -109,6 +112,7 @@ def evaluate(
     variant: str | None,
     neighbours: int | None,
     graph_codes: float | None,
+    graph_teacher: str | None,
     seed: int,
     remove: tuple[str, ...] | None,
     encoding: str | None,
@@ -142,7 +146,7 @@ def evaluate(
             config = EvalConfig(root=corpus, name=corpus.resolve().name or "corpus")
         overrides = dict(bits=bits, methods=methods, split=split, seed=seed, limit_per_class=limit_per_class)
         overrides["model"] = ModelOptions(pretrain=pretrain, epochs=epochs, variant=variant, neighbours=neighbours,
-                                         graph_codes=graph_codes)
+                                         graph_codes=graph_codes, graph_teacher=graph_teacher)
         if remove is not None:
             overrides["remove"] = remove
         if encoding is not None:

@@ -819,6 +819,7 @@ class ModelOptions:
     variant: str | None = None
     neighbours: int | None = None
     graph_codes: float | None = None
+    graph_teacher: str | None = None
 
 
 @dataclass(frozen=True)
@@ -996,6 +997,8 @@ def semhash_codes(
         fields["neighbours"] = options.neighbours
     if options.graph_codes is not None:
         fields["graph_codes"] = options.graph_codes
+    if options.graph_teacher is not None:
+        fields["graph_teacher"] = options.graph_teacher
     encoder = train_encoder(X_train, ModelConfig(**fields), progress=progress)
     # the encoder's own per-bit thresholds (median by default), exactly as the index applies them
     return encode_bits(encoder, X_train), encode_bits(encoder, X_query)

@@ -37,6 +37,7 @@ are computed with :func:`semhash.codes.encode_probs`.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -53,6 +54,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 PRETRAIN_KINDS = ("rbm", "autoencoder", "none")
 CODE_MODES = ("noise", "ste")
 VARIANTS = ("plain", "denoising", "sparse", "contractive", "variational")
+GRAPH_TEACHERS = ("spectral", "smoothed")
 
 
 @dataclass
@@ -75,10 +77,12 @@ class ModelConfig:
     word_dropout: float = 0.95  # fine-tuning input: each document keeps a random 5-100% of its words
     neighbours: int = 0  # fine-tuning target: blend in the words of each document's k TF-IDF nearest neighbours
     neighbour_weight: float = 0.5  # share of the neighbours' mean word distribution in that target
-    graph_codes: float = 1.0  # weight of the code-layer loss towards bits of the neighbour-smoothed corpus (0: off)
+    graph_codes: float = 1.0  # weight of the code-layer loss towards bits of the neighbour graph (0: off)
     graph_neighbours: int = 50  # neighbours per document in the graph behind those bits
-    graph_steps: int = 2  # smoothing steps over the neighbour graph
-    graph_alpha: float = 0.8  # share of the neighbours' mean in each smoothing step
+    graph_teacher: str = "spectral"  # how the graph becomes bits: "spectral" embedding or "smoothed" TF-IDF
+    graph_dims: int = 24  # spectral: eigenvectors per ITQ block (blocks repeat, rotated anew, to fill n_bits)
+    graph_steps: int = 2  # smoothed: smoothing steps over the neighbour graph
+    graph_alpha: float = 0.8  # smoothed: share of the neighbours' mean in each smoothing step
     validation_fraction: float = 0.1
     patience: int = 3
     threshold: str = "median"  # "median" (balanced bits) or "half" (0.5)
@@ -99,10 +103,12 @@ class ModelConfig:
             raise ConfigError("neighbours must be at least 0 and neighbour_weight in [0, 1], "
                               f"got {self.neighbours} and {self.neighbour_weight}")
         if self.graph_codes < 0 or self.graph_neighbours < 1 or self.graph_steps < 1 \
-                or not 0.0 <= self.graph_alpha <= 1.0:
-            raise ConfigError("graph_codes must be at least 0, graph_neighbours and graph_steps at least 1 "
-                              f"and graph_alpha in [0, 1], got {self.graph_codes}, {self.graph_neighbours}, "
-                              f"{self.graph_steps} and {self.graph_alpha}")
+                or not 0.0 <= self.graph_alpha <= 1.0 or self.graph_dims < 1:
+            raise ConfigError("graph_codes must be at least 0, graph_neighbours, graph_dims and graph_steps at "
+                              f"least 1 and graph_alpha in [0, 1], got {self.graph_codes}, "
+                              f"{self.graph_neighbours}, {self.graph_dims}, {self.graph_steps} and {self.graph_alpha}")
+        if self.graph_teacher not in GRAPH_TEACHERS:
+            raise ConfigError(f"graph_teacher must be one of {', '.join(GRAPH_TEACHERS)}, got {self.graph_teacher!r}")
         if self.pretrain not in PRETRAIN_KINDS:
             raise ConfigError(f"pretrain must be one of {', '.join(PRETRAIN_KINDS)}, got {self.pretrain!r}")
         if self.code_mode not in CODE_MODES:
@@ -238,8 +244,9 @@ def itq_bits_of(Y: np.ndarray, seed: int, *others: np.ndarray) -> list[np.ndarra
     return [(V @ R) > 0] + [(((O - mu) @ vecs[:, ::-1]) / scale) @ R > 0 for O in others]
 
 
-def graph_code_targets(X, n_bits: int, nbrs: np.ndarray, steps: int, alpha: float, seed: int) -> np.ndarray:
-    """Target bits ``(n, n_bits)`` in {0, 1} for the code layer, from the neighbour graph.
+def smoothed_code_targets(X, n_bits: int, nbrs: np.ndarray, steps: int, alpha: float, seed: int) -> np.ndarray:
+    """Target bits ``(n, n_bits)`` in {0, 1} for the code layer, from the neighbour graph
+    (``graph_teacher="smoothed"``, the default before the spectral teacher).
 
     Each L2-normalized TF-IDF row is smoothed over the graph ``steps`` times
     (``S <- (1 - alpha) X + alpha * mean of the neighbours' S``), so a document takes on what its
@@ -266,6 +273,79 @@ def graph_code_targets(X, n_bits: int, nbrs: np.ndarray, steps: int, alpha: floa
     return bits.astype(np.float32)
 
 
+SPECTRAL_MIN_EIGENVALUE = 0.5
+
+
+def spectral_embedding(nbrs: np.ndarray, dims: int, seed: int = 0,
+                       min_eigenvalue: float = SPECTRAL_MIN_EIGENVALUE) -> np.ndarray:
+    """``(n, d)`` spectral embedding of the symmetrized k-nearest-neighbour graph in ``nbrs``.
+
+    The leading eigenvectors of the normalized adjacency ``D^-1/2 W D^-1/2`` (Ng, Jordan & Weiss
+    2001; Weiss et al. 2008), the trivial one (``sqrt(degree)``) deflated, rescaled by ``D^-1/2`` so that each
+    row is a document's place in the graph's smoothest directions. At most ``dims`` directions
+    are kept, and only those with eigenvalue at least ``min_eigenvalue`` (a direction that one
+    step of neighbour averaging keeps at least half of), so a small corpus with a few clear topics
+    is not padded with noise; at least one is always kept. Sparse (ARPACK) for large graphs, dense
+    for small ones; the start vector comes from ``seed``, so the result is deterministic.
+    """
+    n, k = nbrs.shape
+    W = sp.csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), nbrs.ravel())), shape=(n, n))
+    W = W.maximum(W.T)
+    degree = np.asarray(W.sum(axis=1)).ravel()
+    Dm = sp.diags(1.0 / np.sqrt(np.maximum(degree, 1.0)))
+    M = (Dm @ W @ Dm).tocsr()
+    # deflate the trivial eigenvector sqrt(degree) (eigenvalue 1), so that a graph in several
+    # pieces keeps every piece-indicator direction and only the constant one goes
+    u0 = np.sqrt(np.maximum(degree, 1.0))
+    u0 /= np.linalg.norm(u0)
+    d = min(dims, n - 1)
+    if n <= 1000 or d + 1 >= n - 1:
+        vals, vecs = np.linalg.eigh(M.toarray() - np.outer(u0, u0))
+    else:
+        from scipy.sparse.linalg import LinearOperator, eigsh
+
+        op = LinearOperator((n, n), matvec=lambda x: M @ x - u0 * (u0 @ x), dtype=np.float64)
+        vals, vecs = eigsh(op, k=d, which="LA", v0=np.random.default_rng(seed).standard_normal(n))
+    order = np.argsort(-vals, kind="stable")[:d]
+    order = order[: max(1, int((vals[order] >= min_eigenvalue).sum()))]
+    return np.asarray(Dm @ vecs[:, order])
+
+
+def spectral_code_targets(nbrs: np.ndarray, n_bits: int, dims: int, seed: int) -> np.ndarray:
+    """Target bits ``(n, n_bits)`` in {0, 1} from the spectral embedding of the neighbour graph
+    (``graph_teacher="spectral"``, the default).
+
+    The graph's (up to) ``dims`` smoothest directions (:func:`spectral_embedding`) are turned into
+    balanced bits by ITQ; codes longer than that repeat the block under fresh ITQ rotations
+    (seeds ``seed``, ``seed + 1``, ...), and codes shorter than it keep the first ``n_bits`` bits
+    of the block. Each document keeps at most ``max(5, sqrt(n))`` of its neighbours, so that on
+    a small corpus a neighbour list does not span whole topics. Both beat one ITQ block of exactly ``n_bits`` directions on the validation half
+    of 20 Newsgroups (``benchmarks/GRAPH.md``): more directions than bits help short codes, and
+    extra directions past about 24 add noise rather than topics, while fresh rotations of the same
+    directions make Hamming distance a finer measure of their angle.
+    """
+    n = nbrs.shape[0]
+    k = min(nbrs.shape[1], max(5, math.isqrt(n)))  # lists that cover whole topics leave no smooth directions
+    return itq_blocks(spectral_embedding(nbrs[:, :k], dims, seed), n_bits, seed)[0].astype(np.float32)
+
+
+def itq_blocks(E: np.ndarray, n_bits: int, seed: int, *others: np.ndarray) -> list[np.ndarray]:
+    """``n_bits`` balanced bits of the rows of ``E``: ITQ blocks of all its columns under rotations
+    seeded ``seed``, ``seed + 1``, ... side by side, cut to ``n_bits``; each of ``others`` gets
+    the same transforms (:func:`itq_bits_of`)."""
+    blocks: list[list[np.ndarray]] = []
+    while sum(b[0].shape[1] for b in blocks) < n_bits:
+        blocks.append(itq_bits_of(E, seed + len(blocks), *others))
+    return [np.concatenate(parts, axis=1)[:, :n_bits] for parts in zip(*blocks)]
+
+
+def graph_code_targets(X, nbrs: np.ndarray, cfg: "ModelConfig") -> np.ndarray:
+    """The code layer's target bits for ``cfg.graph_teacher`` (see the two functions it calls)."""
+    if cfg.graph_teacher == "spectral":
+        return spectral_code_targets(nbrs, cfg.n_bits, cfg.graph_dims, cfg.seed)
+    return smoothed_code_targets(X, cfg.n_bits, nbrs, cfg.graph_steps, cfg.graph_alpha, cfg.seed)
+
+
 GRAPH_MEMORY_ENV = "SEMHASH_GRAPH_MEMORY_GB"
 GRAPH_MEMORY_DEFAULT_GB = 8.0
 
@@ -286,8 +366,8 @@ def check_graph_memory(n_docs: int, n_words: int) -> None:
     if need > budget:
         raise ConfigError(
             f"graph codes for {n_docs} documents x {n_words} words may need up to {need:.1f} GB, more than "
-            f"${GRAPH_MEMORY_ENV}={budget:g}; index with --graph-codes 0, a smaller vocabulary (--max-features), "
-            f"or raise ${GRAPH_MEMORY_ENV}")
+            f"${GRAPH_MEMORY_ENV}={budget:g}; index with --graph-teacher spectral (the default), --graph-codes 0, "
+            f"a smaller vocabulary (--max-features), or raise ${GRAPH_MEMORY_ENV}")
 
 
 def neighbour_targets(X, k: int, weight: float, nbrs: np.ndarray | None = None):
@@ -813,7 +893,7 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
     if (X.data < 0).any():
         raise ConfigError("the input matrix must be nonnegative (word counts or TF-IDF weights)")
 
-    if cfg.graph_codes:
+    if cfg.graph_codes and cfg.graph_teacher == "smoothed":
         check_graph_memory(n, n_inputs)
     X_raw = X
     X = length_normalize(X, cfg.input_length)
@@ -850,8 +930,7 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
     targets = neighbour_targets(X, cfg.neighbours, cfg.neighbour_weight, nbrs) if cfg.neighbours else X
     bits = None
     if cfg.graph_codes and nbrs is not None:
-        bits = graph_code_targets(X, cfg.n_bits, nbrs[:, : min(cfg.graph_neighbours, k_graph)],
-                                  cfg.graph_steps, cfg.graph_alpha, cfg.seed)
+        bits = graph_code_targets(X, nbrs[:, : min(cfg.graph_neighbours, k_graph)], cfg)
     train_seq = batch_sequence(X[train_idx], targets[train_idx], cfg.batch_size, cfg.seed,
                                word_dropout=cfg.word_dropout, code_bits=None if bits is None else bits[train_idx])
     callbacks = []

@@ -87,6 +87,20 @@ def test_info(cli_index):
     assert data["documents"] == 60 and len(data["bit_balance"]["per_bit"]) == 16
 
 
+def test_index_graph_options_reach_the_model(tmp_path):
+    corpus = write_topical_corpus(tmp_path / "corpus", per_topic=12, seed=2)
+    dest = tmp_path / "idx"
+    result = CliRunner().invoke(cli, [
+        "index", str(corpus), "--index", str(dest), "--bits", "8", "--hidden", "24,12", "--epochs", "2",
+        "--pretrain-epochs", "1", "--min-df", "1", "--graph-teacher", "smoothed", "--graph-codes", "2", "--quiet",
+    ])
+    assert result.exit_code == 0, result.output
+    model = json.loads((dest / "manifest.json").read_text())["params"]["model"]
+    assert (model["graph_teacher"], model["graph_codes"]) == ("smoothed", 2.0)
+    bad = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(tmp_path / "x"), "--graph-teacher", "pagerank"])
+    assert bad.exit_code == 2 and "'pagerank' is not one of 'spectral', 'smoothed'" in bad.output
+
+
 def test_message_missing_folder(tmp_path):
     result = CliRunner().invoke(cli, ["index", str(tmp_path / "nope"), "--index", str(tmp_path / "i")])
     assert result.exit_code == 1
