@@ -62,7 +62,9 @@ def run_config(variant: str, pretrain: str, neighbours: int, graph: float, teach
     cmd = [sys.executable, "-c", "from semhash.cli import main; main()", "evaluate", "--preset", "20ng",
            "--bits", bits, "--methods", "semhash", "--split", split, "--variant", variant, "--pretrain", pretrain,
            "--neighbours", str(neighbours), "--graph-codes", f"{graph:g}", "--graph-teacher", teacher, "--seed", str(seed), "--no-plots", "--quiet", "--out", str(out)]
-    if not (reuse and (out / "results.json").is_file()):
+    wanted = {"pretrain": pretrain, "variant": variant, "neighbours": neighbours, "graph_codes": graph,
+              "graph_teacher": teacher}
+    if not (reuse and same_run(out / "results.json", wanted, bits, split, seed)):
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     results = json.loads((out / "results.json").read_text())
     runs = results["methods"]["semhash"]["runs"]
@@ -71,6 +73,18 @@ def run_config(variant: str, pretrain: str, neighbours: int, graph: float, teach
             "seed": seed, "date": results["date"], "commit": git_commit(), "wall_s": round(results["total_seconds"], 1),
             "p100": {str(r["n_bits"]): round(100 * r["p100"], 2) for r in runs},
             "train_s": {str(r["n_bits"]): round(r["code_seconds"], 1) for r in runs}}
+
+
+def same_run(path: Path, model: dict, bits: str, split: str, seed: int) -> bool:
+    """Whether the report at ``path`` measured exactly this model at these bits, split and seed
+    (a report written before an option existed had that option's default then: graph teacher
+    "smoothed")."""
+    if not path.is_file():
+        return False
+    config = json.loads(path.read_text())["config"]
+    done = {**{"graph_teacher": "smoothed"}, **(config.get("model") or {})}
+    return (all(done.get(k) == v for k, v in model.items()) and config.get("split") == split
+            and config.get("seed") == seed and [str(b) for b in config.get("bits", [])] == bits.split(","))
 
 
 def config_name(item: str) -> str:

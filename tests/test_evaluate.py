@@ -563,6 +563,31 @@ def test_benchmark_script_writes_results_md(tmp_path: Path):
     assert again.replace("- re-rendered from `benchmarks/quality.json` with `python benchmarks/quality.py --rebuild`\n", "") == text
 
 
+def test_ablation_reuses_a_report_only_for_the_same_model(tmp_path: Path):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ablation.py"
+    spec = importlib.util.spec_from_file_location("ablation_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.parse_config("plain:rbm:0:1") == ("plain", "rbm", 0, 1.0, "spectral")
+    assert module.config_name("plain:rbm:0:1:smoothed") == "plain-rbm-graph1-smoothed"
+    assert module.config_name("plain:rbm:0:1") == "plain-rbm-graph1"
+    report = tmp_path / "results.json"
+    model = {"pretrain": "rbm", "variant": "plain", "neighbours": 0, "graph_codes": 1.0}
+    # a report from before --graph-teacher existed measured the smoothed teacher
+    report.write_text(json.dumps({"config": {"model": model, "split": "validation", "seed": 0, "bits": [32]}}))
+    wanted = {**model, "graph_teacher": "spectral"}
+    assert not module.same_run(report, wanted, "32", "validation", 0)
+    assert module.same_run(report, {**wanted, "graph_teacher": "smoothed"}, "32", "validation", 0)
+    report.write_text(json.dumps({"config": {"model": {**model, "graph_teacher": "spectral"}, "split": "validation",
+                                             "seed": 0, "bits": [32]}}))
+    assert module.same_run(report, wanted, "32", "validation", 0)
+    assert not module.same_run(report, wanted, "32,64", "validation", 0)
+    assert not module.same_run(report, wanted, "32", "test", 0)
+    assert not module.same_run(tmp_path / "missing.json", wanted, "32", "validation", 0)
+
+
 def test_variant_option_reaches_the_model_config(tmp_path: Path, monkeypatch):
     import semhash.model as model_module
 
