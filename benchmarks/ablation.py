@@ -163,7 +163,7 @@ def main(argv=None) -> None:
                 row = {**row, "p100": {**old["p100"], **row["p100"]}, "train_s": {**old["train_s"], **row["train_s"]}}
             stored[key] = row
             store_path.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n")
-        print(f"{variant:12s} {pretrain:12s} {neighbours:3d} {graph:g} {teacher if graph else '—':9s} P@100 {row['p100']}  ({row.get('wall_s', '—')} s)", flush=True)
+        print(f"{variant:12s} {pretrain:12s} {neighbours:3d} {graph:g} {row_teacher(row):9s} P@100 {row['p100']}  ({row.get('wall_s', '—')} s)", flush=True)
         rows.append(row)
     write_markdown(rows, args, Path(args.out))
 

@@ -62,12 +62,11 @@ def smoothed_bits(N, Nq, nb, qb, k, steps, alpha, n_bits, seed=0):
     return itq_bits_of(svd.transform(S), seed, svd.transform(Sq))
 
 
-def spectral_bits(nb, qb, n_bits, dims, min_eigenvalue=0.5, seed=0):
-    """Bits of the spectral embedding in ITQ blocks of up to ``dims`` directions with eigenvalue at
-    least ``min_eigenvalue`` (``dims=None``: one block of exactly ``n_bits`` directions); queries
-    take the mean embedding of their neighbours. Returns (db bits, query bits, directions used)."""
-    E = spectral_embedding(nb, dims or n_bits, seed, min_eigenvalue=-np.inf if dims is None else min_eigenvalue)
-    return (*itq_blocks(E, n_bits, seed, E[qb].mean(axis=1)), E.shape[1])
+def spectral_bits(E, qb, n_bits, seed=0):
+    """``n_bits`` bits of the spectral embedding ``E`` in ITQ blocks of all its directions, as
+    semhash.model.spectral_code_targets makes them; queries take the mean embedding of their
+    neighbours."""
+    return itq_blocks(E, n_bits, seed, E[qb].mean(axis=1))
 
 
 def main(argv=None) -> None:
@@ -96,20 +95,21 @@ def main(argv=None) -> None:
               "| bits from | " + " | ".join(f"{b} bits" for b in bits) + " |", "|---|" + "---:|" * len(bits)]
 
     def row(label, make):
-        cells = [f"{p100(*make(b)[:2], yl, ql):.2f}" for b in bits]
+        cells = [f"{p100(*make(b), yl, ql):.2f}" for b in bits]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
 
     k = d.graph_neighbours
     row(f"smoothed TF-IDF, {d.graph_steps} steps, share {d.graph_alpha:g}, one ITQ block (teacher until now)",
         lambda b: smoothed_bits(N, Nq, nb, qb, k, d.graph_steps, d.graph_alpha, b))
-    row("spectral embedding, one ITQ block of n_bits directions", lambda b: spectral_bits(nb, qb, b, None))
+    row("spectral embedding, one ITQ block of n_bits directions",
+        lambda b: spectral_bits(spectral_embedding(nb, b, min_eigenvalue=-np.inf), qb, b))
     for dims, floor in ((16, 0.5), (24, 0.5), (32, 0.5), (32, -np.inf), (48, -np.inf)):
-        used = spectral_bits(nb, qb, 8, dims, floor)[2]
-        label = (f"spectral embedding, ITQ blocks of {used} directions"
+        E = spectral_embedding(nb, dims, min_eigenvalue=floor)
+        label = (f"spectral embedding, ITQ blocks of {E.shape[1]} directions"
                  + (f" (up to {dims} with eigenvalue ≥ {floor:g})" if floor > -np.inf else " (no eigenvalue floor)")
                  + (" ← the default" if (dims, floor) == (d.graph_dims, 0.5) else ""))
-        row(label, lambda b, dims=dims, floor=floor: spectral_bits(nb, qb, b, dims, floor))
+        row(label, lambda b, E=E: spectral_bits(E, qb, b))
     lines += ["", f"Wall time {time.perf_counter() - started:.0f} s; {time.strftime('%Y-%m-%dT%H:%M:%S%z')}; "
               f"{platform.platform()}, {os.cpu_count()} CPUs.", ""]
     args.out.write_text("\n".join(lines), encoding="utf-8")

@@ -11,11 +11,11 @@ goes to ``--report``/seed-N (default reports/quality-20ng).
     python benchmarks/quality.py --seeds 0,1,2 --quiet            # everything, 3 seeds (~50 min on 2 cores)
     python benchmarks/quality.py                                  # one seed
     python benchmarks/quality.py --rebuild                        # rewrite RESULTS.md from quality.json
+    python benchmarks/quality.py --methods lsh,lsi,itq,sh,tfidf,bm25   # baselines only
 
 Every run also saves its numbers (without the precision-recall curves) to
 ``benchmarks/quality.json``; ``--rebuild`` re-renders RESULTS.md from that file, and from the
 ablation rows in ``benchmarks/ablation.json`` (``benchmarks/ablation.py``), without evaluating.
-    python benchmarks/quality.py --methods lsh,lsi,itq,sh,tfidf,bm25   # baselines only
 
 The corpus folder is ``<repo>/../shared/datasets/20news-bydate`` unless ``$SEMHASH_20NG`` or
 ``--root`` says otherwise.

@@ -281,8 +281,8 @@ def spectral_embedding(nbrs: np.ndarray, dims: int, seed: int = 0,
     """``(n, d)`` spectral embedding of the symmetrized k-nearest-neighbour graph in ``nbrs``.
 
     The leading eigenvectors of the normalized adjacency ``D^-1/2 W D^-1/2`` (Ng, Jordan & Weiss
-    2001; Weiss et al. 2008), the trivial one (``sqrt(degree)``) deflated, rescaled by ``D^-1/2`` so that each
-    row is a document's place in the graph's smoothest directions. At most ``dims`` directions
+    2001; Weiss et al. 2008), the trivial one (``sqrt(degree)``) deflated, rescaled by ``D^-1/2``
+    so that each row is a document's place in the graph's smoothest directions. At most ``dims`` directions
     are kept, and only those with eigenvalue at least ``min_eigenvalue`` (a direction that one
     step of neighbour averaging keeps at least half of), so a small corpus with a few clear topics
     is not padded with noise; at least one is always kept. Sparse (ARPACK) for large graphs, dense
@@ -291,13 +291,12 @@ def spectral_embedding(nbrs: np.ndarray, dims: int, seed: int = 0,
     n, k = nbrs.shape
     W = sp.csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), nbrs.ravel())), shape=(n, n))
     W = W.maximum(W.T)
-    degree = np.asarray(W.sum(axis=1)).ravel()
-    Dm = sp.diags(1.0 / np.sqrt(np.maximum(degree, 1.0)))
+    root_degree = np.sqrt(np.maximum(np.asarray(W.sum(axis=1)).ravel(), 1.0))
+    Dm = sp.diags(1.0 / root_degree)
     M = (Dm @ W @ Dm).tocsr()
     # deflate the trivial eigenvector sqrt(degree) (eigenvalue 1), so that a graph in several
     # pieces keeps every piece-indicator direction and only the constant one goes
-    u0 = np.sqrt(np.maximum(degree, 1.0))
-    u0 /= np.linalg.norm(u0)
+    u0 = root_degree / np.linalg.norm(root_degree)
     d = min(dims, n - 1)
     if n <= 1000 or d + 1 >= n - 1:
         vals, vecs = np.linalg.eigh(M.toarray() - np.outer(u0, u0))
@@ -319,10 +318,11 @@ def spectral_code_targets(nbrs: np.ndarray, n_bits: int, dims: int, seed: int) -
     balanced bits by ITQ; codes longer than that repeat the block under fresh ITQ rotations
     (seeds ``seed``, ``seed + 1``, ...), and codes shorter than it keep the first ``n_bits`` bits
     of the block. Each document keeps at most ``max(5, sqrt(n))`` of its neighbours, so that on
-    a small corpus a neighbour list does not span whole topics. Both beat one ITQ block of exactly ``n_bits`` directions on the validation half
-    of 20 Newsgroups (``benchmarks/GRAPH.md``): more directions than bits help short codes, and
-    extra directions past about 24 add noise rather than topics, while fresh rotations of the same
-    directions make Hamming distance a finer measure of their angle.
+    a small corpus a neighbour list does not span whole topics. Both beat one ITQ block of exactly
+    ``n_bits`` directions on the validation half of 20 Newsgroups (``benchmarks/GRAPH.md``): more
+    directions than bits help short codes, and extra directions past about 24 add noise rather
+    than topics, while fresh rotations of the same directions make Hamming distance a finer
+    measure of their angle.
     """
     n = nbrs.shape[0]
     k = min(nbrs.shape[1], max(5, math.isqrt(n)))  # lists that cover whole topics leave no smooth directions
