@@ -33,7 +33,7 @@ CONFIGS = ["plain:rbm:0:0", "plain:none:0:0", "plain:autoencoder:0:0", "denoisin
            "sparse:rbm:0:1:smoothed", "contractive:rbm:0:1:smoothed", "variational:rbm:0:1:smoothed",
            "plain:rbm:0:1", "plain:none:0:1", "plain:autoencoder:0:1", "denoising:rbm:0:1", "sparse:rbm:0:1",
            "contractive:rbm:0:1", "variational:rbm:0:1"]
-DEFAULT = ("plain", "rbm", 0, 1.0, "spectral")
+DEFAULT = ("denoising", "rbm", 0, 1.0, "spectral")  # semhash.model.ModelConfig's (tests/test_evaluate.py checks)
 
 
 def parse_config(item: str) -> tuple[str, str, int, float, str]:
@@ -117,7 +117,7 @@ def write_markdown(rows: list[dict], args, path: Path) -> None:
              "`graph teacher` how the graph becomes those bits (`--graph-teacher`: its spectral embedding, or "
              "the TF-IDF smoothed over it, the default until the spectral teacher); "
              "`neighbour targets` blends the K nearest neighbours' words into the reconstruction target. "
-             "The default of `semhash index` is **plain / rbm / — / 1 / spectral** (marked ★).", "",
+             "The default of `semhash index` is **" + " / ".join(str(f or "—") if i != 3 else f"{f:g}" for i, f in enumerate(DEFAULT)) + "** (marked ★).", "",
              *table_lines(rows, bits)]
     notes = [f"- {r['variant']} / {r['pretrain']} / {r['neighbours'] or '—'} / {r.get('graph', 0) or '—'} / "
              f"{row_teacher(r)}: {r['note']}"

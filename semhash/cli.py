@@ -76,8 +76,9 @@ def cli():
 @click.option("--pretrain-epochs", type=int, default=None, help="Epochs per pretrained layer [default: 5].")
 @click.option("--hidden", default="500,500", show_default=True, help="Hidden layer sizes, comma-separated.")
 @click.option("--variant", type=click.Choice(["plain", "denoising", "sparse", "contractive", "variational"]),
-              default="plain", show_default=True,
-              help="Regularised autoencoder: input corruption, sparse code, contractive penalty, or a VAE.")
+              default=None,
+              help="Regularised autoencoder: none, input corruption, sparse code, contractive penalty, or a VAE "
+                   "[default: denoising].")
 @click.option("--neighbours", type=int, default=0, show_default=True,
               help="Reconstruct each document blended with its K TF-IDF nearest neighbours (0: off).")
 @click.option("--graph-codes", type=click.FloatRange(min=0), default=None,
@@ -96,7 +97,7 @@ def cli():
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same codes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hidden, batch_size, weighting,
-              max_features, min_df, max_df, keep_stop_words, seed, quiet, variant="plain", neighbours=0, graph_codes=None,
+              max_features, min_df, max_df, keep_stop_words, seed, quiet, variant=None, neighbours=0, graph_codes=None,
               graph_teacher=None):
     """Read DIRECTORY, train the autoencoder and save a searchable index.
 
@@ -112,9 +113,8 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
         sizes = tuple(int(h) for h in hidden.split(",") if h.strip())
     except ValueError:
         raise click.BadParameter(f"expected comma-separated sizes like 500,500, got {hidden!r}", param_hint="--hidden")
-    model_kw = {"n_bits": bits, "pretrain": pretrain, "hidden": sizes, "seed": seed, "variant": variant,
-                "neighbours": neighbours}
-    for key, value in (("epochs", epochs), ("pretrain_epochs", pretrain_epochs), ("batch_size", batch_size),
+    model_kw = {"n_bits": bits, "pretrain": pretrain, "hidden": sizes, "seed": seed, "neighbours": neighbours}
+    for key, value in (("variant", variant), ("epochs", epochs), ("pretrain_epochs", pretrain_epochs), ("batch_size", batch_size),
                        ("graph_codes", graph_codes), ("graph_teacher", graph_teacher)):
         if value is not None:
             model_kw[key] = value

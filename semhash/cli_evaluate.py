@@ -93,7 +93,7 @@ def _command_line(corpus: Path | None, preset: str | None, config: EvalConfig) -
 @click.option("--neighbours", type=click.IntRange(min=0), default=None, help="semhash model: reconstruct each document blended with its K TF-IDF nearest neighbours (0: off).")
 @click.option("--graph-codes", type=click.FloatRange(min=0), default=None, help="semhash model: weight of the code loss towards bits of the TF-IDF neighbour graph (0: off; default: the model's, 1).")
 @click.option("--graph-teacher", type=click.Choice(["spectral", "smoothed"]), default=None, help="semhash model: how the neighbour graph becomes target bits (default: the model's, spectral).")
-@click.option("--variant", type=click.Choice(VARIANT_CHOICES), default=None, help="semhash model: regularised autoencoder variant (default: the model's, plain).")
+@click.option("--variant", type=click.Choice(VARIANT_CHOICES), default=None, help="semhash model: regularised autoencoder variant (default: the model's, denoising).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the model, baselines and tie breaking.")
 @click.option("--remove", callback=_name_list(REMOVABLE_PARTS), default=None, help="Parts of mail to strip: headers,footers,quotes (the 20ng preset strips all three).")
 @click.option("--encoding", default=None, help="File encoding (default utf-8; latin-1 for the 20ng preset).")

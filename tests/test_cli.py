@@ -85,6 +85,10 @@ def test_info(cli_index):
     assert "skipped empty.txt: empty file" in result.output
     data = json.loads(CliRunner().invoke(cli, ["info", "--index", str(dest), "--json"]).output)
     assert data["documents"] == 60 and len(data["bit_balance"]["per_bit"]) == 16
+    # options not given on the command line take the model's defaults
+    model = json.loads((dest / "manifest.json").read_text())["params"]["model"]
+    assert (model["variant"], model["graph_teacher"], model["graph_codes"]) == ("denoising", "spectral", 1.0)
+    assert "variant denoising" in result.output
 
 
 def test_index_graph_options_reach_the_model(tmp_path):

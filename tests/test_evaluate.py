@@ -571,6 +571,10 @@ def test_ablation_reuses_a_report_only_for_the_same_model(tmp_path: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.parse_config("plain:rbm:0:1") == ("plain", "rbm", 0, 1.0, "spectral")
+    from semhash.model import ModelConfig
+
+    d = ModelConfig()  # the row marked as the default is the model's default
+    assert module.DEFAULT == (d.variant, d.pretrain, d.neighbours, d.graph_codes, d.graph_teacher)
     assert module.config_name("plain:rbm:0:1:smoothed") == "plain-rbm-graph1-smoothed"
     assert module.config_name("plain:rbm:0:1") == "plain-rbm-graph1"
     report = tmp_path / "results.json"
