@@ -118,6 +118,27 @@ def test_numpy_query_path_matches_the_vectorizer_and_encoder(small_index):
         np.testing.assert_allclose(cosine_scores(idx.tfidf, rows, cols, w / np.linalg.norm(w)), want, atol=1e-6)
 
 
+def test_cosine_scores_edge_rows():
+    """Rows with no stored words, repeated and unsorted rows, words no row has: each row's score
+    is its dot product with the query, in the order asked."""
+    import scipy.sparse as sp
+
+    from semhash.search import cosine_scores
+
+    rng = np.random.default_rng(0)
+    dense = rng.random((12, 30)).astype(np.float32) * (rng.random((12, 30)) < 0.3)
+    dense[[0, 5, 11]] = 0.0  # rows with no stored word, first, middle and last
+    dense[:, 29] = 0.0  # a word no row has
+    tfidf = sp.csr_matrix(dense)
+    rows = np.array([11, 3, 0, 3, 5, 7, 10])
+    for cols in (np.array([2, 9, 29]), np.array([29]), np.arange(30)):
+        w = rng.random(len(cols)).astype(np.float32)
+        q = np.zeros(30, np.float32)
+        q[cols] = w
+        np.testing.assert_allclose(cosine_scores(tfidf, rows, cols, w), dense[rows] @ q, rtol=1e-6)
+    assert cosine_scores(tfidf, np.zeros(0, np.int64), np.array([1]), np.ones(1, np.float32)).shape == (0,)
+
+
 def test_query_path_does_not_import_faiss_for_a_small_index(small_index):
     import subprocess
     import sys
