@@ -330,6 +330,30 @@ def test_spectral_embedding_solves_the_graph_eigenproblem_and_separates_clusters
     assert min(gaps) > 5 * spread
 
 
+def test_teacher_scale_benchmark_runs_and_recovers_its_planted_topics(tmp_path):
+    """benchmarks/teacher_scale.py at toy sizes: it writes its tables, and its planted graph has
+    the topic structure the spectral embedding is timed on (topics separate in the embedding)."""
+    import importlib.util
+    from pathlib import Path
+
+    from semhash.model import spectral_embedding
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "teacher_scale.py"
+    spec = importlib.util.spec_from_file_location("teacher_scale_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "scale.md"
+    module.main(["--knn-sizes", "400", "--graph-sizes", "1500", "--out", str(out)])
+    text = out.read_text()
+    assert "| 400 |" in text and "| 1,500 | 75,000 |" in text
+    rows = module.synthetic_rows(300, np.random.default_rng(1))
+    assert rows.shape == (300, 10_000) and 40 <= rows.getnnz(axis=1).min() <= rows.getnnz(axis=1).max() <= 85
+    nb = module.planted_graph(2000, 20, np.random.default_rng(2))
+    assert nb.shape == (2000, 20) and nb.min() >= 0 and nb.max() < 2000
+    E = spectral_embedding(nb, 24, seed=0)
+    assert E.shape[1] >= 10  # the planted topics give many directions above the eigenvalue floor
+
+
 def test_graph_code_loss_pulls_the_encoder_to_the_graph_bits():
     from semhash.model import graph_code_targets, nearest_neighbours
 
