@@ -114,8 +114,8 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
     except ValueError:
         raise click.BadParameter(f"expected comma-separated sizes like 500,500, got {hidden!r}", param_hint="--hidden")
     model_kw = {"n_bits": bits, "pretrain": pretrain, "hidden": sizes, "seed": seed, "neighbours": neighbours}
-    for key, value in (("variant", variant), ("epochs", epochs), ("pretrain_epochs", pretrain_epochs), ("batch_size", batch_size),
-                       ("graph_codes", graph_codes), ("graph_teacher", graph_teacher)):
+    for key, value in (("variant", variant), ("epochs", epochs), ("pretrain_epochs", pretrain_epochs),
+                       ("batch_size", batch_size), ("graph_codes", graph_codes), ("graph_teacher", graph_teacher)):
         if value is not None:
             model_kw[key] = value
     try:

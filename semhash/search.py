@@ -149,7 +149,7 @@ def cosine_scores(tfidf, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray
     q[cols] = weights
     qw = q[indices[pos]]
     # only the stored words the query shares count: a query has a few words, so this keeps a
-    # small share of the positions (half the time of summing them all over 1000 rows)
+    # small share of the positions (a quarter less time than summing them all, on 20NG rows)
     shared = np.flatnonzero(qw)
     seg = np.searchsorted(np.cumsum(ends - starts), shared, side="right")  # the row of each position
     return np.bincount(seg, weights=data[pos[shared]] * qw[shared], minlength=len(rows)).astype(np.float32)
