@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from .choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS
 from .errors import SemhashError
 
 LAZY_COMMANDS = {"evaluate": "semhash.cli_evaluate:evaluate"}
@@ -70,12 +71,12 @@ def cli():
 @click.argument("directory", type=click.Path(path_type=Path))
 @index_option
 @click.option("--bits", type=int, default=32, show_default=True, help="Code length: a multiple of 8 from 8 to 128.")
-@click.option("--pretrain", type=click.Choice(["rbm", "autoencoder", "none"]), default="rbm", show_default=True,
+@click.option("--pretrain", type=click.Choice(PRETRAIN_KINDS), default="rbm", show_default=True,
               help="Greedy layer-wise pretraining before fine-tuning.")
 @click.option("--epochs", type=int, default=None, help="Fine-tuning epochs [default: 20].")
 @click.option("--pretrain-epochs", type=int, default=None, help="Epochs per pretrained layer [default: 5].")
 @click.option("--hidden", default="500,500", show_default=True, help="Hidden layer sizes, comma-separated.")
-@click.option("--variant", type=click.Choice(["plain", "denoising", "sparse", "contractive", "variational"]),
+@click.option("--variant", type=click.Choice(VARIANTS),
               default=None,
               help="Regularised autoencoder: none, input corruption, sparse code, contractive penalty, or a VAE "
                    "[default: denoising].")
@@ -84,7 +85,7 @@ def cli():
 @click.option("--graph-codes", type=click.FloatRange(min=0), default=None,
               help="Weight of the code loss towards bits of the TF-IDF neighbour graph; 0 turns it off "
                    "[default: 1].")
-@click.option("--graph-teacher", type=click.Choice(["spectral", "smoothed"]), default=None,
+@click.option("--graph-teacher", type=click.Choice(GRAPH_TEACHERS), default=None,
               help="How the neighbour graph becomes target bits: its spectral embedding, or the TF-IDF "
                    "smoothed over it (needs memory for a dense matrix) [default: spectral].")
 @click.option("--batch-size", type=int, default=None, help="Training batch size [default: 64].")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS
 from .errors import SemhashError
 from .evaluate import (
     ALL_METHODS,
@@ -23,8 +24,6 @@ from .evaluate import (
     write_report,
 )
 
-PRETRAIN_CHOICES = ("rbm", "autoencoder", "none")
-VARIANT_CHOICES = ("plain", "denoising", "sparse", "contractive", "variational")
 
 
 def _int_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -88,12 +87,12 @@ def _command_line(corpus: Path | None, preset: str | None, config: EvalConfig) -
 @click.option("--bits", callback=_int_list, default=",".join(map(str, DEFAULT_BITS)), show_default=True, help="Code lengths, comma-separated multiples of 8.")
 @click.option("--methods", callback=_name_list(ALL_METHODS), default=",".join(ALL_METHODS), show_default=True, help="Methods to compare, comma-separated.")
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True, help="Query split; tune on 'validation', report 'test'.")
-@click.option("--pretrain", type=click.Choice(PRETRAIN_CHOICES), default=None, help="semhash model: layer-wise pretraining (default: the model's).")
+@click.option("--pretrain", type=click.Choice(PRETRAIN_KINDS), default=None, help="semhash model: layer-wise pretraining (default: the model's).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="semhash model: fine-tuning epochs (default: the model's).")
 @click.option("--neighbours", type=click.IntRange(min=0), default=None, help="semhash model: reconstruct each document blended with its K TF-IDF nearest neighbours (0: off).")
 @click.option("--graph-codes", type=click.FloatRange(min=0), default=None, help="semhash model: weight of the code loss towards bits of the TF-IDF neighbour graph (0: off; default: the model's, 1).")
-@click.option("--graph-teacher", type=click.Choice(["spectral", "smoothed"]), default=None, help="semhash model: how the neighbour graph becomes target bits (default: the model's, spectral).")
-@click.option("--variant", type=click.Choice(VARIANT_CHOICES), default=None, help="semhash model: regularised autoencoder variant (default: the model's, denoising).")
+@click.option("--graph-teacher", type=click.Choice(GRAPH_TEACHERS), default=None, help="semhash model: how the neighbour graph becomes target bits (default: the model's, spectral).")
+@click.option("--variant", type=click.Choice(VARIANTS), default=None, help="semhash model: regularised autoencoder variant (default: the model's, denoising).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the model, baselines and tie breaking.")
 @click.option("--remove", callback=_name_list(REMOVABLE_PARTS), default=None, help="Parts of mail to strip: headers,footers,quotes (the 20ng preset strips all three).")
 @click.option("--encoding", default=None, help="File encoding (default utf-8; latin-1 for the 20ng preset).")

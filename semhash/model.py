@@ -46,15 +46,13 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from .choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS
 from .codes import EncoderWeights, encode_logits, length_normalize
 from .errors import ConfigError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-PRETRAIN_KINDS = ("rbm", "autoencoder", "none")
 CODE_MODES = ("noise", "ste")
-VARIANTS = ("plain", "denoising", "sparse", "contractive", "variational")
-GRAPH_TEACHERS = ("spectral", "smoothed")
 
 
 @dataclass
