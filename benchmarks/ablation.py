@@ -45,6 +45,12 @@ def parse_config(item: str) -> tuple[str, str, int, float, str]:
     return variant, pretrain, neighbours, graph, teacher
 
 
+def default_label() -> str:
+    """DEFAULT as the table's columns show it, e.g. ``denoising / rbm / — / 1 / spectral``."""
+    variant, pretrain, neighbours, graph, teacher = DEFAULT
+    return f"{variant} / {pretrain} / {neighbours or '—'} / {graph:g} / {teacher}"
+
+
 def row_teacher(row: dict) -> str:
     return row.get("teacher", "spectral") if row.get("graph", 0) else "—"
 
@@ -117,7 +123,7 @@ def write_markdown(rows: list[dict], args, path: Path) -> None:
              "`graph teacher` how the graph becomes those bits (`--graph-teacher`: its spectral embedding, or "
              "the TF-IDF smoothed over it, the default until the spectral teacher); "
              "`neighbour targets` blends the K nearest neighbours' words into the reconstruction target. "
-             "The default of `semhash index` is **" + " / ".join(str(f or "—") if i != 3 else f"{f:g}" for i, f in enumerate(DEFAULT)) + "** (marked ★).", "",
+             f"The default of `semhash index` is **{default_label()}** (marked ★).", "",
              *table_lines(rows, bits)]
     notes = [f"- {r['variant']} / {r['pretrain']} / {r['neighbours'] or '—'} / {r.get('graph', 0) or '—'} / "
              f"{row_teacher(r)}: {r['note']}"
