@@ -33,16 +33,27 @@ class SemanticHasher:
             return self.model
         return ModelConfig(n_bits=self.n_bits, pretrain=self.pretrain, epochs=self.epochs, seed=self.seed)
 
-    def fit(self, texts: list[str], progress: bool = False) -> "SemanticHasher":
+    def fit(self, texts: list[str], progress: bool = False, code_targets=None) -> "SemanticHasher":
+        """Learn the vocabulary and train the model on ``texts``.
+
+        ``code_targets`` (optional): one row of ``n_bits`` 0/1 per text, bits the code layer is
+        taught instead of the neighbour graph's (see :func:`semhash.model.train`); the rows of
+        texts left with no known word are dropped from both.
+        """
         if isinstance(texts, str):
             raise ConfigError("fit expects a list of documents, not a single string")
         from .model import train
 
         texts = list(texts)
+        if code_targets is not None and len(code_targets) != len(texts):
+            raise ConfigError(f"code_targets has {len(code_targets)} rows for {len(texts)} texts; give one row per text")
         self.vectorizer_ = Vectorizer(self.vectorizer or VectorizerConfig()).fit(texts)
         X = self.vectorizer_.transform(texts)
-        X = X[np.diff(X.indptr) > 0]
-        self.training_ = train(X, self._model_config(), progress=progress)
+        kept = np.diff(X.indptr) > 0
+        X = X[kept]
+        if code_targets is not None:
+            code_targets = np.asarray(code_targets)[kept]
+        self.training_ = train(X, self._model_config(), progress=progress, code_targets=code_targets)
         self.encoder_ = self.training_.encoder
         return self
 

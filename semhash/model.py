@@ -878,13 +878,31 @@ def median_thresholds(logits: np.ndarray, tol: float = 1e-6) -> np.ndarray:
     return t
 
 
-def train_encoder(X, cfg: ModelConfig | None = None, progress: bool = False) -> EncoderWeights:
+def train_encoder(X, cfg: ModelConfig | None = None, progress: bool = False,
+                  code_targets=None) -> EncoderWeights:
     """Train on weighted bag-of-words rows ``X`` and return only the NumPy encoder."""
-    return train(X, cfg, progress).encoder
+    return train(X, cfg, progress, code_targets=code_targets).encoder
 
 
-def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> TrainingResult:
-    """Pretrain, unroll and fine-tune the autoencoder on ``X`` (sparse, nonnegative)."""
+def check_code_targets(code_targets, n: int, n_bits: int) -> np.ndarray:
+    """``code_targets`` as a float32 ``(n, n_bits)`` array of 0/1, or a :class:`ConfigError`."""
+    T = np.asarray(code_targets)
+    if T.shape != (n, n_bits):
+        raise ConfigError(f"code_targets must have one row per document and one column per bit, "
+                          f"shape ({n}, {n_bits}); got {T.shape}")
+    if T.dtype != bool and not np.isin(T, (0, 1)).all():
+        raise ConfigError("code_targets must hold only 0 and 1 (or True and False)")
+    return T.astype(np.float32)
+
+
+def train(X, cfg: ModelConfig | None = None, progress: bool = False, code_targets=None) -> TrainingResult:
+    """Pretrain, unroll and fine-tune the autoencoder on ``X`` (sparse, nonnegative).
+
+    ``code_targets`` (optional, ``(n_documents, n_bits)`` of 0/1) are bits the code layer is
+    taught instead of the neighbour graph's: for example codewords of known groups, or bits from
+    a similarity the caller trusts more than TF-IDF. They weigh ``cfg.graph_codes`` in the loss
+    (1.0 when graph codes are off); the decoder still reconstructs the words.
+    """
     cfg = cfg or ModelConfig()
     X = sp.csr_matrix(X, dtype=np.float32)
     n, n_inputs = X.shape
@@ -896,7 +914,8 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
     if (X.data < 0).any():
         raise ConfigError("the input matrix must be nonnegative (word counts or TF-IDF weights)")
 
-    if cfg.graph_codes and cfg.graph_teacher == "smoothed":
+    given_bits = None if code_targets is None else check_code_targets(code_targets, n, cfg.n_bits)
+    if cfg.graph_codes and cfg.graph_teacher == "smoothed" and given_bits is None:
         check_graph_memory(n, n_inputs)
     X_raw = X
     X = length_normalize(X, cfg.input_length)
@@ -928,11 +947,12 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
     order = rng.permutation(n)
     n_val = int(round(n * cfg.validation_fraction)) if n >= 1000 else 0
     val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-    k_graph = min(max(cfg.neighbours, cfg.graph_neighbours if cfg.graph_codes else 0), n - 1)
+    graph_bits = bool(cfg.graph_codes) and given_bits is None
+    k_graph = min(max(cfg.neighbours, cfg.graph_neighbours if graph_bits else 0), n - 1)
     nbrs = nearest_neighbours(X, k_graph) if k_graph >= 1 else None
     targets = neighbour_targets(X, cfg.neighbours, cfg.neighbour_weight, nbrs) if cfg.neighbours else X
-    bits = None
-    if cfg.graph_codes and nbrs is not None:
+    bits = given_bits
+    if graph_bits and nbrs is not None:
         bits = graph_code_targets(X, nbrs[:, : min(cfg.graph_neighbours, k_graph)], cfg)
     train_seq = batch_sequence(X[train_idx], targets[train_idx], cfg.batch_size, cfg.seed,
                                word_dropout=cfg.word_dropout, code_bits=None if bits is None else bits[train_idx])
@@ -947,7 +967,7 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False) -> Training
     if bits is not None:  # same layers, the code logits as a second output scored against the graph bits
         trainer = two_outputs
         losses = [distribution_loss(keras), keras.losses.BinaryCrossentropy(from_logits=True)]
-        weights = [1.0, float(cfg.graph_codes)]
+        weights = [1.0, float(cfg.graph_codes or 1.0)]
     trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=losses, loss_weights=weights)
     hist = _fit(trainer, train_seq, None, cfg.epochs, "fine-tune", progress, callbacks,
                 validation_data=val_data)

@@ -1,5 +1,7 @@
 """The Keras autoencoder: pretraining, fine-tuning, export to NumPy, determinism."""
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -151,6 +153,24 @@ def test_semantic_hasher_follows_sklearn_conventions():
     packed = hasher.encode(texts[:3])
     assert packed.shape == (3, 1) and packed.dtype == np.uint8
     assert (unpack_bits(packed, 8) == hasher.transform(texts[:3])).all()
+
+
+def test_semantic_hasher_passes_code_targets_row_for_row():
+    from semhash import SemanticHasher
+
+    rng = random.Random(2)
+    topics = list(TOPICS)[:2]
+    texts = [topical_text(t, rng) for t in topics for _ in range(20)]
+    texts.insert(5, "qqqzx vvvwk")  # no word of the vocabulary: dropped, with its target row
+    codeword = {topics[0]: [1, 0] * 4, topics[1]: [0, 1] * 4}
+    targets = [codeword[topics[0]]] * 5 + [[1] * 8] + [codeword[topics[0]]] * 15 + [codeword[topics[1]]] * 20
+    cfg = ModelConfig(**dict(TINY, pretrain="none", epochs=60, word_dropout=0.0, threshold="half"))
+    with pytest.raises(ConfigError, match="one row per text"):
+        SemanticHasher(model=cfg).fit(texts, code_targets=targets[:-1])
+    hasher = SemanticHasher(model=cfg).fit(texts, code_targets=targets)
+    kept = [i for i in range(len(texts)) if i != 5]
+    agreement = (hasher.transform([texts[i] for i in kept]) == np.array(targets)[kept]).mean()
+    assert agreement > 0.95
 
 
 # --------------------------------------------------------------------------- regularised variants
@@ -371,6 +391,36 @@ def test_graph_code_loss_pulls_the_encoder_to_the_graph_bits():
     # the toy graph's third direction splits one topic, which its words only partly show: 0.85 here
     assert with_graph > 0.8
     assert with_graph > without + 0.25
+
+
+def test_given_code_targets_replace_the_graph_bits():
+    # one random codeword per topic: the encoder must learn to give each document its topic's
+    # codeword, which the graph teacher's bits (other directions, other rotations) are not
+    rng = np.random.default_rng(7)
+    topics = sorted(set(LABELS))
+    words = rng.random((len(topics), 8)) > 0.5
+    while (words.all(axis=0) | ~words.any(axis=0)).any() or len({w.tobytes() for w in words}) < len(topics):
+        words = rng.random((len(topics), 8)) > 0.5  # every bit splits the topics; distinct codewords
+    target = words[[topics.index(t) for t in LABELS]].astype(np.uint8)
+    cfg = ModelConfig(**dict(TINY, pretrain="none", epochs=60, word_dropout=0.0, threshold="half"))
+
+    taught = (encode_bits(train(X, cfg, code_targets=target).encoder, X) == target).mean()
+    graph = (encode_bits(train(X, cfg).encoder, X) == target).mean()
+    off = ModelConfig(**{**asdict(cfg), "graph_codes": 0.0})  # targets given: weight 1.0
+    taught_off = (encode_bits(train(X, off, code_targets=target.astype(bool)).encoder, X) == target).mean()
+    print(f"agreement with the given bits: {taught:.3f} (graph codes off: {taught_off:.3f}), graph teacher {graph:.3f}")
+    assert taught > 0.95 and taught_off > 0.95
+    assert graph < taught - 0.15
+
+
+@pytest.mark.parametrize("targets, message", [
+    (np.zeros((3, 8)), "one row per document"),
+    (np.zeros((X.shape[0], 16)), "one column per bit"),
+    (np.full((X.shape[0], 8), 0.5), "only 0 and 1"),
+])
+def test_bad_code_targets_are_refused(targets, message):
+    with pytest.raises(ConfigError, match=message):
+        train(X, ModelConfig(**TINY), code_targets=targets)
 
 
 @pytest.mark.parametrize("bad, message", [
