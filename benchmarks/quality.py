@@ -14,8 +14,9 @@ goes to ``--report``/seed-N (default reports/quality-20ng).
     python benchmarks/quality.py --methods lsh,lsi,itq,sh,tfidf,bm25   # baselines only
 
 Every run also saves its numbers (without the precision-recall curves) to
-``benchmarks/quality.json``; ``--rebuild`` re-renders RESULTS.md from that file, and from the
-ablation rows in ``benchmarks/ablation.json`` (``benchmarks/ablation.py``), without evaluating.
+``benchmarks/quality.json``; ``--rebuild`` re-renders RESULTS.md from that file, from the
+ablation rows in ``benchmarks/ablation.json`` (``benchmarks/ablation.py``) and from the label
+ceiling in ``benchmarks/ceiling.json`` (``benchmarks/label_ceiling.py``), without evaluating.
 
 The corpus folder is ``<repo>/../shared/datasets/20news-bydate`` unless ``$SEMHASH_20NG`` or
 ``--root`` says otherwise.
@@ -129,6 +130,24 @@ def ablation_section() -> list[str]:
             *table_lines(rows, bits), ""]
 
 
+def ceiling_section(split: str) -> list[str]:
+    """What the labels would buy on this split, from benchmarks/ceiling.json
+    (``benchmarks/label_ceiling.py``), when it holds a full-corpus run on the same split."""
+    path = REPO / "benchmarks" / "ceiling.json"
+    if not path.is_file():
+        return []
+    c = json.loads(path.read_text())
+    if c.get("split") != split or "--limit-per-class" in c.get("command", ""):
+        return []
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from label_ceiling import ceiling_rows, target_row  # noqa: PLC0415
+
+    return [f"## What the labels would buy ({split} half, seed {c['seed']})", "",
+            "Both rows **use the newsgroup labels**: they are references for how far any unsupervised code can get "
+            "on this protocol, not methods (`benchmarks/label_ceiling.py`; details in `benchmarks/CEILING.md`).", "",
+            *ceiling_rows(c), target_row(c["bits"]), ""]
+
+
 def results_markdown(all_results: list[dict], command: str, wall: float, report_dir: Path | None,
                      rebuilt: bool = False) -> str:
     """The text of RESULTS.md (the first seed's run gives the per-run details)."""
@@ -153,6 +172,7 @@ def results_markdown(all_results: list[dict], command: str, wall: float, report_
         "",
         *summary_markdown(*seed_summary(all_results), len(seeds)),
         "",
+        *ceiling_section(ds["split"]),
         f"## Precision@100 of seed {seeds[0]} alone, with wall times",
         "",
         markdown_table(results),

@@ -530,12 +530,7 @@ def test_report_records_a_reproducible_command(tmp_path: Path):
 @needs_20ng
 def test_benchmark_script_writes_results_md(tmp_path: Path):
     pytest.importorskip("matplotlib")
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "quality.py"
-    spec = importlib.util.spec_from_file_location("quality_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _benchmark_module("quality")
     out = tmp_path / "RESULTS.md"
     saved = tmp_path / "quality.json"
     args = ["--methods", "lsh,tfidf", "--bits", "16", "--limit-per-class", "20", "--quiet", "--seeds", "0,1",
@@ -563,13 +558,47 @@ def test_benchmark_script_writes_results_md(tmp_path: Path):
     assert again.replace("- re-rendered from `benchmarks/quality.json` with `python benchmarks/quality.py --rebuild`\n", "") == text
 
 
-def test_ablation_reuses_a_report_only_for_the_same_model(tmp_path: Path):
+def _benchmark_module(name: str):
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ablation.py"
-    spec = importlib.util.spec_from_file_location("ablation_benchmark", path)
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_label_ceiling_codewords_are_distinct_and_every_bit_splits_the_classes():
+    module = _benchmark_module("label_ceiling")
+    for n_classes, n_bits in ((20, 16), (20, 128), (3, 8)):
+        words = module.class_codewords(n_classes, n_bits, seed=1)
+        assert words.shape == (n_classes, n_bits) and set(np.unique(words)) == {0, 1}
+        assert len({w.tobytes() for w in words}) == n_classes
+        assert (words.any(axis=0) & ~words.all(axis=0)).all()
+    assert (module.class_codewords(20, 32, 5) == module.class_codewords(20, 32, 5)).all()
+
+
+@needs_20ng
+def test_label_ceiling_script_writes_its_report(tmp_path: Path):
+    module = _benchmark_module("label_ceiling")
+    out, saved = tmp_path / "CEILING.md", tmp_path / "ceiling.json"
+    args = ["--bits", "16", "--limit-per-class", "20", "--epochs", "1", "--out", str(out), "--json", str(saved)]
+    assert module.main(args) == 0
+    result = json.loads(saved.read_text())
+    assert 360 <= result["n_db"] <= 20 * 20 and result["split"] == "test"  # empty documents dropped
+    # 20 training documents per newsgroup still teach a classifier far above chance (5 %)
+    assert 20 < result["svm_accuracy"] <= 100 and 0 < result["taught_p100"]["16"] <= 100
+    text = out.read_text()
+    assert f"| linear SVM on the labels, ranked by predicted newsgroup (no hashing) | {result['svm_p100']:.2f} |" in text
+    assert "| issue 7 target | ≥ 56 |" in text and "--limit-per-class 20" in text
+    assert "unsupervised" not in text.split("## P@100")[1].split("issue 7")[0]  # a slice is not compared
+    rebuilt = tmp_path / "REBUILT.md"
+    assert module.main(["--rebuild", "--json", str(saved), "--out", str(rebuilt)]) == 0
+    assert rebuilt.read_text() == text
+
+
+def test_ablation_reuses_a_report_only_for_the_same_model(tmp_path: Path):
+    module = _benchmark_module("ablation")
     assert module.parse_config("plain:rbm:0:1") == ("plain", "rbm", 0, 1.0, "spectral")
     from semhash.model import ModelConfig
 
