@@ -166,7 +166,8 @@ def _print_hits(hits) -> None:
 @index_option
 @click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
 @click.option("--radius", type=int, default=None, help="Hamming radius of the lookup [default: 1-3 by code length].")
-@click.option("--no-rerank", is_flag=True, help="Rank by Hamming distance instead of TF-IDF cosine.")
+@click.option("--no-rerank", is_flag=True,
+              help="Rank by the code alone (query-weighted Hamming distance) instead of TF-IDF cosine.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--file", "query_file", type=click.File("r", encoding="utf-8"), default=None,
               help="Read one query per line from a file ('-' for standard input).")

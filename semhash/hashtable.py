@@ -454,7 +454,7 @@ class HammingTable:
         self.keys_, self.offsets_, order = build_buckets(keys, ids)
         self.ids_ = ids[order]
         self.codes_ = np.ascontiguousarray(packed[order])
-        self._mih = self._flat = None
+        self._mih = self._flat = self._by_id = None
         self._auto = {}
         return self
 
@@ -504,6 +504,43 @@ class HammingTable:
         if len(self.ids_) == 0 or k == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
         return top_k(self.ids_, hamming_to(query, self.codes_), int(k))
+
+    def codes_of(self, ids: np.ndarray) -> np.ndarray:
+        """Packed codes ``(len(ids), n_bytes)`` of documents by id; every id must be in the table.
+
+        The first call builds an id index, kept until the table changes: where the ids are
+        dense (document rows: all in ``[0, 2n)``), the table position of every id value
+        (4 bytes each), read with one gather; otherwise the sorted ids and their positions,
+        read with a binary search.
+        """
+        self._check_fitted()
+        if self._by_id is None:
+            self._by_id = self._id_index()
+        ids = np.asarray(ids, dtype=np.int64)
+        if self._by_id[0] is None:  # dense: the position of each id value, -1 where absent
+            pos = self._by_id[1]
+            inside = (ids >= 0) & (ids < len(pos))
+            at = pos[np.where(inside, ids, 0)] if len(pos) else np.zeros(len(ids), np.int64)
+            bad = ~inside | (at < 0)
+        else:
+            sorted_ids, order = self._by_id
+            k = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+            bad = sorted_ids[k] != ids
+            at = order[k]
+        if bad.any():
+            raise ValueError(f"ids not in the table: {ids[bad][:10].tolist()}")
+        return np.asarray(self.codes_)[at]
+
+    def _id_index(self) -> tuple[np.ndarray | None, np.ndarray]:
+        ids = np.asarray(self.ids_)
+        n = len(ids)
+        small = np.int32 if n < 2**31 else np.int64
+        if n == 0 or (ids.min() >= 0 and ids.max() < 2 * n):
+            pos = np.full(int(ids.max()) + 1 if n else 0, -1, dtype=small)
+            pos[ids] = np.arange(n, dtype=small)
+            return None, pos
+        order = np.argsort(ids, kind="stable").astype(small)
+        return ids[order], order
 
     def method_for(self, radius: int) -> str:
         """The method ``auto`` would use for ``radius`` on this table."""
@@ -637,7 +674,7 @@ class HammingTable:
             raise IndexFormatError(f"bad hash table in {folder}: " + "; ".join(problems)
                                    + "; rebuild the index with `semhash index`")
         table.keys_, table.offsets_, table.ids_, table.codes_ = keys, offsets, ids, codes
-        table._mih = table._flat = None
+        table._mih = table._flat = table._by_id = None
         table._auto = {}
         return table
 

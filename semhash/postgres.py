@@ -152,7 +152,8 @@ META_SCHEMA = (
 
 
 def ball_sql(table: str, wide: bool):
-    """Rows within the probed keys, nearest first: params ``(query bits, keys[, keys2], limit)``."""
+    """``(row, distance, code as '0101...')`` of every row within the probed keys, nearest
+    first: params ``(query bits, keys[, keys2])``."""
     from psycopg import sql
 
     where = (
@@ -160,28 +161,37 @@ def ball_sql(table: str, wide: bool):
         if wide else "code_int = ANY(%s::bigint[])"
     )
     return sql.SQL(
-        "SELECT row, d FROM (SELECT row, bit_count(code_bits # %s::bit varying) AS d FROM {} WHERE "
-        + where + ") AS ball ORDER BY d, row LIMIT %s"
+        "SELECT row, d, code FROM (SELECT row, bit_count(code_bits # %s::bit varying) AS d, code_bits::text AS code"
+        " FROM {} WHERE " + where + ") AS ball ORDER BY d, row"
     ).format(sql.Identifier(table))
 
 
 def range_sql(table: str):
-    """Rows within a radius by a full scan, nearest first: params ``(query bits, radius, limit)``."""
+    """``(row, distance, code)`` of every row within a radius by a full scan, nearest first:
+    params ``(query bits, radius)``."""
     from psycopg import sql
 
     return sql.SQL(
-        "SELECT row, d FROM (SELECT row, bit_count(code_bits # %s::bit varying) AS d FROM {}) AS scan"
-        " WHERE d <= %s ORDER BY d, row LIMIT %s"
+        "SELECT row, d, code FROM (SELECT row, bit_count(code_bits # %s::bit varying) AS d, code_bits::text AS code"
+        " FROM {}) AS scan WHERE d <= %s ORDER BY d, row"
     ).format(sql.Identifier(table))
 
 
 def knn_sql(table: str):
-    """The nearest rows by ``(distance, row)``: params ``(query bits, limit)``."""
+    """``(row, distance, code)`` of the nearest rows by ``(distance, row)``: params ``(query bits, limit)``."""
     from psycopg import sql
 
     return sql.SQL(
-        "SELECT row, bit_count(code_bits # %s::bit varying) AS d FROM {} ORDER BY d, row LIMIT %s"
+        "SELECT row, bit_count(code_bits # %s::bit varying) AS d, code_bits::text FROM {} ORDER BY d, row LIMIT %s"
     ).format(sql.Identifier(table))
+
+
+def packed_from_bits(strings: list[str], n_bits: int) -> np.ndarray:
+    """Packed codes ``(n, n_bits // 8)`` of ``'0101...'`` strings (the inverse of :func:`code_bits`)."""
+    if not strings:
+        return np.zeros((0, n_bits // 8), dtype=np.uint8)
+    bits = np.frombuffer("".join(strings).encode("ascii"), dtype=np.uint8).reshape(len(strings), n_bits) - ord("0")
+    return np.packbits(bits, axis=1)
 
 
 def rows_sql(table: str, columns: tuple[str, ...]):
@@ -412,38 +422,34 @@ class PostgresSearcher:
 
     # -- the query path (mirrors semhash.search.shortlist)
 
-    def _rows_within(self, code: np.ndarray, bits: str, radius: int, limit: int):
+    def _rows_within(self, code: np.ndarray, bits: str, radius: int) -> list[tuple]:
         from .hashtable import ball_size
 
         n_bits = self.index.n_bits
         if ball_size(n_bits, radius) > MAX_PROBES:
-            found = self._fetch(range_sql(self.table), (bits, radius, limit))
-        else:
-            keys = probe_keys(code, n_bits, radius)
-            wide = keys.shape[1] > 1
-            params = (bits, keys[:, 0].tolist(), keys[:, 1].tolist(), limit) if wide else (bits, keys[:, 0].tolist(), limit)
-            found = self._fetch(ball_sql(self.table, wide), params)
-        return _as_arrays(found)
+            return self._fetch(range_sql(self.table), (bits, radius))
+        keys = probe_keys(code, n_bits, radius)
+        wide = keys.shape[1] > 1
+        params = (bits, keys[:, 0].tolist(), keys[:, 1].tolist()) if wide else (bits, keys[:, 0].tolist())
+        return self._fetch(ball_sql(self.table, wide), params)
 
-    def _shortlist(self, code, query, k: int, radius: int, rerank: bool):
-        from .search import MAX_SHORTLIST, MIN_SHORTLIST, merge_candidates, order_shortlist
+    def _shortlist(self, code, query, k: int, radius: int, rerank: bool, bit_weights=None):
+        from .search import MAX_SHORTLIST, MIN_SHORTLIST, merge_candidates, order_shortlist, select_candidates
 
-        n_docs = self._meta["n_docs"]
-        bits = code_bits(code.reshape(1, -1), self.index.n_bits)[0]
+        n_docs, n_bits = self._meta["n_docs"], self.index.n_bits
+        bits = code_bits(code.reshape(1, -1), n_bits)[0]
         need = max(k, MIN_SHORTLIST) if rerank else k
-        limit = max(MAX_SHORTLIST, k)
-        ids, dist = self._rows_within(code, bits, radius, limit)
-        if len(ids) < need:
-            kids, kdist = _as_arrays(self._fetch(knn_sql(self.table), (bits, min(need, n_docs))))
-        else:
-            kids, kdist = np.zeros(0, np.int64), np.zeros(0, np.int32)
-        ids, dist = merge_candidates(ids, dist, kids, kdist, limit)
-        scores = None
-        if rerank and len(ids):
-            scores = self._cosine(ids, query)
-        ids, dist, scores = order_shortlist(ids, dist, scores, k)
+        found = self._rows_within(code, bits, radius)
+        filled = self._fetch(knn_sql(self.table), (bits, min(need, n_docs))) if len(found) < need else []
+        code_of = {int(r): c for r, _, c in found + filled}
+        (ids, dist), (kids, kdist) = _as_arrays(found), _as_arrays(filled)
+        ids, dist = merge_candidates(ids, dist, kids, kdist, None)
+        ids, dist, wdist = select_candidates(ids, dist, max(MAX_SHORTLIST, k), rerank, code, bit_weights,
+                                             lambda rows: packed_from_bits([code_of[int(r)] for r in rows], n_bits))
+        scores = self._cosine(ids, query) if rerank and len(ids) else None
+        ids, dist, scores = order_shortlist(ids, dist, scores, k, wdist, bit_weights)
         if scores is None:
-            scores = 1.0 - dist / self.index.n_bits
+            scores = 1.0 - dist / n_bits
         return ids, dist, scores
 
     def _cosine(self, ids: np.ndarray, query) -> np.ndarray:
@@ -486,9 +492,9 @@ class PostgresSearcher:
         self._connection()
         out = []
         for cols, w in terms:
-            code = encode_terms(index.encoder, cols, w)
+            code, bit_weights = encode_terms(index.encoder, cols, w)
             query = (cols, w / np.float32(np.sqrt(np.sum(w * w))))
-            ids, dist, scores = self._shortlist(code, query, int(k), radius, rerank)
+            ids, dist, scores = self._shortlist(code, query, int(k), radius, rerank, bit_weights)
             docs = {int(r[0]): r for r in self._fetch(rows_sql(self.table, ("row", "id", "path", "title", "snippet")),
                                                       (ids.tolist(),))}
             out.append([
@@ -504,9 +510,10 @@ class PostgresSearcher:
 
 
 def _as_arrays(found: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and distances of ``(row, distance, ...)`` tuples."""
     if not found:
         return np.zeros(0, np.int64), np.zeros(0, np.int32)
-    arr = np.asarray(found, dtype=np.int64)
+    arr = np.asarray([f[:2] for f in found], dtype=np.int64)
     return arr[:, 0], arr[:, 1].astype(np.int32)
 
 

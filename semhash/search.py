@@ -7,12 +7,19 @@ vocabulary and idf and encoded with the NumPy forward pass.
 2. Encode it to a packed binary code.
 3. Look up every document within ``radius`` bits (bit flipping over the hash table, or
    multi-index hashing for long codes, or a scan; ``lookup=`` forces one, see
-   :mod:`semhash.hashtable`). The shortlist keeps at most ``MAX_SHORTLIST`` of them, the
-   nearest first.
+   :mod:`semhash.hashtable`).
 4. When the ball holds fewer documents than the shortlist needs, an exact k-nearest-neighbour
    scan of the same codes (NumPy, or FAISS for large databases) fills it (``k`` without
    re-ranking, ``max(k, MIN_SHORTLIST)`` with it).
-5. Re-rank the shortlist by TF-IDF cosine similarity (default), or rank by Hamming distance.
+5. The shortlist keeps at most ``MAX_SHORTLIST`` of these candidates, the nearest by the
+   **query-weighted Hamming distance**: the sum, over the bits where a document differs from
+   the query, of how sure the query is of that bit (the distance of its code-layer logit from
+   the bit's threshold, :func:`query_bit_weights`). Documents at the same Hamming distance are
+   thus told apart, and an unsure bit counts less than a sure one (an asymmetric distance,
+   Gordo et al. 2014; ``benchmarks/WEIGHTED.md``). The index stores only bits; the weights
+   come from the query.
+6. Re-rank the shortlist by TF-IDF cosine similarity (default), or keep the query-weighted
+   order (``rerank=False``; the score is then ``1 - weighted distance / sum of the weights``).
 
 Each query is vectorized with the saved vocabulary and idf directly (:func:`query_terms`)
 and re-ranked straight from the CSR arrays of the TF-IDF rows (:func:`cosine_scores`), so a
@@ -29,7 +36,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .codes import CsrArrays, encode_packed
+from .codes import CsrArrays, binarize, encode_logits, pack_bits
 from .errors import QueryError
 from .hashtable import expand_ranges
 from .vectorize import term_counts
@@ -89,8 +96,9 @@ def check_text(text) -> str:
     return text
 
 
-def merge_candidates(ball_ids, ball_dist, knn_ids, knn_dist, limit: int):
-    """Union of the ball and the kNN fill, nearest first, at most ``limit`` documents.
+def merge_candidates(ball_ids, ball_dist, knn_ids, knn_dist, limit: int | None):
+    """Union of the ball and the kNN fill, nearest first, at most ``limit`` documents (all
+    with ``None``).
 
     Both inputs are sorted by ``(distance, id)`` without duplicates (as the lookups return
     them), so with no fill the ball's head is the answer.
@@ -128,15 +136,52 @@ def query_idf(vectorizer):
     return cached[1]
 
 
-def encode_terms(encoder, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Packed code ``(n_bytes,)`` of one sparse row, by :func:`semhash.codes.encode_packed`."""
-    return encode_rows(encoder, [(cols, weights)])[0]
+def query_bit_weights(logits: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """How sure a query is of each of its bits: the distance (float64) of each code-layer logit
+    from that bit's threshold."""
+    return np.abs(np.asarray(logits, dtype=np.float64) - np.asarray(thresholds, dtype=np.float64))
 
 
-def encode_rows(encoder, terms: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Packed codes ``(n, n_bytes)`` of several ``(columns, weights)`` rows in one forward pass
-    (the float64 pass of :mod:`semhash.codes` gives each row the bits it gets alone)."""
-    return encode_packed(encoder, CsrArrays.from_rows(terms, encoder.n_inputs))
+def encode_terms(encoder, cols: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Packed code ``(n_bytes,)`` and bit weights ``(n_bits,)`` of one sparse row (:func:`encode_rows`)."""
+    codes, bit_weights = encode_rows(encoder, [(cols, weights)])
+    return codes[0], bit_weights[0]
+
+
+def encode_rows(encoder, terms: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Packed codes ``(n, n_bytes)`` of several ``(columns, weights)`` rows in one forward pass,
+    the bits of :func:`semhash.codes.encode_packed`, and their weights
+    (:func:`query_bit_weights`). The float64 pass of :mod:`semhash.codes` gives each row the
+    bits it gets alone."""
+    logits = encode_logits(encoder, CsrArrays.from_rows(terms, encoder.n_inputs))
+    return pack_bits(binarize(logits, encoder.thresholds)), query_bit_weights(logits, encoder.thresholds)
+
+
+def weighted_distances(codes: np.ndarray, query: np.ndarray, bit_weights: np.ndarray) -> np.ndarray:
+    """Query-weighted Hamming distances (float64) from one packed ``query`` to packed ``codes``:
+    for each row, the sum of ``bit_weights`` over the bits where it differs from the query."""
+    if len(codes) == 0:
+        return np.zeros(0)
+    differ = np.unpackbits(np.bitwise_xor(np.asarray(codes, dtype=np.uint8), query), axis=1, count=len(bit_weights))
+    return differ @ np.asarray(bit_weights, dtype=np.float64)
+
+
+def select_candidates(ids, dist, limit: int, rerank: bool, code, bit_weights, codes_of):
+    """At most ``limit`` candidates (``ids``, ``dist`` sorted by ``(distance, id)``) and their
+    query-weighted distances (``None`` where they were not needed).
+
+    The weighted distance orders them when there are more than ``limit`` (which to re-rank) or
+    no re-ranking follows (the hits' order); otherwise the cosine re-ranking sees them all and
+    the order does not matter. ``codes_of(ids)`` gives the candidates' packed codes.
+    """
+    if bit_weights is None or (rerank and len(ids) <= limit):
+        return ids[:limit], dist[:limit], None
+    wdist = weighted_distances(codes_of(ids), code, bit_weights)
+    if len(ids) > limit:  # only those up to the limit-th distance (all of its ties) need sorting
+        keep = np.flatnonzero(wdist <= np.partition(wdist, limit - 1)[limit - 1])
+        ids, dist, wdist = ids[keep], dist[keep], wdist[keep]
+    order = np.lexsort((ids, wdist))[:limit]
+    return ids[order], dist[order], wdist[order]
 
 
 def cosine_scores(tfidf, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -155,22 +200,30 @@ def cosine_scores(tfidf, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray
     return np.bincount(seg, weights=data[pos[shared]] * qw[shared], minlength=len(rows)).astype(np.float32)
 
 
-def order_shortlist(ids, dist, scores, k: int):
-    """Top ``k``: by score (ties by distance, id) when ``scores`` is given, else by (distance, id)."""
+def order_shortlist(ids, dist, scores, k: int, wdist=None, bit_weights=None):
+    """Top ``k`` with a score each.
+
+    By ``scores`` (ties by distance, id) when given; else in the query-weighted order of
+    :func:`select_candidates` when ``wdist`` is given (score ``1 - wdist / sum(bit_weights)``);
+    else by (distance, id) (score ``1 - distance / n_bits``, filled in by the caller).
+    """
     if scores is not None and len(ids):
         order = np.lexsort((ids, dist, -scores))[:k]
         return ids[order], dist[order], scores[order]
+    if wdist is not None:
+        total = max(float(np.sum(bit_weights)), 1e-12)
+        return ids[:k], dist[:k], 1.0 - wdist[:k] / total
     order = np.lexsort((ids, dist))[:k]
     return ids[order], dist[order], None
 
 
-def rank_shortlist(ids, dist, query, tfidf, rerank: bool, k: int):
-    """Top ``k`` of the shortlist: by cosine (ties by distance, id) or by (distance, id).
+def rank_shortlist(ids, dist, query, tfidf, rerank: bool, k: int, wdist=None, bit_weights=None):
+    """Top ``k`` of the shortlist: by cosine (ties by distance, id) or as :func:`order_shortlist`.
 
     ``query`` is ``(columns, weights)`` of the L2-normalized query row.
     """
     scores = cosine_scores(tfidf, ids, *query) if rerank and len(ids) else None
-    return order_shortlist(ids, dist, scores, k)
+    return order_shortlist(ids, dist, scores, k, wdist, bit_weights)
 
 
 def check_lookup(lookup: str) -> str:
@@ -191,16 +244,22 @@ def knn_fill(index, code, k: int):
     return index.table.knn(code, k)
 
 
-def shortlist(index, code, query, k: int, radius: int, rerank: bool, lookup: str):
-    """Ranked ``(rows, distances, scores)`` of one encoded query (no document store access)."""
+def shortlist(index, code, query, k: int, radius: int, rerank: bool, lookup: str, bit_weights=None):
+    """Ranked ``(rows, distances, scores)`` of one encoded query (no document store access).
+
+    ``bit_weights`` (from :func:`encode_rows`) turn on the query-weighted order; without them
+    candidates are taken and ranked by ``(distance, id)``.
+    """
     need = max(k, MIN_SHORTLIST) if rerank else k
     ids, dist = index.table.ball(code, radius, method=lookup)
     if len(ids) < need:
         kids, kdist = knn_fill(index, code, min(need, len(index.table)))
     else:
         kids, kdist = np.zeros(0, np.int64), np.zeros(0, np.int32)
-    ids, dist = merge_candidates(ids, dist, kids, kdist, max(MAX_SHORTLIST, k))
-    ids, dist, scores = rank_shortlist(ids, dist, query, index.tfidf, rerank, k)
+    ids, dist = merge_candidates(ids, dist, kids, kdist, None)
+    ids, dist, wdist = select_candidates(ids, dist, max(MAX_SHORTLIST, k), rerank, code, bit_weights,
+                                         index.table.codes_of)
+    ids, dist, scores = rank_shortlist(ids, dist, query, index.tfidf, rerank, k, wdist, bit_weights)
     if scores is None:
         scores = 1.0 - dist / index.n_bits
     return ids, dist, scores
@@ -223,15 +282,17 @@ def default_threads() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_THREADS))
 
 
-def _search_vectors(index, queries, codes, k: int, radius: int, rerank: bool, lookup: str = "auto",
-                    threads: int = 1) -> list[list[Hit]]:
+def _search_vectors(index, queries, codes, bit_weights, k: int, radius: int, rerank: bool,
+                    lookup: str = "auto", threads: int = 1) -> list[list[Hit]]:
     if index._faiss is None and len(index.table) >= FAISS_FILL_ABOVE and threads > 1:
         index.faiss  # load once here, not from several threads at the same time
     def one(i):
-        return shortlist(index, codes[i], queries[i], k, radius, rerank, lookup)
+        return shortlist(index, codes[i], queries[i], k, radius, rerank, lookup, bit_weights[i])
 
     # the first query runs alone: it builds the table's lazy caches (multi-index tables,
-    # the searchable key view) once, before any thread could race to build them
+    # the searchable key view) once, before any thread could race to build them (the id index
+    # of codes_of is built when a query first needs it; two threads building it at once
+    # would build the same arrays)
     ranked = [one(0)] + _map_chunks(lambda i: one(i + 1), len(codes) - 1, threads) if len(codes) else []
     wanted = np.unique(np.concatenate([r[0] for r in ranked])) if ranked else []
     docs = index.documents(wanted)  # one store read for the whole batch, in this thread
@@ -272,9 +333,9 @@ def search_batch(index, texts: list[str], k: int = 10, radius: int | None = None
             f"no word of the query {shown!r} is in the index vocabulary; try other words "
             "(stop words and words seen in fewer than min_df documents are not indexed)"
         )
-    codes = encode_rows(index.encoder, terms)
+    codes, bit_weights = encode_rows(index.encoder, terms)
     queries = [(cols, w / np.float32(np.sqrt(np.sum(w * w)))) for cols, w in terms]
-    return _search_vectors(index, queries, codes, int(k), radius, rerank, lookup, threads)
+    return _search_vectors(index, queries, codes, bit_weights, int(k), radius, rerank, lookup, threads)
 
 
 def search(index, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,

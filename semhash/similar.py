@@ -3,7 +3,10 @@
 The query is the document as the index already holds it: its packed code (``index.table``)
 for the Hamming-ball lookup and its L2-normalized TF-IDF row (``index.tfidf``) for the
 re-ranking, so the answer is what :func:`semhash.search.search` gives for the document's
-text, minus the document itself. Nothing is re-encoded and no document store text is read.
+text, minus the document itself. No document store text is read; the one forward pass is of
+the stored row, for the query-weighted order (:func:`semhash.search.query_bit_weights`; the
+encoder scales every row to the same total weight, so the stored row gives the logits its text
+gives).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import SemhashError
-from .search import Hit, check_lookup, check_query_args, shortlist
+from .search import Hit, check_lookup, check_query_args, encode_terms, shortlist
 
 
 class UnknownDocumentError(SemhashError, LookupError):
@@ -59,7 +62,8 @@ def similar(index, doc_id: str, k: int = 10, radius: int | None = None, rerank: 
     want = min(int(k) + 1, len(index.table))
     if n_others <= 0:
         return []
-    ids, dist, scores = shortlist(index, code, query, want, radius, rerank, lookup)
+    _, bit_weights = encode_terms(index.encoder, *query)
+    ids, dist, scores = shortlist(index, code, query, want, radius, rerank, lookup, bit_weights)
     keep = ids != row
     ids, dist, scores = ids[keep][:k], dist[keep][:k], np.asarray(scores)[keep][:k]
     docs = index.documents(ids)

@@ -289,6 +289,27 @@ def test_add_remove_equals_fresh_build(n_bits):
 
 
 @pytest.mark.parametrize("mmap", [False, True])
+def test_codes_of_returns_each_documents_code(tmp_path, mmap):
+    rng = np.random.default_rng(11)
+    codes = random_codes(rng, 300, 32)
+    ids = rng.choice(10_000, size=300, replace=False).astype(np.int64)  # sparse, unsorted ids
+    HammingTable.build(codes, ids, 32).save(tmp_path)
+    table = HammingTable.load(tmp_path, 32, mmap=mmap)
+    pick = rng.permutation(300)[:50]
+    np.testing.assert_array_equal(table.codes_of(ids[pick]), codes[pick])
+    assert table.codes_of(np.zeros(0, np.int64)).shape == (0, 4)
+    with pytest.raises(ValueError, match="ids not in the table"):
+        table.codes_of(np.array([ids[0], 10_001]))
+    # the id index follows changes to the table
+    table.add(random_codes(rng, 2, 32), [20_000, -5])
+    np.testing.assert_array_equal(table.codes_of([-5, ids[3]])[1], codes[3])
+    table.remove(ids[:10])
+    with pytest.raises(ValueError, match="ids not in the table"):
+        table.codes_of(ids[:1])
+    np.testing.assert_array_equal(table.codes_of(ids[10:20]), codes[10:20])
+
+
+@pytest.mark.parametrize("mmap", [False, True])
 @pytest.mark.parametrize("n_bits", [32, 128])
 def test_save_load_round_trip(tmp_path, n_bits, mmap):
     codes, ids = make_db("clustered", n_bits)

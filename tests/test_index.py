@@ -36,14 +36,38 @@ def test_search_finds_the_topic(small_index):
         assert all(hits[i].score >= hits[i + 1].score for i in range(9))
 
 
-def test_no_rerank_ranks_by_hamming_distance(small_index):
+def query_logits(idx, text):
+    from semhash.codes import encode_logits
+
+    return encode_logits(idx.encoder, idx.vectorizer.transform([text]))[0]
+
+
+def test_no_rerank_ranks_by_query_weighted_hamming_distance(small_index):
+    from semhash.search import default_radius
+
     idx = SemanticIndex.load(small_index[0])
-    hits = idx.search("orbit rocket", k=20, rerank=False)
-    d = [h.distance for h in hits]
-    assert d == sorted(d)
-    code = idx.encode(["orbit rocket"])[0]
-    ids, dist = idx.table.knn(code, 20)
-    assert sorted(d) == sorted(dist.tolist())
+    text, k = "orbit rocket", 20
+    hits = idx.search(text, k=k, rerank=False)
+    assert len(hits) == k
+    code = idx.encode([text])[0]
+    bits = np.unpackbits(code)[: idx.n_bits]
+    logits = query_logits(idx, text)
+    assert ((logits > idx.encoder.thresholds) == bits).all()
+    weights = np.abs(logits - idx.encoder.thresholds)
+
+    def wdist(rows):  # the sum of the query's weights over the bits where each row differs
+        return (np.unpackbits(idx.table.codes_of(rows), axis=1)[:, : idx.n_bits] != bits) @ weights
+
+    got = wdist([h.row for h in hits])
+    assert (np.diff(got) >= -1e-12).all()
+    np.testing.assert_allclose([h.score for h in hits], np.round(1 - got / weights.sum(), 6), atol=1e-6)
+    assert [h.distance for h in hits] == np.unpackbits(
+        idx.table.codes_of([h.row for h in hits]) ^ code, axis=1)[:, : idx.n_bits].sum(axis=1).tolist()
+    # the candidates are the default ball filled with the k nearest codes; none left out is nearer
+    ball, _ = idx.table.ball(code, default_radius(idx.n_bits))
+    candidates = np.union1d(ball, idx.table.knn(code, k)[0])
+    left_out = np.setdiff1d(candidates, [h.row for h in hits])
+    assert len(left_out) == 0 or wdist(left_out).min() >= got[-1] - 1e-12
 
 
 def test_radius_ball_is_exact_and_faiss_fills_k(small_index):

@@ -199,6 +199,19 @@ def test_similar_library_function(small_index):
         similar(idx, "nope")
 
 
+@pytest.mark.parametrize("rerank", [True, False])
+def test_similar_answers_what_a_search_for_the_documents_text_answers(small_index, topical_corpus, rerank):
+    from semhash.similar import similar
+
+    idx = small_index[1]
+    for doc_id in ("space/space-000.txt", "finance/finance-007.txt"):
+        text = (topical_corpus / doc_id).read_text()
+        want = [(h.id, h.distance, h.score) for h in idx.search(text, k=9, rerank=rerank) if h.id != doc_id][:8]
+        got = [(h.id, h.distance, h.score) for h in similar(idx, doc_id, k=8, rerank=rerank)]
+        assert [g[:2] for g in got] == [w[:2] for w in want]
+        assert [g[2] for g in got] == pytest.approx([w[2] for w in want], abs=1e-5)
+
+
 def test_encode_formats(server, small_index):
     from semhash.export import encode_texts, format_codes
 

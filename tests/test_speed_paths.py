@@ -99,7 +99,7 @@ def test_cli_lookup_and_threads_options(small_index, tmp_path):
 def test_numpy_query_path_matches_the_vectorizer_and_encoder(small_index):
     """The per-query path (saved vocabulary and idf applied directly, cosine from the CSR
     arrays) gives the weights, codes and scores of the Vectorizer / encoder / SciPy pipeline."""
-    from semhash.codes import encode_packed
+    from semhash.codes import encode_logits, encode_packed
     from semhash.search import cosine_scores, encode_terms, query_idf, query_terms
     from semhash.vectorize import l2_normalize
 
@@ -112,7 +112,10 @@ def test_numpy_query_path_matches_the_vectorizer_and_encoder(small_index):
         row = X[i].sorted_indices()  # SciPy's product leaves the columns of a row unsorted
         np.testing.assert_array_equal(cols, row.indices)
         np.testing.assert_allclose(w, row.data, rtol=1e-6)
-        np.testing.assert_array_equal(encode_terms(idx.encoder, cols, w), encode_packed(idx.encoder, X[i])[0])
+        code, bit_weights = encode_terms(idx.encoder, cols, w)
+        np.testing.assert_array_equal(code, encode_packed(idx.encoder, X[i])[0])
+        logits = encode_logits(idx.encoder, X[i])[0]
+        np.testing.assert_allclose(bit_weights, np.abs(logits - idx.encoder.thresholds), atol=1e-6)
         rows = np.arange(len(idx.table))
         want = np.asarray((idx.tfidf.tocsr()[rows] @ Q[i].T).todense()).ravel()
         np.testing.assert_allclose(cosine_scores(idx.tfidf, rows, cols, w / np.linalg.norm(w)), want, atol=1e-6)
@@ -152,3 +155,39 @@ def test_query_path_does_not_import_faiss_for_a_small_index(small_index):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_weighted_distances_and_candidate_selection():
+    from semhash.codes import pack_bits
+    from semhash.search import select_candidates, weighted_distances
+
+    rng = np.random.default_rng(4)
+    bits = rng.integers(0, 2, (40, 24)).astype(np.uint8)
+    q = rng.integers(0, 2, 24).astype(np.uint8)
+    w = rng.random(24)
+    codes, qp = pack_bits(bits), pack_bits(q[None])[0]
+    np.testing.assert_allclose(weighted_distances(codes, qp, w), ((bits != q) * w).sum(axis=1))
+    assert weighted_distances(codes[:0], qp, w).shape == (0,)
+
+    ids = np.arange(100, 140, dtype=np.int64)
+    dist = (bits != q).sum(axis=1).astype(np.int32)
+    order = np.lexsort((ids, dist))
+    ids, dist, bits, codes = ids[order], dist[order], bits[order], codes[order]
+    codes_of = dict(zip(ids.tolist(), codes))
+
+    def lookup(rows):
+        return np.array([codes_of[int(r)] for r in rows])
+
+    # re-ranking follows and every candidate fits: untouched, no weighted distances needed
+    same = select_candidates(ids, dist, 40, True, qp, w, lookup)
+    assert (same[0] == ids).all() and same[2] is None
+    # no weights given: the (distance, id) head
+    head = select_candidates(ids, dist, 10, True, qp, None, lookup)
+    assert (head[0] == ids[:10]).all() and head[2] is None
+    # too many candidates, or no re-ranking: the nearest by weighted distance, in that order
+    wd = ((bits != q) * w).sum(axis=1)
+    for limit, rerank in ((10, True), (40, False)):
+        got_ids, got_dist, got_wd = select_candidates(ids, dist, limit, rerank, qp, w, lookup)
+        want = np.lexsort((ids, wd))[:limit]
+        assert (got_ids == ids[want]).all() and (got_dist == dist[want]).all()
+        np.testing.assert_allclose(got_wd, wd[want])
