@@ -597,6 +597,34 @@ def test_label_ceiling_script_writes_its_report(tmp_path: Path):
     assert rebuilt.read_text() == text
 
 
+def test_weighted_hamming_scores_are_minus_the_weighted_distance():
+    module = _benchmark_module("weighted_hamming")
+    rng = np.random.default_rng(3)
+    db, q = rng.integers(0, 2, (50, 16)).astype(np.uint8), rng.integers(0, 2, (4, 16)).astype(np.uint8)
+    logits = rng.normal(size=(4, 16))
+    thresholds = rng.normal(scale=0.1, size=16)
+    w = module.query_bit_weights(logits, thresholds)
+    assert (w >= 0).all() and np.allclose(w, np.abs(logits - thresholds), atol=1e-6)
+    distance = ((q[:, None, :] != db[None, :, :]) * w[:, None, :]).sum(-1)
+    scores = module.weighted_scores(db, q, w)
+    np.testing.assert_allclose(scores, w.sum(axis=1, keepdims=True) - 2 * distance, rtol=1e-5, atol=1e-4)
+    # with equal weights the ranking is plain Hamming distance
+    ones = module.weighted_scores(db, q, np.ones_like(w))
+    np.testing.assert_allclose(ones, 16 - 2 * (q[:, None, :] != db[None, :, :]).sum(-1))
+
+
+@needs_20ng
+def test_weighted_hamming_script_writes_its_report(tmp_path: Path):
+    module = _benchmark_module("weighted_hamming")
+    out, saved = tmp_path / "WEIGHTED.md", tmp_path / "weighted.json"
+    assert module.main(["--bits", "16", "--limit-per-class", "20", "--epochs", "1", "--out", str(out),
+                        "--json", str(saved)]) == 0
+    run = json.loads(saved.read_text())["runs"]["16"]
+    assert set(run) == {"train_seconds", "plain", "weighted"} and all(0 <= v <= 100 for v in run["plain"].values())
+    text = out.read_text()
+    assert f"| query-weighted Hamming distance | {run['weighted']['10']:.2f} | {run['weighted']['100']:.2f} |" in text
+
+
 def test_ablation_reuses_a_report_only_for_the_same_model(tmp_path: Path):
     module = _benchmark_module("ablation")
     assert module.parse_config("plain:rbm:0:1") == ("plain", "rbm", 0, 1.0, "spectral")
