@@ -45,11 +45,16 @@ from semhash.vectorize import l2_normalize  # noqa: E402
 
 def class_codewords(n_classes: int, n_bits: int, seed: int) -> np.ndarray:
     """``(n_classes, n_bits)`` distinct random 0/1 codewords in which every bit splits the classes."""
+    if not 2 <= n_classes <= 2**n_bits:
+        raise ValueError(f"{n_classes} classes cannot have distinct {n_bits}-bit codewords that all split them")
     rng = np.random.default_rng(seed)
     while True:
         words = rng.random((n_classes, n_bits)) < 0.5
         constant = words.all(axis=0) | ~words.any(axis=0)
-        if not constant.any() and len({w.tobytes() for w in words}) == n_classes:
+        while constant.any():  # redraw the bits every class agrees on
+            words[:, constant] = rng.random((n_classes, int(constant.sum()))) < 0.5
+            constant = words.all(axis=0) | ~words.any(axis=0)
+        if len({w.tobytes() for w in words}) == n_classes:
             return words.astype(np.uint8)
 
 

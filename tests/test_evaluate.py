@@ -570,12 +570,14 @@ def _benchmark_module(name: str):
 
 def test_label_ceiling_codewords_are_distinct_and_every_bit_splits_the_classes():
     module = _benchmark_module("label_ceiling")
-    for n_classes, n_bits in ((20, 16), (20, 128), (3, 8)):
+    for n_classes, n_bits in ((20, 16), (20, 128), (3, 8), (2, 64)):
         words = module.class_codewords(n_classes, n_bits, seed=1)
         assert words.shape == (n_classes, n_bits) and set(np.unique(words)) == {0, 1}
         assert len({w.tobytes() for w in words}) == n_classes
         assert (words.any(axis=0) & ~words.all(axis=0)).all()
     assert (module.class_codewords(20, 32, 5) == module.class_codewords(20, 32, 5)).all()
+    with pytest.raises(ValueError, match="cannot have distinct"):
+        module.class_codewords(20, 4, 0)
 
 
 @needs_20ng
