@@ -34,12 +34,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from semhash.codes import binarize, encode_logits, encode_packed, pack_bits
+from semhash.codes import encode_packed
 from semhash.corpus import read_corpus
 from semhash.hashtable import HammingTable, substring_slices
 from semhash.index import SemanticIndex, open_index, resolve_index_path
-from semhash.search import (MAX_SHORTLIST, MIN_SHORTLIST, cosine_scores, default_radius, knn_fill,
-                             merge_candidates, order_shortlist, query_bit_weights, select_candidates)
+from semhash.search import (MAX_SHORTLIST, MIN_SHORTLIST, codes_and_weights, cosine_scores, default_radius,
+                             knn_fill, merge_candidates, order_shortlist, select_candidates)
 from semhash.vectorize import l2_normalize, tokenize
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,12 +92,6 @@ def perturb(X: sp.csr_matrix, src: np.ndarray, keep: np.ndarray, rng) -> sp.csr_
 
 def encode_chunks(encoder, X, chunk: int = 50_000) -> np.ndarray:
     return np.concatenate([encode_packed(encoder, X[i : i + chunk]) for i in range(0, X.shape[0], chunk)])
-
-
-def query_codes(encoder, X) -> tuple[np.ndarray, np.ndarray]:
-    """Packed codes of query rows and their bit weights, as the query path makes them."""
-    logits = encode_logits(encoder, X)
-    return pack_bits(binarize(logits, encoder.thresholds)), query_bit_weights(logits, encoder.thresholds)
 
 
 def grow_codes(encoder, X_base, n_total: int, bits: int, rng, real_bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -570,9 +564,9 @@ def main(argv=None) -> None:
         t = time.perf_counter()
         codes, source = grow_codes(enc, X_base, max(max(sizes), len(base)), bits, rng, enc.n_bits)
         if bits == enc.n_bits:
-            qcodes, qweights = query_codes(enc, X_q)
+            qcodes, qweights = codes_and_weights(enc, X_q)
         else:
-            halves = [query_codes(enc, perturb(X_q, np.arange(args.queries), np.full(args.queries, 0.7), rng))
+            halves = [codes_and_weights(enc, perturb(X_q, np.arange(args.queries), np.full(args.queries, 0.7), rng))
                       for _ in range(2)]
             qcodes = np.concatenate([h[0] for h in halves], axis=1)
             qweights = np.concatenate([h[1] for h in halves], axis=1)

@@ -149,11 +149,15 @@ def encode_terms(encoder, cols: np.ndarray, weights: np.ndarray) -> tuple[np.nda
 
 
 def encode_rows(encoder, terms: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Packed codes ``(n, n_bytes)`` of several ``(columns, weights)`` rows in one forward pass,
-    the bits of :func:`semhash.codes.encode_packed`, and their weights
-    (:func:`query_bit_weights`). The float64 pass of :mod:`semhash.codes` gives each row the
-    bits it gets alone."""
-    logits = encode_logits(encoder, CsrArrays.from_rows(terms, encoder.n_inputs))
+    """:func:`codes_and_weights` of several ``(columns, weights)`` rows in one forward pass
+    (the float64 pass of :mod:`semhash.codes` gives each row the bits it gets alone)."""
+    return codes_and_weights(encoder, CsrArrays.from_rows(terms, encoder.n_inputs))
+
+
+def codes_and_weights(encoder, X) -> tuple[np.ndarray, np.ndarray]:
+    """Packed codes ``(n, n_bytes)`` of the rows of ``X`` (the bits of
+    :func:`semhash.codes.encode_packed`) and their bit weights (:func:`query_bit_weights`)."""
+    logits = encode_logits(encoder, X)
     return pack_bits(binarize(logits, encoder.thresholds)), query_bit_weights(logits, encoder.thresholds)
 
 
