@@ -85,6 +85,11 @@ def taught_p100(X_db, y_db, X_q, y_q, n_bits: int, seed: int, epochs: int | None
     return 100 * precision_at_k(db, y_db, q, y_q, (100,), seed)[100], seconds
 
 
+def full_corpus(result: dict) -> bool:
+    """Whether a saved result measured the whole protocol (not a ``--limit-per-class`` slice)."""
+    return "--limit-per-class" not in result["command"]
+
+
 def unsupervised_default(split: str, bits: list[int]) -> tuple[dict[int, float], int] | None:
     """The unsupervised default's mean P@100 per length from benchmarks/quality.json and the
     number of seeds behind it, when that file holds a run on this split."""
@@ -117,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.rebuild:
         result = json.loads(args.json.read_text())
-        found = None if "--limit-per-class" in result["command"] else unsupervised_default(result["split"], result["bits"])
-        args.out.write_text(ceiling_markdown(result, found), encoding="utf-8")
+        write_markdown(result, args.out)
         print(f"rebuilt {args.out} from {args.json}")
         return 0
     bits = [int(b) for b in args.bits.split(",") if b.strip()]
@@ -134,8 +138,6 @@ def main(argv: list[str] | None = None) -> int:
         taught[b], seconds[b] = taught_p100(X_db, y_db, X_q, y_q, b, args.seed, args.epochs)
         print(f"encoder taught the labels, {b} bits: P@100 {taught[b]:.2f} ({seconds[b]:.0f} s)", flush=True)
     wall = time.perf_counter() - started
-    found = unsupervised_default(args.split, bits) if args.limit_per_class is None else None
-
     result = {"command": command.strip(), "split": args.split, "seed": args.seed, "bits": bits,
               "n_db": int(X_db.shape[0]), "n_queries": int(X_q.shape[0]),
               "svm_p100": svm, "svm_accuracy": accuracy,
@@ -144,9 +146,16 @@ def main(argv: list[str] | None = None) -> int:
               "wall_seconds": wall, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "machine": f"{platform.platform()}, {os.cpu_count()} CPUs"}
     args.json.write_text(json.dumps(result, indent=1) + "\n")
-    args.out.write_text(ceiling_markdown(result, found), encoding="utf-8")
+    write_markdown(result, args.out)
     print(f"wall time {wall:.0f} s; wrote {args.out} and {args.json}")
     return 0
+
+
+def write_markdown(result: dict, out: Path) -> None:
+    """CEILING.md of a saved result, beside the unsupervised default when it measured the whole
+    protocol."""
+    found = unsupervised_default(result["split"], result["bits"]) if full_corpus(result) else None
+    out.write_text(ceiling_markdown(result, found), encoding="utf-8")
 
 
 def table_row(label: str, cells: list[str]) -> str:

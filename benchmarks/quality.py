@@ -136,11 +136,12 @@ def ceiling_section(split: str) -> list[str]:
     path = REPO / "benchmarks" / "ceiling.json"
     if not path.is_file():
         return []
-    c = json.loads(path.read_text())
-    if c.get("split") != split or "--limit-per-class" in c.get("command", ""):
-        return []
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from label_ceiling import ceiling_rows, target_row  # noqa: PLC0415
+    from label_ceiling import ceiling_rows, full_corpus, target_row  # noqa: PLC0415
+
+    c = json.loads(path.read_text())
+    if c.get("split") != split or not full_corpus(c):
+        return []
 
     return [f"## What the labels would buy ({split} half, seed {c['seed']})", "",
             "Both rows **use the newsgroup labels**: they are references for how far any unsupervised code can get "

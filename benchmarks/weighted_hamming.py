@@ -34,14 +34,9 @@ sys.path.insert(0, str(REPO))
 
 from semhash.codes import binarize, encode_logits, pack_bits  # noqa: E402
 from semhash.evaluate import EvalConfig, precision_at_k, precision_at_k_scores, prepare_data  # noqa: E402
-from semhash.search import query_bit_weights as _weights  # noqa: E402
+from semhash.search import query_bit_weights  # noqa: E402
 
 KS = (10, 100)
-
-
-def query_bit_weights(logits: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """:func:`semhash.search.query_bit_weights` for a matrix of query logits, as float32."""
-    return _weights(logits, thresholds).astype(np.float32)
 
 
 def weighted_scores(db_bits: np.ndarray, q_bits: np.ndarray, q_weights: np.ndarray) -> np.ndarray:
