@@ -441,11 +441,14 @@ class PostgresSearcher:
         need = max(k, MIN_SHORTLIST) if rerank else k
         found = self._rows_within(code, bits, radius)
         filled = self._fetch(knn_sql(self.table), (bits, min(need, n_docs))) if len(found) < need else []
-        code_of = {int(r): c for r, _, c in found + filled}
         (ids, dist), (kids, kdist) = _as_arrays(found), _as_arrays(filled)
         ids, dist = merge_candidates(ids, dist, kids, kdist, None)
-        ids, dist, wdist = select_candidates(ids, dist, max(MAX_SHORTLIST, k), rerank, code, bit_weights,
-                                             lambda rows: packed_from_bits([code_of[int(r)] for r in rows], n_bits))
+
+        def codes_of(rows):  # only called when the weighted order is needed
+            code_of = {int(r): c for r, _, c in found + filled}
+            return packed_from_bits([code_of[int(r)] for r in rows], n_bits)
+
+        ids, dist, wdist = select_candidates(ids, dist, max(MAX_SHORTLIST, k), rerank, code, bit_weights, codes_of)
         scores = self._cosine(ids, query) if rerank and len(ids) else None
         ids, dist, scores = order_shortlist(ids, dist, scores, k, wdist, bit_weights)
         if scores is None:
