@@ -16,6 +16,8 @@ from semhash.cli_evaluate import evaluate
 from semhash.codes import pack_bits
 from semhash.errors import ConfigError, CorpusError
 
+from conftest import SEED
+
 TWENTY_NG = ev.default_20ng_root()
 needs_20ng = pytest.mark.skipif(
     not (TWENTY_NG / "train").is_dir(), reason=f"20 Newsgroups not found at {TWENTY_NG} (set $SEMHASH_20NG)"
@@ -282,7 +284,7 @@ def test_splits_are_disjoint_and_fixed():
 @pytest.fixture(scope="module")
 def clustered():
     """Sparse nonnegative 'documents' from 3 topics of 30 words each, 150 train, 60 query."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(SEED)
 
     def make(n):
         labels = rng.integers(0, 3, n)
@@ -364,7 +366,7 @@ def test_reference_scores(clustered):
 
 
 def _generic_corpus(root: Path, n_per_label: int = 30) -> Path:
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(SEED)
     topics = {
         "space": "rocket orbit launch nasa moon shuttle satellite astronaut telescope planet".split(),
         "cars": "engine wheel brake tyre gearbox clutch sedan diesel piston exhaust".split(),
@@ -381,7 +383,8 @@ def _generic_corpus(root: Path, n_per_label: int = 30) -> Path:
 def test_run_evaluation_on_generic_folder(tmp_path: Path):
     pytest.importorskip("matplotlib")
     root = _generic_corpus(tmp_path / "corpus")
-    config = ev.EvalConfig(root=root, name="toy", methods=("lsh", "lsi", "itq", "sh", "tfidf"), bits=(8,), ks=(1, 5, 100))
+    config = ev.EvalConfig(root=root, name="toy", methods=("lsh", "lsi", "itq", "sh", "tfidf"), bits=(8,), ks=(1, 5, 100),
+                            seed=SEED)
     results = ev.run_evaluation(config)
     ds = results["dataset"]
     assert ds["n_database"] == 72 and ds["n_queries"] == 9 and ds["n_labels"] == 3
@@ -456,7 +459,7 @@ def test_cli_20ng_slice_end_to_end(tmp_path: Path):
     pytest.importorskip("matplotlib")
     pytest.importorskip("bm25s")
     out = tmp_path / "report"
-    args = ["--preset", "20ng", "--limit-per-class", "50", "--bits", "16,32",
+    args = ["--preset", "20ng", "--limit-per-class", "50", "--bits", "16,32", "--seed", str(SEED),
             "--methods", "lsh,lsi,itq,sh,tfidf,bm25", "--out", str(out), "--quiet"]
     result = CliRunner().invoke(evaluate, args)
     assert result.exit_code == 0, result.output

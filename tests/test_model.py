@@ -10,12 +10,12 @@ from semhash.codes import EncoderWeights, encode_bits, encode_probs, pack_bits, 
 from semhash.errors import ConfigError
 from semhash.model import ModelConfig, train
 
-from conftest import TOPICS, topical_text
+from conftest import SEED, TOPICS, topical_text
 
 import random
 
 
-def topical_matrix(n_per_topic=20, seed=0):
+def topical_matrix(n_per_topic=20, seed=SEED):
     from semhash.vectorize import Vectorizer, VectorizerConfig
 
     rng = random.Random(seed)
@@ -29,7 +29,7 @@ def topical_matrix(n_per_topic=20, seed=0):
 
 
 X, LABELS = topical_matrix()
-TINY = dict(n_bits=8, hidden=(32, 16), epochs=4, pretrain_epochs=4, batch_size=16, seed=3)
+TINY = dict(n_bits=8, hidden=(32, 16), epochs=4, pretrain_epochs=4, batch_size=16, seed=3 + SEED)
 
 
 @pytest.mark.parametrize("pretrain", ["rbm", "autoencoder"])
@@ -64,7 +64,7 @@ def test_numpy_encoder_equals_keras_encoder():
 def test_same_seed_same_codes_and_other_seed_differs():
     a = train(X, ModelConfig(pretrain="rbm", **TINY)).encoder
     b = train(X, ModelConfig(pretrain="rbm", **TINY)).encoder
-    c = train(X, ModelConfig(pretrain="rbm", **{**TINY, "seed": 4})).encoder
+    c = train(X, ModelConfig(pretrain="rbm", **{**TINY, "seed": TINY["seed"] + 1})).encoder
     codes = [encode_bits(e, X) for e in (a, b, c)]
     assert (codes[0] == codes[1]).all()
     assert not np.array_equal(encode_probs(a, X), encode_probs(c, X))
@@ -377,26 +377,30 @@ def test_teacher_scale_benchmark_runs_and_recovers_its_planted_topics(tmp_path):
 def test_graph_code_loss_pulls_the_encoder_to_the_graph_bits():
     from semhash.model import graph_code_targets, nearest_neighbours
 
-    cfg = dict(TINY, pretrain="none", epochs=30, word_dropout=0.0, threshold="half")
-    target = graph_code_targets(length_normalized(X, ModelConfig().input_length),
-                                nearest_neighbours(X, min(ModelConfig().graph_neighbours, X.shape[0] - 1)),
-                                ModelConfig(**cfg))
+    nbrs = nearest_neighbours(X, min(ModelConfig().graph_neighbours, X.shape[0] - 1))
 
-    def agreement(graph_codes):
-        enc = train(X, ModelConfig(**cfg, graph_codes=graph_codes)).encoder
-        return (encode_bits(enc, X) == target).mean()
+    def agreements(seed):
+        cfg = dict(TINY, pretrain="none", epochs=30, word_dropout=0.0, threshold="half", seed=seed)
+        target = graph_code_targets(length_normalized(X, ModelConfig().input_length), nbrs, ModelConfig(**cfg))
+        return [(encode_bits(train(X, ModelConfig(**cfg, graph_codes=g)).encoder, X) == target).mean()
+                for g in (5.0, 0.0)]
 
-    with_graph, without = agreement(5.0), agreement(0.0)
-    print(f"agreement with the graph bits: {with_graph:.3f} with the graph loss, {without:.3f} without")
-    # the toy graph's third direction splits one topic, which its words only partly show: 0.85 here
-    assert with_graph > 0.8
-    assert with_graph > without + 0.25
+    # Three trainings each way, compared by their means. Measured over SEMHASH_TEST_SEED 0-7 (24
+    # trainings each way): one training agrees 0.70-0.91 with the loss and 0.34-0.63 without (the
+    # control matches the bits' signs only by chance, 0.5 on average, but its 8 topical bits swing
+    # together); means of three 0.77-0.88 and 0.42-0.58. The bounds sit about 3.5 standard
+    # deviations of a three-run mean below the averages (0.82 and a gap of 0.31).
+    runs = np.array([agreements(TINY["seed"] + i) for i in range(3)])
+    with_graph, without = runs.mean(axis=0)
+    print(f"agreement with the graph bits: {with_graph:.3f} with the graph loss, {without:.3f} without ({runs.tolist()})")
+    assert with_graph > without + 0.12
+    assert with_graph > 0.7
 
 
 def test_given_code_targets_replace_the_graph_bits():
     # one random codeword per topic: the encoder must learn to give each document its topic's
     # codeword, which the graph teacher's bits (other directions, other rotations) are not
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(7 + SEED)
     topics = sorted(set(LABELS))
     words = rng.random((len(topics), 8)) > 0.5
     while (words.all(axis=0) | ~words.any(axis=0)).any() or len({w.tobytes() for w in words}) < len(topics):

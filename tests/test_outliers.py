@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import NG20
+from conftest import NG20, SEED
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def mixed_index(tmp_path_factory):
             shutil.copy(f, root / "corpus" / group / f.name)
     report = read_corpus(root / "corpus")
     config = IndexConfig(VectorizerConfig(min_df=2),
-                         ModelConfig(n_bits=16, hidden=(64, 32), epochs=8, pretrain_epochs=2, seed=0))
+                         ModelConfig(n_bits=16, hidden=(64, 32), epochs=8, pretrain_epochs=2, seed=SEED))
     idx = SemanticIndex.build(report.documents, config)
     idx.save(root / "idx")
     return idx, report.documents, root / "idx"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import NG20
+from conftest import NG20, SEED
 
 GROUPS = ["comp.graphics", "rec.autos", "sci.space", "talk.politics.guns"]
 PER_GROUP = 150
@@ -24,7 +24,7 @@ def test_precision_at_10_on_20ng_slice(tmp_path, capsys):
         return docs
 
     train, test = load("train"), load("test")
-    config = IndexConfig(model=ModelConfig(n_bits=32, epochs=20, pretrain_epochs=5, seed=0))
+    config = IndexConfig(model=ModelConfig(n_bits=32, epochs=20, pretrain_epochs=5, seed=SEED))
     idx = SemanticIndex.build(train, config)
     idx.save(tmp_path / "ng")
     idx = SemanticIndex.load(tmp_path / "ng")
