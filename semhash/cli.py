@@ -515,14 +515,17 @@ def encode_cmd(texts, index_name, fmt, text_file):
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
 @click.option("--max-body", type=click.IntRange(min=1), default=1_000_000, show_default=True, metavar="BYTES",
               help="Largest request body accepted; larger ones get 413.")
+@click.option("--max-hits", type=click.IntRange(min=1), default=100_000, show_default=True, metavar="N",
+              help="Most hits one search request may ask for (texts x k); more get 422.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True, help="uvicorn log level.")
-def serve_cmd(index_name, host, port, max_body, log_level):
+def serve_cmd(index_name, host, port, max_body, max_hits, log_level):
     """Serve an index over HTTP: search, similar documents, codes, add and remove.
 
     JSON endpoints: POST /search, POST /search/batch, POST /similar,
     GET /documents/{id}/similar, POST /encode, POST /documents, DELETE /documents,
-    GET /info, GET /health; the OpenAPI description is at /openapi.json (/docs renders it).
+    GET /info, GET /health (GET endpoints answer HEAD too); the OpenAPI description is at
+    /openapi.json (there is no /docs page: it would load Swagger UI from the internet).
 
     Example: semhash serve --index ng20 --port 8000
     """
@@ -534,7 +537,7 @@ def serve_cmd(index_name, host, port, max_body, log_level):
         raise click.ClickException("semhash serve needs uvicorn and fastapi: pip install fastapi uvicorn")
     try:
         service = IndexService(index_name).start()
-        app = create_app(service, max_body)
+        app = create_app(service, max_body, max_hits)
     except SemhashError as exc:
         raise fail(exc)
     click.echo(f"serving {service.folder} ({len(service.current().index.table)} documents) "

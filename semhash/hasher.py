@@ -1,21 +1,35 @@
-"""``SemanticHasher``: texts in, binary codes out, with scikit-learn's conventions.
+"""``SemanticHasher``: texts in, binary codes out, as a scikit-learn transformer.
 
-``__init__`` only stores its arguments; ``fit`` learns the vocabulary and trains the model
-(``vectorizer_``, ``encoder_``, ``training_``) and returns ``self``; ``encode`` / ``transform``
-need no TensorFlow.
+It is a real estimator (``BaseEstimator`` + ``TransformerMixin``): ``get_params`` /
+``set_params``, ``clone()``, ``Pipeline`` and grid search work. ``__init__`` only stores its
+arguments; ``fit(texts, y=None)`` learns the vocabulary and trains the model (``vectorizer_``,
+``encoder_``, ``training_``) and returns ``self``; ``transform`` gives 0/1 codes and ``encode``
+packed ones, with no TensorFlow. Its input is a list of texts (the estimator tags say so), so the
+scikit-learn checks written for numeric ``X`` do not apply; ``tests/test_hasher.py`` runs the
+ones that do.
+
+This module is on the training side: it imports scikit-learn (``import semhash`` does not load
+it; see :mod:`semhash`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from .codes import encode_bits, encode_probs, pack_bits
 from .errors import ConfigError, NotFittedError
 from .vectorize import Vectorizer, VectorizerConfig
 
 
-class SemanticHasher:
-    """Learns short binary codes for documents (vectorizer + deep autoencoder)."""
+class SemanticHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Learns short binary codes for documents (vectorizer + deep autoencoder).
+
+    ``model`` (a :class:`semhash.model.ModelConfig`), when given, sets every model option and
+    ``n_bits``, ``pretrain``, ``epochs`` and ``seed`` are not used; ``vectorizer`` (a
+    :class:`semhash.vectorize.VectorizerConfig`) sets the vocabulary's options. Fitting twice with
+    the same parameters gives the same codes.
+    """
 
     def __init__(self, n_bits: int = 32, pretrain: str = "rbm", epochs: int = 20, seed: int = 0,
                  vectorizer: VectorizerConfig | None = None, model=None):
@@ -26,6 +40,13 @@ class SemanticHasher:
         self.vectorizer = vectorizer
         self.model = model
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # a list of texts, not a numeric matrix
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []  # always uint8 codes
+        return tags
+
     def _model_config(self):
         from .model import ModelConfig
 
@@ -33,18 +54,17 @@ class SemanticHasher:
             return self.model
         return ModelConfig(n_bits=self.n_bits, pretrain=self.pretrain, epochs=self.epochs, seed=self.seed)
 
-    def fit(self, texts: list[str], progress: bool = False, code_targets=None) -> "SemanticHasher":
-        """Learn the vocabulary and train the model on ``texts``.
+    def fit(self, texts: list[str], y=None, *, progress: bool = False, code_targets=None) -> "SemanticHasher":
+        """Learn the vocabulary and train the model on ``texts``; ``y`` is ignored (the codes are
+        learned without labels; it is accepted so that a ``Pipeline`` can pass it).
 
         ``code_targets`` (optional): one row of ``n_bits`` 0/1 per text, bits the code layer is
         taught instead of the neighbour graph's (see :func:`semhash.model.train`); the rows of
         texts left with no known word are dropped from both.
         """
-        if isinstance(texts, str):
-            raise ConfigError("fit expects a list of documents, not a single string")
+        texts = _texts(texts, "fit")
         from .model import train
 
-        texts = list(texts)
         if code_targets is not None and len(code_targets) != len(texts):
             raise ConfigError(f"code_targets has {len(code_targets)} rows for {len(texts)} texts; give one row per text")
         self.vectorizer_ = Vectorizer(self.vectorizer or VectorizerConfig()).fit(texts)
@@ -57,27 +77,43 @@ class SemanticHasher:
         self.encoder_ = self.training_.encoder
         return self
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "encoder_")
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "encoder_"):
+        if not self.__sklearn_is_fitted__():
             raise NotFittedError("this SemanticHasher is not fitted yet: call fit(texts) first")
+
+    @property
+    def _n_features_out(self) -> int:
+        """Bits per code, for ``get_feature_names_out`` (``semantichasher0``, ...); an
+        AttributeError before ``fit``, which scikit-learn reports as not fitted."""
+        return self.encoder_.n_bits
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Code-unit probabilities ``(n, n_bits)``."""
         self._check_fitted()
-        if isinstance(texts, str):
-            raise ConfigError("expected a list of texts, not a single string; wrap it in a list")
-        return encode_probs(self.encoder_, self.vectorizer_.transform(list(texts)))
+        return encode_probs(self.encoder_, self.vectorizer_.transform(_texts(texts, "probabilities")))
 
     def transform(self, texts: list[str]) -> np.ndarray:
         """0/1 codes ``(n, n_bits)`` uint8."""
         self._check_fitted()
-        if isinstance(texts, str):
-            raise ConfigError("expected a list of texts, not a single string; wrap it in a list")
-        return encode_bits(self.encoder_, self.vectorizer_.transform(list(texts)))
+        return encode_bits(self.encoder_, self.vectorizer_.transform(_texts(texts, "transform")))
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Packed codes ``(n, n_bits // 8)`` uint8 (bit 0 is the most significant bit of byte 0)."""
         return pack_bits(self.transform(texts))
 
-    def fit_transform(self, texts: list[str]) -> np.ndarray:
-        return self.fit(texts).transform(texts)
+
+def _texts(texts, method: str) -> list[str]:
+    """``texts`` as a list of strings, or a :class:`ConfigError` naming what is wrong."""
+    if isinstance(texts, (str, bytes)):
+        raise ConfigError(f"{method} expects a list of texts, not a single string; wrap it in a list")
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise ConfigError(f"{method} expects a list of texts, got {type(texts).__name__}") from None
+    bad = next((t for t in texts if not isinstance(t, str)), None)
+    if bad is not None:
+        raise ConfigError(f"{method} expects texts (str), got a {type(bad).__name__}: {bad!r:.60}")
+    return texts

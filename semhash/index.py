@@ -568,10 +568,16 @@ class SemanticIndex:
         return out
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """Packed codes ``(n, n_bits // 8)`` of ``texts``, computed with NumPy only."""
+        """Packed codes ``(n, n_bits // 8)`` of ``texts``: the codes a search computes for them,
+        with NumPy only (no SciPy, scikit-learn or TensorFlow)."""
         if isinstance(texts, str):
             raise ConfigError("encode expects a list of texts, not a single string; wrap it in a list")
-        return encode_packed(self.encoder, self.vectorizer.transform(list(texts)))
+        from .search import encode_rows, query_idf, query_terms  # the query's own path
+
+        vec = self.vectorizer
+        vec._check_fitted()
+        idf = query_idf(vec)
+        return encode_rows(self.encoder, [query_terms(vec.vocabulary_, idf, t) for t in texts])[0]
 
     def search(self, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,
                lookup: str = "auto"):

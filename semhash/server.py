@@ -1,7 +1,12 @@
 """HTTP service: a small JSON API over one index (``semhash serve``).
 
 FastAPI (on Starlette) validates requests against typed models and describes the API at
-``/openapi.json`` (``/docs`` renders it); uvicorn runs it.
+``/openapi.json``; uvicorn runs it. There is no ``/docs`` page: FastAPI's Swagger UI and ReDoc
+pages load their scripts from a CDN, so they would be blank where the service usually runs
+(no internet); any OpenAPI viewer can read ``/openapi.json``.
+
+Every error is a JSON object with a one-line ``message`` (see :func:`create_app`); a request's
+work is bounded by ``max_body`` (bytes of the body) and ``max_hits`` (texts x k of a search).
 
 Concurrency: :class:`IndexService` holds the current *snapshot*, a loaded
 :class:`~semhash.index.SemanticIndex` that is never changed after it is published. Readers
@@ -18,6 +23,7 @@ Endpoints are plain ``def`` functions: FastAPI runs them in its thread pool, so 
 does not block the event loop.
 """
 
+import math
 import os
 import threading
 import time
@@ -30,7 +36,7 @@ import numpy as np
 from . import search as search_mod
 from .search import Hit
 from .corpus import MAX_DOC_CHARS, Document, extract_title
-from .errors import IndexFormatError, IndexNotFoundError, SemhashError
+from .errors import ConfigError, IndexFormatError, IndexNotFoundError, SemhashError
 from .export import code_dict, encode_texts, to_bit_strings, to_int8_bytes, to_uint8_lists
 from .codes import to_hex
 from .index import MANIFEST, SemanticIndex, resolve_index_path, update_index
@@ -43,6 +49,8 @@ DEFAULT_MAX_BODY = 1_000_000  # bytes of a request body
 MAX_BATCH = 1000  # texts in one /search/batch or /encode request
 MAX_DOCUMENTS = 10_000  # documents (or ids) in one add or delete request
 MAX_ID_CHARS = 1000
+# hits one request may ask for (texts x k): 1000 texts at k=100, or a single search at MAX_K
+DEFAULT_MAX_HITS = 100_000
 CODE_FORMATS = ("hex", "bits", "int8", "uint8", "json")
 
 
@@ -218,16 +226,84 @@ class BodyLimit:
 # --------------------------------------------------------------------------- the app
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate (JSON's ``"\\ud800"``), which no UTF-8 can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+LONE_SURROGATE = "contains a lone surrogate (an unpaired \\ud800-\\udfff escape), which is not text; send valid Unicode"
+
+
+def _valid_unicode(value: str) -> str:
+    if has_lone_surrogate(value):
+        raise ValueError(LONE_SURROGATE)
+    return value
+
+
 def _not_blank(value: str) -> str:
+    _valid_unicode(value)
     if not value.strip():
         raise ValueError("must not be empty or only whitespace")
     return value
 
 
-def create_app(service: IndexService, max_body: int = DEFAULT_MAX_BODY):
-    """The FastAPI application over ``service`` (already started), wrapped in :class:`BodyLimit`."""
+def json_safe(value):
+    """``value`` with every string made encodable (lone surrogates as ``\\udxxx`` escapes) and
+    every non-finite float as its name: what an error response may echo of a bad request."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8") if has_lone_surrogate(value) else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {json_safe(str(k)): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def validation_errors(errors: list[dict]) -> list[dict]:
+    """Pydantic's errors as ``{"loc", "type", "msg"}`` without the offending ``input`` (it may be
+    a megabyte of text, or not encodable as JSON at all: a lone surrogate, NaN, infinity)."""
+    out = []
+    for err in errors:
+        msg, value = str(err.get("msg", "invalid")), err.get("input")
+        if err.get("type") == "string_unicode":
+            msg = LONE_SURROGATE
+        elif isinstance(value, float) and not math.isfinite(value):
+            msg = f"{msg}, not {value!r} (JSON has no NaN or infinity)"
+        out.append(json_safe({"loc": [p for p in err.get("loc", ()) if p != "body"], "type": err.get("type"),
+                              "msg": msg}))
+    return out
+
+
+def check_hits_wanted(n_texts: int | None, k: int, max_hits: int) -> None:
+    """Refuse a request for more than ``max_hits`` hits (``n_texts`` x ``k``; ``None`` texts: a
+    single search) with a 422 naming the fields."""
+    wanted = (n_texts or 1) * k
+    if wanted <= max_hits:
+        return
+    from fastapi import HTTPException
+
+    asked = f"texts x k: {n_texts} texts x k={k}" if n_texts is not None else f"k: k={k}"
+    raise HTTPException(422, f"{asked} asks for {wanted:,} hits; the limit is {max_hits:,} per request "
+                             "(semhash serve --max-hits): send fewer texts per request or a smaller k")
+
+
+def create_app(service: IndexService, max_body: int = DEFAULT_MAX_BODY, max_hits: int = DEFAULT_MAX_HITS):
+    """The FastAPI application over ``service`` (already started), wrapped in :class:`BodyLimit`.
+
+    ``max_body`` bytes of request body (413 beyond), ``max_hits`` hits per search request
+    (texts x k; 422 beyond). Errors are ``{"message", "detail"}`` JSON: 422 for a request that
+    does not fit the schema (``detail`` lists pydantic's errors without their input), 400 for a
+    query the index cannot answer, 404 for an unknown id or path, 405 for a wrong method.
+    """
+    if isinstance(max_hits, bool) or not isinstance(max_hits, int) or max_hits < 1:
+        raise ConfigError(f"max_hits must be a positive whole number, got {max_hits!r}")
     from fastapi import FastAPI, Query, Request
-    from fastapi.encoders import jsonable_encoder
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -238,6 +314,7 @@ def create_app(service: IndexService, max_body: int = DEFAULT_MAX_BODY):
     QueryText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS), AfterValidator(_not_blank)]
     DocText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_DOC_CHARS), AfterValidator(_not_blank)]
     DocId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_not_blank)]
+    Label = Annotated[str, StringConstraints(max_length=MAX_ID_CHARS), AfterValidator(_valid_unicode)]
     K = Annotated[int, Field(ge=1, le=MAX_K, description=f"number of hits, 1 to {MAX_K}")]
     Radius = Annotated[int | None, Field(ge=0, le=128, description="Hamming radius (default: 1-3 by code length)")]
     Lookup = Literal["auto", "table", "mih", "scan"]
@@ -267,8 +344,8 @@ def create_app(service: IndexService, max_body: int = DEFAULT_MAX_BODY):
     class DocumentIn(Strict):
         id: DocId
         text: DocText
-        title: str | None = Field(None, max_length=MAX_ID_CHARS, description="default: the text's first line")
-        path: str | None = Field(None, max_length=MAX_ID_CHARS, description="default: the id")
+        title: Label | None = Field(None, description="default: the text's first line")
+        path: Label | None = Field(None, description="default: the id")
 
     class AddRequest(Strict):
         documents: list[DocumentIn] = Field(min_length=1, max_length=MAX_DOCUMENTS)
@@ -305,19 +382,23 @@ def create_app(service: IndexService, max_body: int = DEFAULT_MAX_BODY):
         title="semhash",
         version=__version__,
         description="Semantic hashing retrieval over one index: search, similar documents, codes, live updates.",
+        docs_url=None,  # Swagger UI and ReDoc load their scripts from a CDN: blank offline
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.service = service
+    app.state.max_hits = max_hits
 
     def error(status: int, message: str, detail=None) -> JSONResponse:
-        return JSONResponse({"message": message, "detail": message if detail is None else detail}, status_code=status)
+        body = {"message": message, "detail": message if detail is None else detail}
+        return JSONResponse(json_safe(body), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError):
-        errors = jsonable_encoder(exc.errors(), custom_encoder={Exception: str})
+        errors = validation_errors(exc.errors())
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        loc = [str(p) for p in first.get("loc", []) if p != "body"]
-        where = ".".join(loc) or "body"
-        return error(422, f"{where}: {first.get('msg')}", errors)
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        return error(422, f"{where}: {first['msg']}", errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException):
@@ -331,38 +412,55 @@ def create_app(service: IndexService, max_body: int = DEFAULT_MAX_BODY):
             return error(500, str(exc))
         return error(400, str(exc))
 
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, exc: Exception):  # a bug: still JSON (uvicorn logs the traceback)
+        return error(500, f"internal server error ({type(exc).__name__}); the server log has the details")
+
     def hits_out(hits) -> dict:
         return {"hits": [h.to_dict() for h in hits]}
 
-    @app.get("/health", response_model=Health, summary="Liveness, and the number of documents")
+    def get(path: str, **kw):
+        """``@app.get`` that answers ``HEAD`` too (the same headers, no body; HEAD is left out of
+        the OpenAPI description, where a second operation would repeat the GET's id)."""
+        def register(fn):
+            app.head(path, include_in_schema=False, **kw)(fn)
+            return app.get(path, **kw)(fn)
+
+        return register
+
+    @get("/health", response_model=Health, summary="Liveness, and the number of documents")
     def health():
         return {"status": "ok", "documents": len(service.current().index.table)}
 
-    @app.get("/info", summary="Parameters and statistics of the index (as `semhash info --json`)")
+    @get("/info", summary="Parameters and statistics of the index (as `semhash info --json`)")
     def info() -> dict:
         return service.current().info
 
     @app.post("/search", response_model=SearchResponse, summary="The k best documents for a text")
     def search_one(req: SearchRequest):
+        check_hits_wanted(None, req.k, max_hits)
         index = service.current().index
         return hits_out(index.search(req.text, k=req.k, radius=req.radius, rerank=req.rerank, lookup=req.lookup))
 
     @app.post("/search/batch", response_model=BatchSearchResponse, summary="/search for each of several texts")
     def search_batch(req: BatchSearchRequest):
+        check_hits_wanted(len(req.texts), req.k, max_hits)
         index = service.current().index
         results = index.search_batch(req.texts, k=req.k, radius=req.radius, rerank=req.rerank, lookup=req.lookup)
         return {"results": [hits_out(h) for h in results]}
 
     @app.post("/similar", response_model=SearchResponse, summary="Documents similar to an indexed document")
     def similar_post(req: SimilarRequest):
+        check_hits_wanted(None, req.k, max_hits)
         index = service.current().index
         return hits_out(similar(index, req.id, k=req.k, radius=req.radius, rerank=req.rerank, lookup=req.lookup))
 
-    @app.get("/documents/{doc_id:path}/similar", response_model=SearchResponse,
-             summary="Documents similar to an indexed document (ids may contain '/')")
+    @get("/documents/{doc_id:path}/similar", response_model=SearchResponse,
+         summary="Documents similar to an indexed document (ids may contain '/')")
     def similar_get(doc_id: str, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
                     radius: Annotated[int | None, Query(ge=0, le=128)] = None,
                     rerank: bool = True, lookup: Lookup = "auto"):
+        check_hits_wanted(None, k, max_hits)
         index = service.current().index
         return hits_out(similar(index, doc_id, k=k, radius=radius, rerank=rerank, lookup=lookup))
 
@@ -405,12 +503,12 @@ def create_app(service: IndexService, max_body: int = DEFAULT_MAX_BODY):
 
 
 def serve(name_or_path=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_body: int = DEFAULT_MAX_BODY,
-          log_level: str = "info") -> None:
+          log_level: str = "info", max_hits: int = DEFAULT_MAX_HITS) -> None:
     """Load the index and serve it until interrupted (blocks)."""
     import uvicorn
 
     service = IndexService(name_or_path).start()
-    uvicorn.run(create_app(service, max_body), host=host, port=port, log_level=log_level)
+    uvicorn.run(create_app(service, max_body, max_hits), host=host, port=port, log_level=log_level)
 
 
 __all__ = ["BodyLimit", "IndexService", "Snapshot", "create_app", "load_snapshot", "serve"]

@@ -268,6 +268,27 @@ def test_parquet_has_a_binary_code_column(exported, reference):
     assert {i: bytes(c) for i, c in zip(data["id"], data["code"])} == {i: bytes(c) for i, c in reference.items()}
 
 
+def readme_columns(file_name: str) -> set[str]:
+    """The columns the README's export table gives for ``file_name``: the backticked names of its
+    row, up to the first ';' (what follows is not a column)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith(f"| `{file_name}` |"))
+    content = row.split("|")[2].split(";")[0]
+    return set(re.findall(r"`([^`]+)`", content))
+
+
+def test_readme_names_the_columns_of_the_jsonl_and_parquet_exports(exported):
+    pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    _, out, _ = exported
+    assert readme_columns("codes.jsonl") == set(read_jsonl(out / "codes.jsonl")[0])
+    assert readme_columns("codes.parquet") == set(pq.read_table(out / "codes.parquet").column_names)
+
+
 # --------------------------------------------------------------------------- command line
 
 

@@ -36,8 +36,8 @@ def free_port() -> int:
 class Server:
     """A `semhash serve` subprocess and a tiny JSON client for it."""
 
-    def __init__(self, folder: Path, log: Path, max_body: int = MAX_BODY):
-        self.folder, self.log_path, self.max_body = folder, log, max_body
+    def __init__(self, folder: Path, log: Path, max_body: int = MAX_BODY, max_hits: int | None = None):
+        self.folder, self.log_path, self.max_body, self.max_hits = folder, log, max_body, max_hits
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
 
@@ -45,6 +45,8 @@ class Server:
         self.log = open(self.log_path, "w")
         cmd = [sys.executable, "-c", "from semhash.cli import main; main()", "serve", "--index", str(self.folder),
                "--host", HOST, "--port", str(self.port), "--max-body", str(self.max_body), "--log-level", "warning"]
+        if self.max_hits is not None:
+            cmd += ["--max-hits", str(self.max_hits)]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -321,6 +323,219 @@ def test_oversized_body_is_413(server):
     finally:
         conn.close()
     assert server.get("/health")[0] == 200
+
+
+# Raw JSON bodies: "\ud800" is JSON's escape of a lone surrogate, which no UTF-8 text can hold
+# (Python's json.loads accepts it, and NaN, Infinity and 1e400 -> inf, as FastAPI reads bodies).
+UNENCODABLE = [
+    ("POST", "/search", rb'{"text": "space \ud800 shuttle"}', "text"),
+    ("POST", "/search", rb'{"text": "rocket \udfff"}', "text"),
+    ("POST", "/search", rb'{"text": "rocket", "lookup": "\ud800"}', "lookup"),
+    ("POST", "/search", rb'{"text": "rocket", "\ud800": 1}', "body"),
+    ("POST", "/search", rb'{"text": "rocket", "k": 1e400}', "k"),
+    ("POST", "/search", rb'{"text": "rocket", "k": -1e400}', "k"),
+    ("POST", "/search", rb'{"text": "rocket", "k": NaN}', "k"),
+    ("POST", "/search", rb'{"text": "rocket", "k": Infinity}', "k"),
+    ("POST", "/search", rb'{"text": "rocket", "radius": NaN}', "radius"),
+    ("POST", "/search", rb'{"text": NaN}', "text"),
+    ("POST", "/search", rb'"\ud800"', "body"),
+    ("POST", "/search/batch", rb'{"texts": ["rocket", "a \ud800 b"]}', "texts.1"),
+    ("POST", "/search/batch", rb'{"texts": ["rocket"], "k": 1e400}', "k"),
+    ("POST", "/similar", rb'{"id": "space/\ud800"}', "id"),
+    ("POST", "/similar", rb'{"id": "space/space-000.txt", "k": NaN}', "k"),
+    ("POST", "/encode", rb'{"texts": ["\udc00"]}', "texts.0"),
+    ("POST", "/encode", rb'{"texts": ["rocket"], "format": "\ud800"}', "format"),
+    ("POST", "/documents", rb'{"documents": [{"id": "new\ud800", "text": "rocket"}]}', "documents.0.id"),
+    ("POST", "/documents", rb'{"documents": [{"id": "new", "text": "rocket \ud800"}]}', "documents.0.text"),
+    ("POST", "/documents", rb'{"documents": [{"id": "new", "text": "rocket", "title": "\ud800"}]}',
+     "documents.0.title"),
+    ("POST", "/documents", rb'{"documents": [{"id": "new", "text": "rocket", "path": "a/\udbff"}]}',
+     "documents.0.path"),
+    ("POST", "/documents/delete", rb'{"ids": ["space/space-000.txt", "\ud800"]}', "ids.1"),
+    ("DELETE", "/documents", rb'{"ids": ["\ud800"]}', "ids.0"),
+]
+
+
+@pytest.mark.parametrize("method, path, raw, field", UNENCODABLE)
+def test_unencodable_input_is_a_422_naming_the_field(server, method, path, raw, field):
+    status, payload = server.request(method, path, raw=raw)
+    assert status == 422, payload
+    assert isinstance(payload, dict), payload  # JSON, not "Internal Server Error"
+    assert payload["message"].startswith(field + ":"), payload
+    if b"\\ud" in raw and field != "body":
+        assert "lone surrogate" in payload["message"]
+    if field in ("k", "radius"):
+        assert "NaN or infinity" in payload["message"] or "valid integer" in payload["message"]
+    assert all("input" not in e for e in payload["detail"])  # the bad input is never echoed
+    assert server.get("/health") == (200, {"status": "ok", "documents": 90})  # nothing was added or removed
+
+
+def test_non_finite_numbers_in_a_query_string_are_422(server):
+    for value in ("1e400", "inf", "nan", "-inf"):
+        status, payload = server.get(f"/documents/space/space-000.txt/similar?k={value}")
+        assert status == 422 and payload["message"].startswith("query.k:"), payload
+
+
+def test_deeply_nested_json_is_a_4xx(server):
+    status, payload = server.request("POST", "/search", raw=b"[" * 50_000 + b"]" * 50_000)
+    assert 400 <= status < 500 and isinstance(payload, dict), payload
+
+
+JSON_KEYS = ["text", "texts", "k", "radius", "rerank", "lookup", "id", "ids", "format", "documents", "title",
+             "path"]
+# a valid body per endpoint, which the fuzzer then changes (so that many requests reach the index)
+FUZZ_BASES = {
+    ("POST", "/search"): {"text": "rocket launch"},
+    ("POST", "/search/batch"): {"texts": ["rocket", "flour butter"]},
+    ("POST", "/similar"): {"id": "space/space-001.txt"},
+    ("POST", "/encode"): {"texts": ["rocket"]},
+    ("POST", "/documents"): {"documents": [{"id": "fuzz/doc", "text": "rocket orbit"}]},
+    ("POST", "/documents/delete"): {"ids": ["fuzz/doc"]},
+    ("DELETE", "/documents"): {"ids": ["fuzz/doc"]},
+}
+
+
+def fuzz_requests():
+    """``(method, path, body)``: a valid body with some fields replaced or added, or any JSON value,
+    with lone surrogates, NaN, infinities and huge numbers among the values."""
+    from hypothesis import strategies as st
+
+    texts = st.text(alphabet=st.one_of(st.characters(), st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff"])),
+                    max_size=30) | st.sampled_from(["rocket launch", "flour", " ", "", "space/space-001.txt"])
+    numbers = st.integers(-2**70, 2**70) | st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
+        [0, 1, 10, 17, MAX_K, MAX_K + 1])
+    scalars = st.none() | st.booleans() | numbers | texts
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                          | st.dictionaries(st.sampled_from(JSON_KEYS) | texts, inner, max_size=4), max_leaves=12)
+    changes = st.dictionaries(st.sampled_from(JSON_KEYS) | texts, values, max_size=3)
+    endpoint = st.sampled_from(sorted(FUZZ_BASES))
+    changed = st.tuples(endpoint, changes).map(lambda ec: (*ec[0], {**FUZZ_BASES[ec[0]], **ec[1]}))
+    anything = st.tuples(endpoint, values).map(lambda ev: (*ev[0], ev[1]))
+    return changed | anything
+
+
+def test_fuzzed_json_bodies_never_get_a_5xx(writable_server):
+    """Whatever JSON arrives (lone surrogates, NaN, huge numbers, wrong shapes), the answer is a
+    JSON object with a status below 500."""
+    from hypothesis import HealthCheck, given, settings
+
+    srv = writable_server
+    seen = set()
+
+    @settings(max_examples=200, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @given(request=fuzz_requests())
+    def check(request):
+        method, path, body = request
+        raw = json.dumps(body, allow_nan=True).encode("ascii")  # ensure_ascii: surrogates as \ud800 escapes
+        status, payload = srv.request(method, path, raw=raw)
+        assert status < 500, (method, path, raw, status, payload)
+        assert isinstance(payload, dict) and ("message" in payload or status == 200), (method, path, raw, payload)
+        seen.add(status)
+
+    check()
+    assert srv.get("/health")[0] == 200
+    assert {200, 422} <= seen, seen  # the bodies reached validation, and past it
+
+
+# --------------------------------------------------------------------------- limits, docs, HEAD
+
+
+@pytest.fixture(scope="module")
+def capped_server(small_index, tmp_path_factory):
+    """A server that allows 50 hits per request (--max-hits 50)."""
+    srv = start_server(small_index, tmp_path_factory.mktemp("capped"), max_hits=50)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_hits_per_request_are_capped_by_max_hits(capped_server):
+    srv = capped_server
+    texts = ["rocket launch", "flour butter", "stock bond", "nasa orbit", "pasta sauce"]
+    status, body = srv.post("/search/batch", {"texts": texts, "k": 10})  # 5 x 10 = 50: allowed
+    assert status == 200 and [len(r["hits"]) for r in body["results"]] == [10] * 5
+    status, payload = srv.post("/search/batch", {"texts": texts + ["moon"], "k": 10})
+    assert status == 422, payload
+    message = payload["message"]
+    assert message.startswith("texts x k: 6 texts x k=10 asks for 60 hits") and "--max-hits" in message, message
+    assert srv.post("/search", {"text": "rocket", "k": 50})[0] == 200
+    for status, payload in (srv.post("/search", {"text": "rocket", "k": 51}),
+                            srv.post("/similar", {"id": "space/space-000.txt", "k": 51}),
+                            srv.get("/documents/space/space-000.txt/similar?k=51")):
+        assert status == 422 and payload["message"].startswith("k: k=51 asks for 51 hits"), payload
+
+
+def test_the_default_cap_refuses_the_huge_batch_at_once(server):
+    """1,000 texts x k=10000 (10 million hits; it once took minutes and a gigabyte) is refused
+    before any search; 10 x 10000 is exactly the default limit and is answered."""
+    from semhash.server import DEFAULT_MAX_HITS
+
+    assert DEFAULT_MAX_HITS == 10 * MAX_K
+    texts = [f"rocket launch {i}" for i in range(1000)]
+    status, payload = server.post("/search/batch", {"texts": texts, "k": MAX_K})
+    assert status == 422 and "10,000,000 hits" in payload["message"], payload
+    assert f"{DEFAULT_MAX_HITS:,}" in payload["message"]
+    status, body = server.post("/search/batch", {"texts": texts[:10], "k": MAX_K})
+    assert status == 200 and [len(r["hits"]) for r in body["results"]] == [90] * 10
+    assert server.post("/search/batch", {"texts": texts[:11], "k": MAX_K})[0] == 422
+
+
+def test_max_hits_is_checked_where_it_is_set(small_index, tmp_path):
+    from click.testing import CliRunner
+
+    from semhash.cli import cli
+    from semhash.errors import ConfigError
+    from semhash.server import DEFAULT_MAX_HITS, IndexService, create_app
+
+    service = IndexService(small_index[0])
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ConfigError, match="max_hits"):
+            create_app(service, max_hits=bad)
+    result = CliRunner().invoke(cli, ["serve", "--index", str(small_index[0]), "--max-hits", "0"])
+    assert result.exit_code == 2 and "--max-hits" in result.output
+    serve = next(c for c in cli.commands["serve"].params if c.name == "max_hits")
+    assert serve.default == DEFAULT_MAX_HITS
+
+
+def raw_request(server, method: str, path: str):
+    """``(status, lower-cased headers, body bytes)`` of one request with no body."""
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=30)
+    try:
+        conn.request(method, path)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def test_no_page_loads_assets_from_the_internet(server):
+    """/docs and /redoc would load Swagger UI / ReDoc from a CDN (blank offline): they are gone;
+    the OpenAPI description stays, and nothing the server answers is an HTML page."""
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        status, payload = server.get(path)
+        assert status == 404 and isinstance(payload, dict), (path, payload)
+    assert server.get("/openapi.json")[0] == 200
+    for path in ("/", "/docs", "/redoc", "/docs/oauth2-redirect", "/openapi.json", "/health", "/info"):
+        status, headers, body = raw_request(server, "GET", path)
+        assert headers["content-type"] == "application/json", (path, headers)
+        assert b"<script" not in body and b"cdn." not in body, path
+
+
+@pytest.mark.parametrize("path", ["/health", "/info", "/documents/space/space-000.txt/similar?k=3"])
+def test_head_answers_like_get_without_a_body(server, path):
+    status, headers, body = raw_request(server, "HEAD", path)
+    assert status == 200 and body == b""
+    with urllib.request.urlopen(server.base + path, timeout=30) as resp:
+        got = resp.read()
+    assert headers["content-type"] == "application/json"
+    assert int(headers["content-length"]) == len(got)
+
+
+def test_head_on_a_post_endpoint_is_405_and_on_an_unknown_id_404(server):
+    assert raw_request(server, "HEAD", "/search")[0] == 405
+    assert raw_request(server, "HEAD", "/documents/no/such/similar")[0] == 404
 
 
 def test_serve_missing_index_is_a_clear_error(tmp_path):

@@ -157,6 +157,44 @@ def test_query_path_does_not_import_faiss_for_a_small_index(small_index):
     assert out.stdout.strip() == "[]"
 
 
+def test_index_encode_is_numpy_only(small_index):
+    """``index.encode`` imports no SciPy (nor scikit-learn, TensorFlow or FAISS), and gives the
+    codes a search computes for the same texts."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from semhash.index import open_index\n"
+        "from semhash.search import encode_terms, query_terms\n"
+        f"idx = open_index({str(small_index[0])!r}, mmap=True)\n"
+        "texts = ['rocket orbit launch', 'flour butter oven', 'stock bond market dividend']\n"
+        "codes = idx.encode(texts)\n"
+        "assert codes.shape == (3, 2) and codes.dtype == np.uint8, codes\n"
+        "vec = idx.vectorizer\n"
+        "for text, code in zip(texts, codes):\n"
+        "    assert (encode_terms(idx.encoder, *query_terms(vec.vocabulary_, vec.idf_, text))[0] == code).all()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn', 'tensorflow', 'faiss'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_index_encode_agrees_with_the_stored_codes(small_index, topical_corpus):
+    """The NumPy query-path encoding of each indexed text gives (nearly always exactly) the code
+    stored for it at build time (the build encodes through SciPy; both passes run in float64)."""
+    from semhash.corpus import read_corpus
+
+    idx = small_index[1]
+    docs = read_corpus(topical_corpus).documents
+    rows = idx.rows_for_ids([d.id for d in docs])
+    stored = idx.table.codes_of([rows[d.id] for d in docs])
+    same = (idx.encode([d.text for d in docs]) == stored).all(axis=1)
+    assert same.mean() >= 0.97, same.mean()
+
+
 def test_weighted_distances_and_candidate_selection():
     from semhash.codes import pack_bits
     from semhash.search import select_candidates, weighted_distances
