@@ -39,6 +39,14 @@ def fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
+def given_options(ctx: click.Context, *names: str) -> list[str]:
+    """The flags (``--name``) of those of the parameters ``names`` the user gave, not defaulted."""
+    from click.core import ParameterSource
+
+    given = {ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT}
+    return [p.opts[-1] for p in ctx.command.params if p.name in names and ctx.get_parameter_source(p.name) in given]
+
+
 index_option = click.option(
     "--index", "index_name", default=None, metavar="NAME|PATH",
     help="Index name under indexes/ (default: 'default') or a path to an index folder.",
@@ -192,6 +200,10 @@ def query_cmd(text, index_name, k, radius, no_rerank, as_json, query_file, looku
         raise click.UsageError("give a query TEXT or --file, not both or neither")
     if pg_table is not None and postgres_dsn is None:
         raise click.UsageError("--table needs --postgres DSN")
+    local_only = given_options(click.get_current_context(), "lookup", "threads") if postgres_dsn else []
+    if local_only:
+        raise click.UsageError(f"{' and '.join(local_only)} apply to the local index, not to --postgres "
+                               "(PostgreSQL finds the ball with its btree index and answers one query at a time)")
     texts = [text] if query_file is None else [line.rstrip("\n") for line in query_file if line.strip()]
     try:
         idx = open_index(index_name, mmap=True)
@@ -448,6 +460,11 @@ def export_cmd(index_name, out_dir, formats, target_name, postgres_dsn=None, pg_
         raise click.UsageError("give --out DIR, the folder to write the exported codes to (or --postgres DSN)")
     if pg_table is not None and postgres_dsn is None:
         raise click.UsageError("--table needs --postgres DSN")
+    ctx = click.get_current_context()
+    file_only = given_options(ctx, "formats", "target_name")
+    if out_dir is None and file_only:
+        raise click.UsageError(f"{', '.join(file_only)} describe the files written with --out DIR; "
+                               "--postgres alone writes no files (add --out DIR, or leave them out)")
     if postgres_dsn is not None:
         from .postgres import DEFAULT_TABLE, load_index
 
