@@ -37,6 +37,8 @@ def test_query_keeps_local_index_options_without_postgres(small_index):
     (["--format", "jsonl"], "--format"),
     (["--format", "all"], "--format"),
     (["--index-name", "news"], "--index-name"),
+    (["--format", "milvus", "--milvus-index", "BIN_IVF_FLAT"], "--format, --milvus-index"),
+    (["--milvus-max-length", "100"], "--milvus-max-length"),
 ])
 def test_export_refuses_file_options_with_postgres_and_no_out(small_index, extra, flags):
     folder, _ = small_index
