@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from .choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS
+from .choices import GRAPH_TEACHERS, MILVUS_INDEX_TYPES, MILVUS_VARCHAR_MAX, PRETRAIN_KINDS, VARIANTS
 from .errors import SemhashError
 
 LAZY_COMMANDS = {"evaluate": "semhash.cli_evaluate:evaluate"}
@@ -37,6 +37,14 @@ class LazyGroup(click.Group):
 
 def fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
+
+
+def given_options(ctx: click.Context, *names: str) -> list[str]:
+    """The flags (``--name``) of those of the parameters ``names`` the user gave, not defaulted."""
+    from click.core import ParameterSource
+
+    given = {ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT}
+    return [p.opts[-1] for p in ctx.command.params if p.name in names and ctx.get_parameter_source(p.name) in given]
 
 
 index_option = click.option(
@@ -192,6 +200,10 @@ def query_cmd(text, index_name, k, radius, no_rerank, as_json, query_file, looku
         raise click.UsageError("give a query TEXT or --file, not both or neither")
     if pg_table is not None and postgres_dsn is None:
         raise click.UsageError("--table needs --postgres DSN")
+    local_only = given_options(click.get_current_context(), "lookup", "threads") if postgres_dsn else []
+    if local_only:
+        raise click.UsageError(f"{' and '.join(local_only)} apply to the local index, not to --postgres "
+                               "(PostgreSQL finds the ball with its btree index and answers one query at a time)")
     texts = [text] if query_file is None else [line.rstrip("\n") for line in query_file if line.strip()]
     try:
         idx = open_index(index_name, mmap=True)
@@ -426,13 +438,21 @@ def remove_cmd(ids, index_name):
                    "(all available: parquet needs pyarrow).")
 @click.option("--index-name", "target_name", default="semhash", show_default=True, metavar="NAME",
               help="Name of the Elasticsearch/OpenSearch index and the Milvus collection in the files.")
+@click.option("--milvus-index", type=click.Choice(MILVUS_INDEX_TYPES), default="BIN_FLAT", show_default=True,
+              help="Milvus index: BIN_FLAT (exact; every Milvus, Milvus Lite too) or BIN_IVF_FLAT (clustered, "
+                   "approximate, for large collections on a Milvus server).")
+@click.option("--milvus-max-length", type=click.IntRange(1, MILVUS_VARCHAR_MAX), default=MILVUS_VARCHAR_MAX,
+              show_default=True,
+              metavar="BYTES", help="VARCHAR max_length of the Milvus id and title fields (longer titles are cut).")
 @postgres_option
 @table_option
-def export_cmd(index_name, out_dir, formats, target_name, postgres_dsn=None, pg_table=None):
+def export_cmd(index_name, out_dir, formats, target_name, postgres_dsn=None, pg_table=None, milvus_index="BIN_FLAT",
+               milvus_max_length=MILVUS_VARCHAR_MAX):
     """Write every document's code in the formats search backends ingest.
 
     JSONL (hex, base64 and byte list), Parquet, Elasticsearch bit dense_vector and OpenSearch
-    binary knn_vector (mapping.json + bulk.ndjson), Milvus BINARY_VECTOR (schema.json + rows.jsonl).
+    binary knn_vector (mapping.json + bulk.ndjson), Milvus BINARY_VECTOR (schema.json, with the
+    index of --milvus-index and its search parameters, + rows.jsonl).
 
     With --postgres DSN, load the documents, codes and TF-IDF rows into a PostgreSQL table
     (--table, default semhash_docs) that `semhash query --postgres DSN` searches.
@@ -441,13 +461,18 @@ def export_cmd(index_name, out_dir, formats, target_name, postgres_dsn=None, pg_
 
     Example: semhash export --index ng20 --postgres postgresql://me:pw@localhost/search
     """
-    from .export import export_index, parse_formats
+    from .export import MilvusOptions, export_index, parse_formats
     from .index import open_index
 
     if out_dir is None and postgres_dsn is None:
         raise click.UsageError("give --out DIR, the folder to write the exported codes to (or --postgres DSN)")
     if pg_table is not None and postgres_dsn is None:
         raise click.UsageError("--table needs --postgres DSN")
+    ctx = click.get_current_context()
+    file_only = given_options(ctx, "formats", "target_name", "milvus_index", "milvus_max_length")
+    if out_dir is None and file_only:
+        raise click.UsageError(f"{', '.join(file_only)} describe the files written with --out DIR; "
+                               "--postgres alone writes no files (add --out DIR, or leave them out)")
     if postgres_dsn is not None:
         from .postgres import DEFAULT_TABLE, load_index
 
@@ -462,8 +487,12 @@ def export_cmd(index_name, out_dir, formats, target_name, postgres_dsn=None, pg_
             return
     try:
         chosen, skipped = parse_formats(formats)
+        milvus_given = given_options(ctx, "milvus_index", "milvus_max_length")
+        if milvus_given and "milvus" not in chosen:
+            raise click.UsageError(f"{', '.join(milvus_given)} apply to the milvus format, which --format leaves out")
         idx = open_index(index_name, mmap=True)
-        files = export_index(idx, out_dir, chosen, index_name=target_name)
+        files = export_index(idx, out_dir, chosen, index_name=target_name,
+                             milvus=MilvusOptions(milvus_index, milvus_max_length))
     except SemhashError as exc:
         raise fail(exc)
     if skipped:

@@ -28,10 +28,16 @@ code is in byte ``i // 8`` at position ``7 - i % 8`` (most significant bit first
 - Milvus, ``BINARY_VECTOR`` with metric ``HAMMING``: ``dim`` is the number of bits (a multiple of
   8) and pymilvus takes each vector as a ``bytes`` object of ``dim / 8`` bytes; ``rows.jsonl``
   holds the bytes as a list of ints 0..255, so ``bytes(row["code"])`` is the vector.
-  https://milvus.io/docs/binary-vector.md. Milvus's own example packs a bool list least
-  significant bit first; Hamming distance (XOR + popcount over the bytes) does not depend on the
-  order of bits within a byte, so distances are the same as semhash's as long as queries use the
-  same bytes (``semhash encode --format uint8``).
+  The index is the user's choice (:data:`MILVUS_INDEXES`): ``BIN_FLAT`` (the default: exact,
+  and accepted by every Milvus, Milvus Lite included) or ``BIN_IVF_FLAT`` (``nlist`` clusters,
+  approximate: a search scans ``nprobe`` of them). ``schema.json`` carries the matching search
+  parameters (``searchParams``), since Milvus's own default ``nprobe`` is small. VARCHAR
+  fields are sized to Milvus's maximum (65,535 bytes) unless told otherwise, so documents added
+  later with longer ids or titles still fit.
+  https://milvus.io/docs/binary-vector.md and https://milvus.io/docs/bin-ivf-flat.md.
+  Milvus's own example packs a bool list least significant bit first; Hamming distance (XOR +
+  popcount over the bytes) does not depend on the order of bits within a byte, so distances are
+  the same as semhash's as long as queries use the same bytes (``semhash encode --format uint8``).
 
 Everything but :func:`export_index` is a pure function of arrays and records.
 """
@@ -48,6 +54,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from .choices import MILVUS_INDEX_TYPES, MILVUS_VARCHAR_MAX
 from .codes import to_hex, unpack_bits
 from .errors import ConfigError, QueryError
 
@@ -56,8 +63,7 @@ ENCODE_FORMATS = ("hex", "bits", "int8", "uint8", "json")
 BIT_ORDER = "msb-first: bit i is in byte i // 8 at position 7 - i % 8 (numpy.packbits order)"
 PARQUET_HINT = "Parquet export needs pyarrow, which is not installed: pip install pyarrow"
 VECTOR_FIELD = "code"
-MILVUS_VARCHAR_MAX = 65535  # Milvus's largest VARCHAR max_length (bytes)
-MILVUS_FLAT_BELOW = 10_000  # below this many codes an exact BIN_FLAT index is cheap
+MILVUS_METRIC = "HAMMING"
 
 
 # --------------------------------------------------------------------------- byte conversions
@@ -269,18 +275,58 @@ def _clip_utf8(text: str, limit: int) -> str:
     return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
-def milvus_schema(n_bits: int, collection: str, n_docs: int, id_max_length: int = 512,
-                  title_max_length: int = 512, field: str = VECTOR_FIELD) -> dict:
-    """Create-collection body (Milvus REST v2 shape): id VARCHAR key, BINARY_VECTOR code, title.
+def _bin_flat(n_docs: int) -> tuple[dict, dict]:
+    return {}, {}
 
-    The index is ``BIN_FLAT`` (exact) below :data:`MILVUS_FLAT_BELOW` codes, else
-    ``BIN_IVF_FLAT`` with ``nlist`` about ``4 * sqrt(n_docs)``; the metric is ``HAMMING``.
-    """
+
+def _bin_ivf_flat(n_docs: int) -> tuple[dict, dict]:
+    # about 4 * sqrt(n) clusters (Milvus allows 1..65536); a search scans an eighth of them
+    nlist = int(min(65536, max(1, min(n_docs, 4 * math.isqrt(max(n_docs, 1))))))
+    return {"nlist": nlist}, {"nprobe": max(1, -(-nlist // 8))}
+
+
+# Milvus binary index type (choices.MILVUS_INDEX_TYPES, in that order) -> (build params, search
+# params) for a collection of n codes
+MILVUS_INDEXES = {"BIN_FLAT": _bin_flat, "BIN_IVF_FLAT": _bin_ivf_flat}
+
+
+@dataclass(frozen=True)
+class MilvusOptions:
+    """How the Milvus files are written: the index type and the VARCHAR ``max_length`` (bytes)
+    of the ``id`` and ``title`` fields."""
+
+    index_type: str = "BIN_FLAT"
+    max_length: int = MILVUS_VARCHAR_MAX
+
+    def validate(self) -> "MilvusOptions":
+        _check_index_type(self.index_type)
+        _check_max_length(self.max_length)
+        return self
+
+
+def _check_index_type(index_type: str) -> str:
+    if index_type not in MILVUS_INDEXES:
+        raise ConfigError(f"unknown Milvus index type {index_type!r}; choose from {', '.join(MILVUS_INDEXES)}")
+    return index_type
+
+
+def _check_max_length(max_length: int) -> int:
+    if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) \
+            or not 1 <= max_length <= MILVUS_VARCHAR_MAX:
+        raise ConfigError(f"the Milvus VARCHAR max_length must be a whole number from 1 to {MILVUS_VARCHAR_MAX} "
+                          f"(Milvus's limit), got {max_length!r}")
+    return int(max_length)
+
+
+def milvus_schema(n_bits: int, collection: str, n_docs: int, id_max_length: int = MILVUS_VARCHAR_MAX,
+                  title_max_length: int = MILVUS_VARCHAR_MAX, field: str = VECTOR_FIELD,
+                  index_type: str = "BIN_FLAT") -> dict:
+    """Create-collection body (Milvus REST v2 shape): id VARCHAR key, BINARY_VECTOR code, title,
+    a ``HAMMING`` index of ``index_type`` (:data:`MILVUS_INDEXES`), plus ``searchParams``: the
+    metric and parameters a search of that index needs (``nprobe`` for ``BIN_IVF_FLAT``)."""
     n_bits = _check_bits(n_bits)
-    if n_docs < MILVUS_FLAT_BELOW:
-        index = {"indexType": "BIN_FLAT", "params": {}}
-    else:
-        index = {"indexType": "BIN_IVF_FLAT", "params": {"nlist": int(min(65536, max(1, 4 * math.isqrt(n_docs))))}}
+    id_max_length, title_max_length = _check_max_length(id_max_length), _check_max_length(title_max_length)
+    build, search = MILVUS_INDEXES[_check_index_type(index_type)](int(n_docs))
     return {
         "collectionName": collection,
         "schema": {
@@ -288,22 +334,26 @@ def milvus_schema(n_bits: int, collection: str, n_docs: int, id_max_length: int 
             "enableDynamicField": False,
             "fields": [
                 {"fieldName": "id", "dataType": "VarChar", "isPrimary": True,
-                 "elementTypeParams": {"max_length": int(id_max_length)}},
+                 "elementTypeParams": {"max_length": id_max_length}},
                 {"fieldName": field, "dataType": "BinaryVector", "elementTypeParams": {"dim": n_bits}},
-                {"fieldName": "title", "dataType": "VarChar", "elementTypeParams": {"max_length": int(title_max_length)}},
+                {"fieldName": "title", "dataType": "VarChar", "elementTypeParams": {"max_length": title_max_length}},
             ],
         },
-        "indexParams": [{"fieldName": field, "indexName": f"{field}_hamming", "metricType": "HAMMING", **index}],
+        "indexParams": [{"fieldName": field, "indexName": f"{field}_hamming", "metricType": MILVUS_METRIC,
+                         "indexType": index_type, "params": build}],
+        "searchParams": {"annsField": field, "metricType": MILVUS_METRIC, "params": search},
     }
 
 
-def milvus_limits(records: list[CodeRecord]) -> tuple[int, int]:
-    """``max_length`` for the id and title VARCHAR fields: the longest value (bytes), at least 64."""
-    longest_id = max((_utf8_len(r.id) for r in records), default=1)
-    if longest_id > MILVUS_VARCHAR_MAX:
-        raise ConfigError(f"a document id is {longest_id} bytes long; Milvus keys hold at most {MILVUS_VARCHAR_MAX}")
-    longest_title = max((_utf8_len(r.title) for r in records), default=1)
-    return max(64, longest_id), min(MILVUS_VARCHAR_MAX, max(64, longest_title))
+def check_milvus_ids(records: list[CodeRecord], max_length: int = MILVUS_VARCHAR_MAX) -> None:
+    """Refuse a document id longer than the ``id`` field's ``max_length`` (bytes): a Milvus key
+    cannot be clipped. Titles are clipped to their field instead (:func:`milvus_rows`)."""
+    longest = max(records, key=lambda r: _utf8_len(r.id), default=None)
+    if longest is not None and _utf8_len(longest.id) > max_length:
+        fix = (f"raise --milvus-max-length (at most {MILVUS_VARCHAR_MAX})" if max_length < MILVUS_VARCHAR_MAX
+               else "Milvus keys can be no longer: give the document a shorter id")
+        raise ConfigError(f"document id {longest.id[:40]!r}... is {_utf8_len(longest.id)} bytes long, more than the "
+                          f"Milvus id field's max_length of {max_length} bytes; {fix}")
 
 
 def milvus_rows(records: Iterable[CodeRecord], field: str = VECTOR_FIELD,
@@ -353,10 +403,11 @@ def _write_json(path: Path, obj) -> Path:
 
 
 def export_index(index, out_dir: str | os.PathLike, formats: str | Iterable[str] | None = None,
-                 index_name: str = "semhash") -> list[Path]:
+                 index_name: str = "semhash", milvus: MilvusOptions | None = None) -> list[Path]:
     """Write every document's code to ``out_dir`` in ``formats``; returns the files written.
 
-    ``index_name`` names the Elasticsearch/OpenSearch index and the Milvus collection. Files:
+    ``index_name`` names the Elasticsearch/OpenSearch index and the Milvus collection;
+    ``milvus`` chooses the Milvus index type and VARCHAR size (default: ``BIN_FLAT``, 65,535). Files:
     ``codes.jsonl``, ``codes.parquet``, ``elasticsearch/{mapping.json,bulk.ndjson}``,
     ``opensearch/{mapping.json,bulk.ndjson}``, ``milvus/{schema.json,rows.jsonl}`` and
     ``export.json`` (bit count, bit order, document count, files).
@@ -364,6 +415,7 @@ def export_index(index, out_dir: str | os.PathLike, formats: str | Iterable[str]
     formats, _skipped = parse_formats(formats)
     if not index_name or not str(index_name).strip():
         raise ConfigError("the target index name must not be empty")
+    milvus = (milvus or MilvusOptions()).validate()
     out = Path(out_dir)
     n_bits = int(index.n_bits)
     records = index_records(index)
@@ -386,10 +438,12 @@ def export_index(index, out_dir: str | os.PathLike, formats: str | Iterable[str]
         written.append(_write_json(out / "opensearch" / "mapping.json", opensearch_mapping(n_bits)))
         written.append(_write_text(out / "opensearch" / "bulk.ndjson", opensearch_bulk_lines(records, index_name)))
     if "milvus" in formats:
-        id_len, title_len = milvus_limits(records)
-        schema = milvus_schema(n_bits, index_name, len(records), id_len, title_len)
+        check_milvus_ids(records, milvus.max_length)
+        schema = milvus_schema(n_bits, index_name, len(records), milvus.max_length, milvus.max_length,
+                               index_type=milvus.index_type)
         written.append(_write_json(out / "milvus" / "schema.json", schema))
-        written.append(_write_text(out / "milvus" / "rows.jsonl", milvus_rows(records, title_max_length=title_len)))
+        written.append(_write_text(out / "milvus" / "rows.jsonl",
+                                   milvus_rows(records, title_max_length=milvus.max_length)))
     from . import __version__
 
     summary = {
@@ -422,7 +476,7 @@ def encode_texts(index, texts: list[str]) -> np.ndarray:
 
 
 __all__ = [
-    "CodeRecord", "ENCODE_FORMATS", "FORMATS", "code_dict", "encode_texts", "es_bulk_lines", "es_mapping",
+    "CodeRecord", "ENCODE_FORMATS", "FORMATS", "MILVUS_INDEXES", "MilvusOptions", "check_milvus_ids", "code_dict", "encode_texts", "es_bulk_lines", "es_mapping",
     "export_index", "format_codes", "from_int8_bytes", "index_records", "jsonl_lines", "milvus_rows",
     "milvus_schema", "opensearch_bulk_lines", "opensearch_mapping", "parquet_available", "parse_formats",
     "to_base64", "to_bit_strings", "to_int8_bytes", "to_uint8_lists",

@@ -18,7 +18,17 @@ Schema of a documents table (default ``semhash_docs``)::
     + a btree index on (code_int, code_int2)
 
 plus one row per loaded table in ``semhash_meta`` (n_bits, document count, a fingerprint of
-the vocabulary and encoder that made the codes).
+the vocabulary and encoder that made the codes, and the OID of the table the export created).
+A table counts as semhash's only while its OID is the one recorded: a user's table of the same
+name (created after dropping semhash's) has another OID and is never replaced or searched.
+
+An export holds a transaction-level advisory lock (:data:`EXPORT_LOCK_KEY`), so concurrent
+exports into one database run one after the other. It loads a new table under a unique
+temporary name, builds its index and analyzes it, and only then, in the same transaction, locks
+the old table, drops it and renames the new one into its place: readers wait for that swap
+alone, not for the load. A search runs each query in one read-only repeatable-read
+transaction that first locks the table (``ACCESS SHARE``), so it sees the old contents or the
+new ones, never a mix, and checks the table's OID and fingerprint in the same snapshot.
 
 The Hamming ball is an exact-match probe: the query key XORed with every flip mask of
 popcount <= radius (:func:`semhash.hashtable.flip_masks`) is sent as one array and matched
@@ -31,6 +41,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import numpy as np
@@ -44,6 +56,10 @@ MAX_PROBES = 65_536
 CONNECT_TIMEOUT = 10
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1
 DSN_HELP = "give a DSN like postgresql://USER:PASSWORD@HOST:5432/DBNAME"
+# pg_advisory_xact_lock key every export holds from before its first DDL to its commit ("semhash!")
+EXPORT_LOCK_KEY = int.from_bytes(b"semhash!", "big", signed=True)
+# a table is loaded under this prefix plus random hex, then renamed into place
+STAGING_PREFIX = "semhash_load_"
 
 
 class PostgresError(SemhashError):
@@ -144,11 +160,13 @@ def schema_sql(table: str, n_bits: int):
 
 
 META_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS semhash_meta ("
+    "CREATE TABLE semhash_meta ("
     " table_name text PRIMARY KEY, n_bits integer NOT NULL, n_docs bigint NOT NULL,"
     " vocabulary integer NOT NULL, fingerprint text NOT NULL, semhash_version text NOT NULL,"
-    " loaded_at timestamptz NOT NULL DEFAULT now())"
+    " loaded_at timestamptz NOT NULL DEFAULT now(), table_oid oid)"
 )
+# semhash_meta of semhash versions that did not record the table's OID
+META_ADD_OID = "ALTER TABLE semhash_meta ADD COLUMN table_oid oid"
 
 
 def ball_sql(table: str, wide: bool):
@@ -233,11 +251,58 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _table_exists(cur, table: str) -> bool:
+def _quoted(context, table: str) -> str:
+    """``table`` as a quoted identifier, for ``to_regclass`` (``context``: a connection or cursor)."""
     from psycopg import sql
 
-    cur.execute("SELECT to_regclass(%s) IS NOT NULL", (sql.Identifier(table).as_string(cur.connection),))
-    return bool(cur.fetchone()[0])
+    return sql.Identifier(table).as_string(context)
+
+
+def _table_oid(cur, table: str) -> int | None:
+    """The OID of the relation ``table`` names now (search path), ``None`` when there is none."""
+    cur.execute("SELECT to_regclass(%s)::oid", (_quoted(cur, table),))
+    oid = cur.fetchone()[0]
+    return None if oid is None else int(oid)
+
+
+def _table_exists(cur, table: str) -> bool:
+    return _table_oid(cur, table) is not None
+
+
+def _has_column(cur, table: str, column: str) -> bool:
+    cur.execute(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = %s AND NOT attisdropped",
+        (_quoted(cur, table), column),
+    )
+    return cur.fetchone() is not None
+
+
+def _not_ours(table: str, why: str) -> PostgresTableError:
+    return PostgresTableError(
+        f"table {table!r} already exists and was not loaded by semhash ({why}); semhash replaces only the "
+        f"tables it created: choose another name with --table, or drop that table yourself if it is no "
+        f"longer needed"
+    )
+
+
+def _check_replaceable(cur, table: str) -> int | None:
+    """The OID of semhash's current table ``table`` (``None`` when no table has that name).
+
+    A table of that name counts as semhash's only when its OID is the one ``semhash_meta``
+    recorded when semhash created it; any other raises :class:`PostgresTableError`.
+    """
+    oid = _table_oid(cur, table)
+    if oid is None:
+        return None
+    cur.execute("SELECT table_oid FROM semhash_meta WHERE table_name = %s", (table,))
+    row = cur.fetchone()
+    if row is None:
+        raise _not_ours(table, "semhash_meta has no record of it")
+    if row[0] is None:
+        raise _not_ours(table, "semhash_meta, written by an older semhash, does not record which table it created")
+    if int(row[0]) != oid:
+        raise _not_ours(table, "it is not the table semhash created under that name, which was dropped")
+    return oid
 
 
 # ----------------------------------------------------------------------------- loading
@@ -275,11 +340,42 @@ def _document_rows(index, table_name: str):
         )
 
 
+def _prepare_meta(conn) -> None:
+    """Create ``semhash_meta``, or add the ``table_oid`` column older versions did not write, in
+    a short transaction of its own (readers of ``semhash_meta`` wait for it, not for a load)."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (EXPORT_LOCK_KEY,))
+        if not _table_exists(cur, META_TABLE):
+            cur.execute(META_SCHEMA)
+        elif not _has_column(cur, META_TABLE, "table_oid"):
+            cur.execute(META_ADD_OID)
+
+
+def _swap_in(cur, staging: str, table: str, old_oid: int | None) -> None:
+    """Replace semhash's table ``table`` (OID ``old_oid``) with the loaded ``staging`` table.
+
+    The only statements of an export that lock the old table: readers wait for them alone.
+    """
+    from psycopg import sql
+
+    if old_oid is not None:
+        cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+        if _table_oid(cur, table) != old_oid:  # replaced since the check, by someone else
+            raise _not_ours(table, "it was replaced while semhash loaded the new one")
+        cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+    elif _table_exists(cur, table):
+        raise _not_ours(table, "it was created while semhash loaded the new one")
+    cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(staging), sql.Identifier(table)))
+
+
 def load_index(index, dsn: str, table: str = DEFAULT_TABLE) -> int:
     """Copy ``index`` (documents, codes, TF-IDF rows) into ``table``; returns the rows loaded.
 
-    The table is replaced in one transaction, so readers see the old or the new contents, never
-    a mix. A table that exists but was not loaded by semhash is never touched.
+    The rows go into a new table under a temporary name, which replaces the old one by a rename
+    at the end of the same transaction: readers see the old or the new contents, never a mix,
+    and wait only for the swap. A table that exists but was not created by semhash (its OID is
+    not the one ``semhash_meta`` recorded) is never touched. Concurrent exports into one
+    database are serialized by an advisory lock.
     """
     from psycopg import sql
 
@@ -288,40 +384,37 @@ def load_index(index, dsn: str, table: str = DEFAULT_TABLE) -> int:
     table = check_table_name(table)
     rows = list(_document_rows(index, table))  # validate every document before touching the database
     psycopg = _psycopg()
+    staging = STAGING_PREFIX + secrets.token_hex(8)
     with connect(dsn) as conn:
         try:
+            _prepare_meta(conn)
             with conn.transaction(), conn.cursor() as cur:
-                cur.execute(META_SCHEMA)
-                cur.execute("LOCK TABLE semhash_meta IN SHARE ROW EXCLUSIVE MODE")
-                cur.execute("SELECT 1 FROM semhash_meta WHERE table_name = %s", (table,))
-                registered = cur.fetchone() is not None
-                if _table_exists(cur, table):
-                    if not registered:
-                        raise PostgresTableError(
-                            f"table {table!r} already exists and was not loaded by semhash; "
-                            "choose another name with --table or drop that table yourself"
-                        )
-                    cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
-                for stmt in schema_sql(table, index.n_bits)[:1]:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (EXPORT_LOCK_KEY,))
+                old_oid = _check_replaceable(cur, table)  # before the load: refuse early
+                for stmt in schema_sql(staging, index.n_bits)[:1]:
                     cur.execute(stmt)
                 copy = sql.SQL(
                     "COPY {} (row, id, path, title, snippet, code_int, code_int2, code_bits, tfidf_idx, tfidf_val)"
                     " FROM STDIN"
-                ).format(sql.Identifier(table))
+                ).format(sql.Identifier(staging))
                 with cur.copy(copy) as cp:
                     for r in rows:
                         cp.write_row(r)
-                for stmt in schema_sql(table, index.n_bits)[1:]:
+                for stmt in schema_sql(staging, index.n_bits)[1:]:
                     cur.execute(stmt)
-                cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+                cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(staging)))
+                # the new table keeps its OID through the rename, so it is recorded now: the swap
+                # is then the transaction's last step, and the old table is locked only until commit
                 cur.execute(
-                    "INSERT INTO semhash_meta (table_name, n_bits, n_docs, vocabulary, fingerprint, semhash_version)"
-                    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (table_name) DO UPDATE SET"
-                    " n_bits = EXCLUDED.n_bits, n_docs = EXCLUDED.n_docs, vocabulary = EXCLUDED.vocabulary,"
-                    " fingerprint = EXCLUDED.fingerprint, semhash_version = EXCLUDED.semhash_version, loaded_at = now()",
+                    "INSERT INTO semhash_meta (table_name, n_bits, n_docs, vocabulary, fingerprint, semhash_version,"
+                    " table_oid) VALUES (%s, %s, %s, %s, %s, %s, to_regclass(%s)::oid) ON CONFLICT (table_name) DO"
+                    " UPDATE SET n_bits = EXCLUDED.n_bits, n_docs = EXCLUDED.n_docs, vocabulary = EXCLUDED.vocabulary,"
+                    " fingerprint = EXCLUDED.fingerprint, semhash_version = EXCLUDED.semhash_version,"
+                    " table_oid = EXCLUDED.table_oid, loaded_at = now()",
                     (table, int(index.n_bits), len(rows), len(index.vectorizer.vocabulary_),
-                     query_model_fingerprint(index), __version__),
+                     query_model_fingerprint(index), __version__, _quoted(cur, staging)),
                 )
+                _swap_in(cur, staging, table, old_oid)
         except PostgresError:
             raise
         except psycopg.errors.InsufficientPrivilege as exc:
@@ -349,6 +442,7 @@ class PostgresSearcher:
         self.index = index
         self._conn = None
         self._meta = None
+        self._fingerprint = None
 
     def __enter__(self):
         return self
@@ -364,57 +458,83 @@ class PostgresSearcher:
     # -- connection and checks
 
     def _connection(self):
+        if self._conn is not None and self._conn.broken:  # lost (server restart): connect again
+            self.close()
         if self._conn is None:
             if self.index is None:
                 raise PostgresConfigError(
                     "a PostgreSQL search needs the local index the table was loaded from (give --index NAME)"
                 )
             check_table_name(self.table)
+            psycopg = _psycopg()
             conn = connect(self.dsn)
-            try:
-                self._meta = self._check_table(conn)
-            except BaseException:
-                conn.close()
-                raise
-            conn.autocommit = True  # read-only queries: no transaction held open between searches
+            # each query is one read-only transaction (see _snapshot); none is held between queries
+            conn.autocommit = True
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
             self._conn = conn
         return self._conn
 
-    def _check_table(self, conn) -> dict:
-        psycopg = _psycopg()
-        fix = f"load it with `semhash export --postgres DSN --index NAME --table {self.table}`"
-        with conn.cursor() as cur:
-            try:
-                cur.execute(
-                    "SELECT n_bits, n_docs, fingerprint FROM semhash_meta WHERE table_name = %s", (self.table,)
-                )
-                meta = cur.fetchone()
-                exists = _table_exists(cur, self.table)
-            except psycopg.errors.UndefinedTable:
-                meta, exists = None, False
-            except psycopg.Error as exc:
-                raise PostgresError(f"cannot read semhash_meta: {_first_line(exc)}") from exc
-        conn.rollback()
-        if meta is None or not exists:
+    @contextmanager
+    def _snapshot(self):
+        """One query's transaction: the table locked against a swap before the snapshot is
+        taken, then checked to be the table semhash loaded, from this searcher's index."""
+        from psycopg import sql
+
+        conn = self._connection()
+        with self._translated(), conn.transaction():
+            self._fetch(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(sql.Identifier(self.table)), (),
+                        rows=False)
+            self._meta = self._check_table()
+            yield
+
+    def _load_hint(self) -> str:
+        return f"load it with `semhash export --postgres DSN --index NAME --table {self.table}`"
+
+    def _check_table(self) -> dict:
+        fix = self._load_hint()
+        found = self._fetch(
+            "SELECT n_bits, n_docs, fingerprint, table_oid, to_regclass(%s)::oid FROM semhash_meta WHERE table_name = %s",
+            (_quoted(self._conn, self.table), self.table),
+        )
+        if not found:
             raise PostgresTableError(f"table {self.table!r} is not a semhash table in this database; {fix}")
-        n_bits, n_docs, fingerprint = meta
-        if int(n_bits) != self.index.n_bits or fingerprint != query_model_fingerprint(self.index):
+        n_bits, n_docs, fingerprint, recorded_oid, oid = found[0]
+        if recorded_oid is None or oid is None or int(recorded_oid) != int(oid):
+            raise PostgresTableError(
+                f"table {self.table!r} is not the table semhash loaded under that name (it was replaced, or an "
+                f"older semhash loaded it without recording which table it created); drop it if it is not "
+                f"needed, then {fix}"
+            )
+        if self._fingerprint is None:
+            self._fingerprint = query_model_fingerprint(self.index)
+        if int(n_bits) != self.index.n_bits or fingerprint != self._fingerprint:
             raise PostgresTableError(
                 f"table {self.table!r} was loaded from another index (different vocabulary or model); "
                 f"query it with that index, or reload it: {fix}"
             )
         return {"n_bits": int(n_bits), "n_docs": int(n_docs)}
 
-    def _fetch(self, query, params) -> list[tuple]:
+    def _fetch(self, query, params, rows: bool = True) -> list[tuple]:
+        with self._translated(), self._connection().cursor() as cur:
+            cur.execute(query, params)
+            return cur.fetchall() if rows else []
+
+    @contextmanager
+    def _translated(self):
+        """Turn psycopg errors into :class:`PostgresError` (and subclasses) that say what to do."""
         psycopg = _psycopg()
+        fix = self._load_hint()
         try:
-            with self._connection().cursor() as cur:
-                cur.execute(query, params)
-                return cur.fetchall()
+            yield
         except psycopg.errors.UndefinedTable as exc:
+            raise PostgresTableError(f"table {self.table!r} is not a semhash table in this database; {fix}") from exc
+        except psycopg.errors.UndefinedColumn as exc:
             raise PostgresTableError(
-                f"table {self.table!r} disappeared; reload it with `semhash export --postgres DSN --table {self.table}`"
+                f"semhash_meta was written by an older semhash ({_first_line(exc)}); reload the table: {fix}"
             ) from exc
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:  # the session's timeouts
+            raise PostgresError(f"PostgreSQL query failed: {_first_line(exc)}") from exc
         except psycopg.OperationalError as exc:
             raise PostgresConnectionError(f"lost the PostgreSQL connection ({_first_line(exc)})") from exc
         except psycopg.Error as exc:
@@ -492,14 +612,14 @@ class PostgresSearcher:
                     f"no word of the query {shown!r} is in the index vocabulary; try other words "
                     "(stop words and words seen in fewer than min_df documents are not indexed)"
                 )
-        self._connection()
         out = []
         for cols, w in terms:
             code, bit_weights = encode_terms(index.encoder, cols, w)
             query = (cols, w / np.float32(np.sqrt(np.sum(w * w))))
-            ids, dist, scores = self._shortlist(code, query, int(k), radius, rerank, bit_weights)
-            docs = {int(r[0]): r for r in self._fetch(rows_sql(self.table, ("row", "id", "path", "title", "snippet")),
-                                                      (ids.tolist(),))}
+            with self._snapshot():
+                ids, dist, scores = self._shortlist(code, query, int(k), radius, rerank, bit_weights)
+                docs = {int(r[0]): r for r in self._fetch(
+                    rows_sql(self.table, ("row", "id", "path", "title", "snippet")), (ids.tolist(),))}
             out.append([
                 Hit(rank=i + 1, id=docs[int(r)][1], title=docs[int(r)][3], snippet=docs[int(r)][4],
                     path=docs[int(r)][2], distance=int(d), score=round(float(s), 6), row=int(r))

@@ -17,7 +17,9 @@ vocabulary and idf and encoded with the NumPy forward pass.
    the bit's threshold, :func:`query_bit_weights`). Documents at the same Hamming distance are
    thus told apart, and an unsure bit counts less than a sure one (an asymmetric distance,
    Gordo et al. 2014; ``benchmarks/WEIGHTED.md``). The index stores only bits; the weights
-   come from the query.
+   come from the query. The weights are rounded to fixed point (:func:`fixed_point_weights`)
+   so the sums are exact: documents with equal codes tie exactly and are ordered by row, in a
+   single search, a batch and the PostgreSQL searcher alike.
 6. Re-rank the shortlist by TF-IDF cosine similarity (default), or keep the query-weighted
    order (``rerank=False``; the score is then ``1 - weighted distance / sum of the weights``).
 
@@ -52,6 +54,8 @@ FAISS_FILL_ABOVE = 200_000
 # batch search: at most this many threads, each given at least MIN_CHUNK queries
 MAX_THREADS = 8
 MIN_CHUNK = 16
+# bit weights are fixed point with this many fractional bits (see fixed_point_weights)
+WEIGHT_FRACTION_BITS = 32
 
 
 @dataclass(frozen=True)
@@ -161,13 +165,27 @@ def codes_and_weights(encoder, X) -> tuple[np.ndarray, np.ndarray]:
     return pack_bits(binarize(logits, encoder.thresholds)), query_bit_weights(logits, encoder.thresholds)
 
 
+def fixed_point_weights(bit_weights: np.ndarray) -> np.ndarray:
+    """``bit_weights`` (float64) rounded to multiples of ``2**-WEIGHT_FRACTION_BITS`` and capped so
+    that the weights of all bits sum to less than ``2**(53 - WEIGHT_FRACTION_BITS)``.
+
+    Every sum of such weights is then exact in float64, whatever order it is added in: two
+    documents with the same code get exactly the same weighted distance wherever they sit in a
+    BLAS product, a batch or a thread, so ties always fall to the row number.
+    """
+    w = np.asarray(bit_weights, dtype=np.float64)
+    cap = 2.0 ** (52 - WEIGHT_FRACTION_BITS) / max(len(w), 1)
+    return np.ldexp(np.round(np.ldexp(np.clip(w, 0.0, cap), WEIGHT_FRACTION_BITS)), -WEIGHT_FRACTION_BITS)
+
+
 def weighted_distances(codes: np.ndarray, query: np.ndarray, bit_weights: np.ndarray) -> np.ndarray:
     """Query-weighted Hamming distances (float64) from one packed ``query`` to packed ``codes``:
-    for each row, the sum of ``bit_weights`` over the bits where it differs from the query."""
+    for each row, the sum of the :func:`fixed_point_weights` of ``bit_weights`` over the bits
+    where it differs from the query (exact, so equal codes get equal distances)."""
     if len(codes) == 0:
         return np.zeros(0)
     differ = np.unpackbits(np.bitwise_xor(np.asarray(codes, dtype=np.uint8), query), axis=1, count=len(bit_weights))
-    return differ @ np.asarray(bit_weights, dtype=np.float64)
+    return differ @ fixed_point_weights(bit_weights)
 
 
 def select_candidates(ids, dist, limit: int, rerank: bool, code, bit_weights, codes_of):
@@ -215,7 +233,7 @@ def order_shortlist(ids, dist, scores, k: int, wdist=None, bit_weights=None):
         order = np.lexsort((ids, dist, -scores))[:k]
         return ids[order], dist[order], scores[order]
     if wdist is not None:
-        total = max(float(np.sum(bit_weights)), 1e-12)
+        total = max(float(np.sum(fixed_point_weights(bit_weights))), 1e-12)
         return ids[:k], dist[:k], 1.0 - wdist[:k] / total
     order = np.lexsort((ids, dist))[:k]
     return ids[order], dist[order], None

@@ -174,7 +174,11 @@ def test_milvus_schema_and_rows(exported):
     assert fields["title"]["dataType"] == "VarChar"
     (index,) = schema["indexParams"]
     assert index["fieldName"] == "code" and index["metricType"] == "HAMMING"
-    assert index["indexType"] == "BIN_FLAT"  # a small collection: exact
+    assert index["indexType"] == "BIN_FLAT" and index["params"] == {}  # the default: exact
+    assert schema["searchParams"] == {"annsField": "code", "metricType": "HAMMING", "params": {}}
+    # sized for documents added later, not for today's longest id and title
+    assert fields["id"]["elementTypeParams"]["max_length"] == fields["title"]["elementTypeParams"]["max_length"] \
+        == ex.MILVUS_VARCHAR_MAX == 65535
     rows = read_jsonl(out / "milvus" / "rows.jsonl")
     assert len(rows) == len(idx.table)
     for r in rows:
@@ -184,12 +188,45 @@ def test_milvus_schema_and_rows(exported):
         assert len(r["id"].encode()) <= fields["id"]["elementTypeParams"]["max_length"]
 
 
-def test_milvus_large_collections_get_an_ivf_index():
-    schema = ex.milvus_schema(64, "c", 1_000_000)
+def test_milvus_index_is_the_users_choice_and_carries_its_search_params():
+    from semhash.choices import MILVUS_INDEX_TYPES
+
+    assert tuple(ex.MILVUS_INDEXES) == MILVUS_INDEX_TYPES  # what the command line offers
+    # exact BIN_FLAT whatever the size (Milvus Lite accepts no other binary index)
+    (index,) = ex.milvus_schema(64, "c", 1_000_000)["indexParams"]
+    assert index["indexType"] == "BIN_FLAT" and index["params"] == {}
+    schema = ex.milvus_schema(64, "c", 1_000_000, index_type="BIN_IVF_FLAT")
     (index,) = schema["indexParams"]
-    assert index["indexType"] == "BIN_IVF_FLAT" and index["params"]["nlist"] == 4000
+    assert index["indexType"] == "BIN_IVF_FLAT" and index["params"] == {"nlist": 4000}
+    # a search scans an eighth of the clusters, not Milvus's small default nprobe
+    assert schema["searchParams"] == {"annsField": "code", "metricType": "HAMMING", "params": {"nprobe": 500}}
+    for n_docs in (0, 1, 7, 50, 10**12):
+        (index,) = ex.milvus_schema(8, "c", n_docs, index_type="BIN_IVF_FLAT")["indexParams"]
+        nlist = index["params"]["nlist"]
+        assert 1 <= nlist <= 65536 and nlist <= max(n_docs, 1)
+    with pytest.raises(ex.ConfigError, match="unknown Milvus index type 'IVF_FLAT'; choose from BIN_FLAT, BIN_IVF_FLAT"):
+        ex.milvus_schema(64, "c", 10, index_type="IVF_FLAT")
+    with pytest.raises(ex.ConfigError, match="max_length must be a whole number from 1 to 65535"):
+        ex.milvus_schema(64, "c", 10, id_max_length=65536)
     with pytest.raises(ex.ConfigError):
         ex.es_mapping(12)
+
+
+def test_milvus_ids_over_the_limit_are_refused_and_titles_cut(exported, tmp_path):
+    idx, _, _ = exported
+    out = tmp_path / "m"
+    longest = max(len(r.id.encode()) for r in ex.index_records(idx))
+    with pytest.raises(ex.ConfigError, match=f"is {longest} bytes long, more than the Milvus id field's max_length "
+                                             f"of {longest - 1} bytes; raise --milvus-max-length"):
+        ex.export_index(idx, out, "milvus", milvus=ex.MilvusOptions(max_length=longest - 1))
+    ex.export_index(idx, out, "milvus", milvus=ex.MilvusOptions(max_length=longest))
+    fields = {f["fieldName"]: f for f in json.loads((out / "milvus" / "schema.json").read_text())["schema"]["fields"]}
+    assert fields["title"]["elementTypeParams"]["max_length"] == longest
+    titles = [r["title"] for r in read_jsonl(out / "milvus" / "rows.jsonl")]
+    assert all(len(t.encode()) <= longest for t in titles)
+    huge = [ex.CodeRecord(0, "x" * 65536, "t", "p", np.zeros(2, np.uint8))]
+    with pytest.raises(ex.ConfigError, match="Milvus keys can be no longer: give the document a shorter id"):
+        ex.check_milvus_ids(huge)
 
 
 def decoded_exports(out) -> dict[str, dict[str, np.ndarray]]:
@@ -302,6 +339,26 @@ def test_export_command_writes_chosen_formats(small_index, tmp_path):
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         "codes.jsonl", "export.json", "milvus/rows.jsonl", "milvus/schema.json"]
     assert json.loads((out / "milvus" / "schema.json").read_text())["collectionName"] == "news"
+
+
+def test_export_command_milvus_options(small_index, tmp_path):
+    folder, _ = small_index
+    runner = CliRunner()
+    out = tmp_path / "ivf"
+    result = runner.invoke(cli, ["export", "--index", str(folder), "--out", str(out), "--format", "milvus",
+                                 "--milvus-index", "BIN_IVF_FLAT", "--milvus-max-length", "300"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads((out / "milvus" / "schema.json").read_text())
+    assert schema["indexParams"][0]["indexType"] == "BIN_IVF_FLAT"
+    assert schema["searchParams"]["params"]["nprobe"] >= 1
+    assert {f["fieldName"]: f["elementTypeParams"].get("max_length") for f in schema["schema"]["fields"]} == \
+        {"id": 300, "code": None, "title": 300}
+    result = runner.invoke(cli, ["export", "--index", str(folder), "--out", str(out), "--format", "jsonl",
+                                 "--milvus-index", "BIN_IVF_FLAT"])
+    assert result.exit_code == 2
+    assert "--milvus-index apply to the milvus format, which --format leaves out" in result.stderr
+    result = runner.invoke(cli, ["export", "--index", str(folder), "--out", str(out), "--milvus-max-length", "70000"])
+    assert result.exit_code == 2 and "--milvus-max-length" in result.stderr
 
 
 def test_export_needs_out(small_index):

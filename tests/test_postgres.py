@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 
+import numpy as np
 import pytest
 
 from conftest import NG20
@@ -257,3 +259,266 @@ def test_cli_export_then_query_equals_local(loaded, tmp_path, conn):
     assert "table 'pgtest_none' is not a semhash table in this database" in missing.output
     table_only = runner.invoke(cli, ["query", "space", "--index", str(folder), "--table", "pgtest_cli"])
     assert table_only.exit_code == 2 and "--table needs --postgres" in table_only.output
+
+
+# --------------------------------------------------------------------------- ownership, concurrency, swaps, ties
+
+
+DUP_GROUPS = ["comp.graphics", "rec.autos", "sci.space", "soc.religion.christian", "sci.med", "talk.politics.guns"]
+DUP_COPIES = 4
+
+
+def dsn_with(**settings) -> str:
+    """The test DSN with PostgreSQL settings for every session (``-c name=value``)."""
+    options = " ".join(f"-c {name}={value}" for name, value in settings.items())
+    return psycopg.conninfo.make_conninfo(DSN, options=options)
+
+
+def tail_queries(per_group: int = 6, words: int = 40) -> list[str]:
+    queries = []
+    for group in DUP_GROUPS:
+        for f in sorted((NG20 / "test" / group).iterdir())[:per_group]:
+            queries.append(" ".join(f.read_text(encoding="latin-1").split()[-words:]))
+    return queries
+
+
+@pytest.fixture(scope="module")
+def dup_index(tmp_path_factory):
+    """A saved 128-bit index in which every document is indexed ``DUP_COPIES`` times (the copies
+    ``N`` rows apart), so many documents share one code."""
+    from semhash.corpus import Document
+    from semhash.index import IndexConfig, SemanticIndex
+    from semhash.model import ModelConfig
+
+    if not (NG20 / "train").is_dir():
+        pytest.skip(f"20 Newsgroups not found at {NG20}")
+    base = [(f"{g}/{f.name}", str(f), f.read_text(encoding="latin-1"))
+            for g in DUP_GROUPS for f in sorted((NG20 / "train" / g).iterdir())[:40]]
+    docs = [Document(id=f"{i}#{c}", path=p, title=i, text=t) for c in range(DUP_COPIES) for i, p, t in base]
+    config = IndexConfig(model=ModelConfig(n_bits=128, hidden=(64,), epochs=2, pretrain="none"))
+    folder = tmp_path_factory.mktemp("dups") / "idx"
+    SemanticIndex.build(docs, config).save(folder)
+    return folder
+
+
+def drop_tables(conn, *tables: str) -> None:
+    for t in tables:
+        conn.execute(psycopg.sql.SQL("DROP TABLE IF EXISTS {}").format(psycopg.sql.Identifier(t)))
+        if conn.execute("SELECT to_regclass('semhash_meta')").fetchone()[0] is not None:
+            conn.execute("DELETE FROM semhash_meta WHERE table_name = %s", (t,))
+
+
+def test_a_table_the_user_made_in_place_of_semhash_s_is_never_dropped(dup_index, conn):
+    from click.testing import CliRunner
+
+    from semhash.cli import cli
+
+    table = "pgtest_precious"
+    runner = CliRunner()
+    export = ["export", "--postgres", DSN, "--index", str(dup_index), "--table", table]
+    query = ["query", "space shuttle", "--index", str(dup_index), "--postgres", DSN, "--table", table]
+    try:
+        assert runner.invoke(cli, export).exit_code == 0
+        assert runner.invoke(cli, query).exit_code == 0
+        # the user replaces semhash's table with one of their own, under the same name
+        conn.execute(psycopg.sql.SQL("DROP TABLE {}").format(psycopg.sql.Identifier(table)))
+        conn.execute(psycopg.sql.SQL("CREATE TABLE {} (precious text)").format(psycopg.sql.Identifier(table)))
+        conn.execute(psycopg.sql.SQL("INSERT INTO {} VALUES ('keep me')").format(psycopg.sql.Identifier(table)))
+        again = runner.invoke(cli, export)
+        assert again.exit_code == 1
+        message = again.stderr.strip().splitlines()[-1]
+        assert message.startswith(f"Error: table {table!r} already exists and was not loaded by semhash")
+        assert "choose another name with --table, or drop that table yourself" in message
+        assert conn.execute(psycopg.sql.SQL("SELECT precious FROM {}").format(
+            psycopg.sql.Identifier(table))).fetchall() == [("keep me",)]
+        searched = runner.invoke(cli, query)  # nor is it searched as if it were semhash's
+        assert searched.exit_code == 1
+        assert f"table {table!r} is not the table semhash loaded under that name" in searched.stderr
+        with pytest.raises(PostgresTableError, match="was not loaded by semhash"):
+            from semhash.index import open_index
+
+            load_index(open_index(dup_index), DSN, table=table)
+    finally:
+        drop_tables(conn, table)
+
+
+def test_meta_of_an_older_semhash_is_upgraded_and_its_tables_are_not_trusted(dup_index, conn):
+    from semhash.index import open_index
+
+    schema = "pgtest_legacy_" + secrets.token_hex(4)
+    conn.execute(psycopg.sql.SQL("CREATE SCHEMA {}").format(psycopg.sql.Identifier(schema)))
+    try:
+        dsn = dsn_with(search_path=schema)
+        with psycopg.connect(dsn, autocommit=True) as c:  # what semhash wrote before it recorded OIDs
+            c.execute("CREATE TABLE semhash_meta (table_name text PRIMARY KEY, n_bits integer NOT NULL,"
+                      " n_docs bigint NOT NULL, vocabulary integer NOT NULL, fingerprint text NOT NULL,"
+                      " semhash_version text NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now())")
+            c.execute("CREATE TABLE old_docs (x text)")
+            c.execute("INSERT INTO semhash_meta VALUES ('old_docs', 128, 1, 1, 'f', '0.1')")
+        idx = open_index(dup_index)
+        with pytest.raises(PostgresTableError, match="older semhash, does not record which table it created"):
+            load_index(idx, dsn, table="old_docs")
+        with PostgresSearcher(dsn, "old_docs", idx) as s, pytest.raises(PostgresTableError, match="not the table"):
+            s.search("space")
+        assert load_index(idx, dsn, table="new_docs") == len(idx.table)  # the upgraded meta table works
+        with PostgresSearcher(dsn, "new_docs", idx) as s:
+            same_hits(s.search("space shuttle"), idx.search("space shuttle"))
+    finally:
+        conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(psycopg.sql.Identifier(schema)))
+
+
+def test_concurrent_first_exports_into_a_fresh_schema_all_succeed(dup_index, conn):
+    """Several exports at once into a schema with no semhash_meta yet: serialized, none fails."""
+    import threading
+
+    from semhash.index import open_index
+
+    schema = "pgtest_fresh_" + secrets.token_hex(4)
+    conn.execute(psycopg.sql.SQL("CREATE SCHEMA {}").format(psycopg.sql.Identifier(schema)))
+    try:
+        dsn = dsn_with(search_path=schema)
+        tables = ["docs_a", "docs_b", "docs_a", "docs_b"]
+        indexes = [open_index(dup_index) for _ in tables]
+        start = threading.Barrier(len(tables))
+        errors: list[BaseException] = []
+
+        def export(idx, table):
+            start.wait()
+            try:
+                load_index(idx, dsn, table=table)
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=export, args=pair) for pair in zip(indexes, tables)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with psycopg.connect(dsn, autocommit=True) as c:
+            meta = dict(c.execute("SELECT table_name, table_oid = to_regclass(table_name)::oid FROM semhash_meta"
+                                  ).fetchall())
+            assert meta == {"docs_a": True, "docs_b": True}
+            assert [r[0] for r in c.execute("SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace"
+                                            " AND relkind = 'r' ORDER BY relname", (schema,))] == \
+                ["docs_a", "docs_b", "semhash_meta"]  # no temporary table left behind
+        for table in ("docs_a", "docs_b"):
+            with PostgresSearcher(dsn, table, indexes[0]) as s:
+                same_hits(s.search("car engine"), indexes[0].search("car engine"))
+    finally:
+        conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(psycopg.sql.Identifier(schema)))
+
+
+def wait_until_blocked_by(conn, pid: int) -> None:
+    """Wait (at most two minutes) until some session waits for a lock ``pid`` holds."""
+    import time
+
+    for _ in range(2400):
+        if conn.execute("SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                        (pid,)).fetchone()[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the export never reached its write to semhash_meta")
+
+
+def test_a_reexport_does_not_block_readers_who_see_old_or_new_contents(dup_index, conn):
+    """Readers with a lock_timeout query while a re-export runs: none fails, each sees the old
+    or the new table. The export is held, by a row lock on its semhash_meta row, after it has
+    loaded the new rows: readers must not wait for it there (the old code held the dropped
+    table's lock through the whole load, so they timed out however long the timeout). The
+    timeout only has to outlast the swap itself, a few milliseconds; 5 s leaves a noisy machine
+    room."""
+    import threading
+
+    from semhash.index import open_index
+
+    table = "pgtest_swap"
+    old, new = open_index(dup_index), open_index(dup_index)
+    new.remove([d.id for d in new.documents(new.table.ids_).values() if d.id.endswith(("#1", "#2"))])
+    queries = ["space shuttle launch orbit", "car engine oil", "god jesus bible church", "jpeg image format"]
+
+    def ids(hits):
+        return [h.id for h in hits]
+
+    old_hits = [ids(old.search(q, k=10)) for q in queries]
+    new_hits = [ids(new.search(q, k=10)) for q in queries]
+    assert all(o != n for o, n in zip(old_hits, new_hits))  # the two contents tell apart
+    try:
+        load_index(old, DSN, table=table)
+        with PostgresSearcher(dsn_with(lock_timeout="5s"), table, old) as reader, \
+                psycopg.connect(DSN) as holder:
+            assert [ids(reader.search(q, k=10)) for q in queries] == old_hits
+            holder.execute("SELECT 1 FROM semhash_meta WHERE table_name = %s FOR UPDATE", (table,))
+            errors: list[BaseException] = []
+
+            def export():
+                try:
+                    load_index(new, DSN, table=table)
+                except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                    errors.append(exc)
+
+            exporter = threading.Thread(target=export)
+            exporter.start()
+            try:
+                wait_until_blocked_by(conn, holder.info.backend_pid)
+                for _ in range(3):  # the new rows are loaded, not yet swapped in: the old contents
+                    assert [ids(reader.search(q, k=10)) for q in queries] == old_hits
+            finally:
+                holder.rollback()
+            while exporter.is_alive():  # during the swap: the old contents or the new, never a mix
+                for q, o, n in zip(queries, old_hits, new_hits):
+                    got = ids(reader.search(q, k=10))
+                    assert got in (o, n)
+            exporter.join()
+            assert errors == []
+            assert [ids(reader.search(q, k=10)) for q in queries] == new_hits
+        assert count(conn, table) == len(new.table)
+    finally:
+        drop_tables(conn, table)
+
+
+def test_equal_codes_rank_by_row_in_single_batch_and_postgres_searches(dup_index, conn):
+    """Without re-ranking, documents with one code tie exactly on the query-weighted distance and
+    are ordered by row, whatever the path: single searches, a threaded batch and PostgreSQL."""
+    from semhash.index import open_index
+
+    idx = open_index(dup_index)
+    table = "pgtest_ties"
+    queries = tail_queries()
+    try:
+        load_index(idx, DSN, table=table)
+        with PostgresSearcher(DSN, table, idx) as pg_searcher:
+            for k in (20, 50):
+                single = [idx.search(q, k=k, rerank=False) for q in queries]
+                batch = idx.search_batch(queries, k=k, rerank=False, threads=4)
+                pg = pg_searcher.search_batch(queries, k=k, rerank=False)
+                tied = 0
+                for s, b, p in zip(single, batch, pg):
+                    rows = [h.row for h in s]
+                    assert [h.row for h in b] == rows and [h.row for h in p] == rows
+                    assert [h.score for h in b] == [h.score for h in s] == [h.score for h in p]
+                    codes = [bytes(c) for c in idx.table.codes_of(np.array(rows))]
+                    for code in set(codes):  # the hits sharing a code come in row order
+                        same = [r for r, c in zip(rows, codes) if c == code]
+                        tied += len(same) > 1
+                        assert same == sorted(same)
+                assert tied >= len(queries)  # the copies do share codes in the hits
+    finally:
+        drop_tables(conn, table)
+
+
+def test_a_lost_connection_is_a_clear_error_and_the_next_search_reconnects(dup_index, conn):
+    from semhash.index import open_index
+
+    idx = open_index(dup_index)
+    table = "pgtest_reconnect"
+    try:
+        load_index(idx, DSN, table=table)
+        with PostgresSearcher(DSN, table, idx) as searcher:
+            expected = [h.id for h in searcher.search("car engine")]
+            conn.execute("SELECT pg_terminate_backend(%s)", (searcher._conn.info.backend_pid,))
+            with pytest.raises(PostgresConnectionError, match="lost the PostgreSQL connection"):
+                searcher.search("car engine")
+            assert [h.id for h in searcher.search("car engine")] == expected
+    finally:
+        drop_tables(conn, table)

@@ -229,3 +229,28 @@ def test_weighted_distances_and_candidate_selection():
         want = np.lexsort((ids, wd))[:limit]
         assert (got_ids == ids[want]).all() and (got_dist == dist[want]).all()
         np.testing.assert_allclose(got_wd, wd[want])
+
+
+def test_equal_codes_get_exactly_equal_weighted_distances_and_tie_by_row():
+    """A BLAS product sums a row differently by its position (here: rows past a multiple of
+    four), so equal codes once got distances 1e-16 apart and their order depended on where they
+    sat; the fixed-point weights make every sum exact."""
+    from semhash.codes import pack_bits
+    from semhash.search import fixed_point_weights, select_candidates, weighted_distances
+
+    rng = np.random.default_rng(7)
+    for n_rows in (3, 7, 19, 103):
+        for _ in range(10):
+            w = rng.random(128) * rng.choice([0.01, 1.0, 30.0])
+            q = pack_bits(rng.integers(0, 2, (1, 128)).astype(np.uint8))[0]
+            code = pack_bits(rng.integers(0, 2, (1, 128)).astype(np.uint8))
+            codes = np.repeat(code, n_rows, axis=0)
+            wd = weighted_distances(codes, q, w)
+            assert len(set(wd.tolist())) == 1
+            ids = rng.permutation(1000)[:n_rows].astype(np.int64)
+            got, _, _ = select_candidates(ids, np.zeros(n_rows, np.int32), n_rows, False, q, w, lambda r: codes)
+            assert got.tolist() == sorted(ids.tolist())
+            fixed = fixed_point_weights(w)
+            assert np.all(np.abs(fixed - w) <= 2.0 ** -33) and np.array_equal(fixed * 2.0 ** 32, np.round(fixed * 2.0 ** 32))
+    # huge weights are capped, so even the sum over every bit stays exact
+    assert float(np.sum(fixed_point_weights(np.full(128, 1e30)))) < 2.0 ** 21
