@@ -256,7 +256,10 @@ class SemanticIndex:
         ``documents`` are :class:`semhash.corpus.Document`; ``skipped`` the files skipped
         while reading them. Documents with no word of the vocabulary are skipped too.
         ``source`` is the corpus folder: files added later under it get ids relative to it.
+        Documents the store cannot keep (a field that is not valid Unicode, two different
+        documents with one id) raise :class:`ConfigError` before anything is trained.
         """
+        documents = docstore.check_documents(documents)  # before any training: bad ids fail now
         from .model import ModelConfig, train  # TensorFlow: training only
 
         config = config or IndexConfig()
@@ -264,7 +267,6 @@ class SemanticIndex:
             config.model = ModelConfig()
         elif isinstance(config.model, dict):
             config.model = ModelConfig.from_dict(config.model)
-        documents = list(documents)
         if not documents:
             raise ConfigError("no documents to index")
         started = time.time()
@@ -285,16 +287,19 @@ class SemanticIndex:
     def from_model(cls, vectorizer: Vectorizer, encoder: EncoderWeights, documents, config=None, skipped=(),
                    progress: bool = False) -> "SemanticIndex":
         """Index ``documents`` with an already trained vocabulary and encoder (no training)."""
-        documents, X, skipped = cls._vectorize(vectorizer, list(documents), skipped)
+        documents, X, skipped = cls._vectorize(vectorizer, docstore.check_documents(documents), skipped)
         return cls._assemble(vectorizer, encoder, config or IndexConfig(vectorizer.config, {}), documents, X,
                              skipped, progress)
 
     @staticmethod
     def _vectorize(vectorizer: Vectorizer, documents, skipped):
         """Weighted rows of the documents that have words of the vocabulary; the others skipped."""
+        from .corpus import escape_surrogates  # skipped.json is UTF-8: names that are not get escaped
+
         X = vectorizer.transform([d.text for d in documents])
         has_words = np.diff(X.indptr) > 0
         skipped = [dict(path=s.path, reason=s.reason) if hasattr(s, "reason") else dict(s) for s in skipped]
+        skipped = [{k: escape_surrogates(v) if isinstance(v, str) else v for k, v in s.items()} for s in skipped]
         for d, ok in zip(documents, has_words):
             if not ok:
                 skipped.append({"path": d.id, "reason": "no word of the vocabulary (too short or only stop words)"})
@@ -611,16 +616,24 @@ class SemanticIndex:
         found.update({d[1]: r for r, d in self._new_docs.items() if d[1] in wanted})
         return found
 
+    def ids_with_path(self, path: str, folder: bool = False) -> list[str]:
+        """Ids of the documents stored with ``path`` (with ``folder``: under ``path/``), unsaved ones included."""
+        found = {}
+        if self.conn is not None:
+            found = {i: r for i, r in docstore.ids_for_path(self.conn, path, folder).items()
+                     if r not in self._dropped and r not in self._new_docs}
+        prefix = path + "/"
+        found.update({d[1]: r for r, d in self._new_docs.items() if (d[2].startswith(prefix) if folder else d[2] == path)})
+        return sorted(found, key=found.get)
+
     def add(self, documents) -> dict:
         """Encode ``documents`` with the trained model and add them; an existing id is replaced.
 
-        Documents with no word of the vocabulary are skipped. Returns counts and the skipped
-        ids; call :meth:`save` to persist.
+        Documents with no word of the vocabulary are skipped. Two different documents with one
+        id raise :class:`ConfigError` and nothing is added. Returns counts and the skipped ids;
+        call :meth:`save` to persist.
         """
-        latest = {}
-        for d in documents:  # the last of several documents with one id wins
-            latest[d.id] = d
-        docs = list(latest.values())
+        docs = docstore.check_documents(documents)
         if not docs:
             return {"added": 0, "replaced": 0, "skipped": []}
         X = self.vectorizer.transform([d.text for d in docs])

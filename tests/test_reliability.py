@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import semhash.corpus as corpus_mod
 from semhash.cli import cli
-from semhash.corpus import MAX_DOC_CHARS, read_file
+from semhash.corpus import MAX_DOC_CHARS, Document, read_file
 from semhash.errors import ConfigError, IndexFormatError, QueryError, SemhashError
 from semhash.index import KERAS_FILE, MANIFEST, NOT_ON_QUERY_PATH, SemanticIndex, update_index, writer_lock
 from semhash.search import query_idf, query_terms
@@ -39,6 +39,14 @@ BIG_BYTES = 50 * 2**20
 
 def last_error(result) -> str:
     return result.stderr.strip().splitlines()[-1]
+
+
+def stored_ids(folder: Path) -> set[str]:
+    conn = sqlite3.connect(folder / "documents.sqlite")
+    try:
+        return {row[0] for row in conn.execute("SELECT id FROM documents")}
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------------- 1. hostile corpus
@@ -151,6 +159,50 @@ def test_all_bad_corpus_is_a_clear_error_and_no_index(tmp_path):
     assert not dest.exists()
 
 
+def test_file_names_that_are_not_utf8_get_escaped_ids(small_index, tmp_path):
+    corpus = write_topical_corpus(tmp_path / "corpus", per_topic=4, seed=5)
+    with open(os.fsencode(corpus / "space") + b"/bad\xff\xfename.txt", "wb") as f:
+        f.write(b"Rocket launch\n\nshuttle orbit nasa satellite moon")
+    dest = tmp_path / "idx"
+    result = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(dest), *TINY])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "indexed 13 documents" in result.output
+    assert stored_ids(dest) >= {"space/bad\\xff\\xfename.txt", "space/space-000.txt"}  # the bytes, escaped
+    other = os.fsencode(tmp_path) + b"/caf\xe9 notes"  # a folder outside the corpus, named in Latin-1
+    os.mkdir(other)
+    with open(other + b"/r\xe9sum\xe9.txt", "wb") as f:
+        f.write(b"Bond market\n\nstock bank loan interest")
+    shutil.copytree(small_index[0], tmp_path / "small")
+    for index in (dest, tmp_path / "small"):
+        added = CliRunner().invoke(cli, ["add", os.fsdecode(other), "--index", str(index)])
+        assert added.exit_code == 0 and added.stdout.strip() == "added 1, replaced 0 documents (0 skipped)"
+        doc_id = f"{tmp_path}/caf\\xe9 notes/r\\xe9sum\\xe9.txt"
+        assert doc_id in stored_ids(index)
+        hits = json.loads(CliRunner().invoke(cli, ["query", "stock bank loan", "--index", str(index), "--json"]).stdout)
+        assert doc_id in [h["id"] for h in hits]
+        gone = CliRunner().invoke(cli, ["remove", os.fsdecode(other + b"/r\xe9sum\xe9.txt"), "--index", str(index)])
+        assert gone.stdout.strip() == "removed 1 documents"
+
+
+def test_documents_the_store_cannot_keep_are_refused_before_training(tmp_path):
+    texts = ["rocket orbit launch nasa", "flour butter oven sugar", "stock bank bond market"]
+    docs = [Document(f"d{i}", f"d{i}", "", t) for i, t in enumerate(texts)]
+    cases = [
+        (Document("bad\udcff", "bad\udcff", "", "moon shuttle"),
+         r"the id is not valid Unicode \(a lone surrogate at character 3: 'bad\\udcff'\)"),
+        (Document("ok", "ok", "", "moon \ud800 shuttle"), r"the text of document 'ok' is not valid Unicode"),
+        (Document("d1", "d1-copy", "", "moon shuttle"), r"two different documents have the id 'd1' .*'d1' and 'd1-copy'"),
+        (Document(None, "x", "", "moon shuttle"), r"document 4: its id must be a string, got NoneType"),
+    ]
+    for bad, message in cases:
+        # build refuses before it trains (it used to train, then crash or silently drop a row at save)
+        with pytest.raises(ConfigError, match=message):
+            SemanticIndex.build(docs + [bad])
+    (tmp_path / "records.jsonl").write_text('{"id": "r\\ud800", "title": "t\\udfff", "text": "moon \\ud800 orbit"}\n')
+    (record,), skips = read_file(tmp_path / "records.jsonl", "records.jsonl")
+    assert not skips and (record.id, record.title, record.text) == ("r\\ud800", "t\ufffd", "moon \ufffd orbit")
+
+
 # --------------------------------------------------------------------------- 2. crash safety
 
 
@@ -230,7 +282,7 @@ def test_sigkill_never_loses_the_index(tmp_path):
     assert list(dest.parent.glob(f".{dest.name}.old-*")) == []  # the reader put the old index back
 
     run_ok(remove_args)  # reruns succeed, and clean up the killed writers' temporary folders
-    assert "extra.txt" not in {d.id for d in SemanticIndex.load(dest).documents(range(100)).values()}
+    assert str(extra) not in {d.id for d in SemanticIndex.load(dest).documents(range(100)).values()}
     assert "added 1" in run_ok(add_args)
     assert list(dest.parent.glob(f".{dest.name}.tmp-*")) == []
     run_ok(index_args)
