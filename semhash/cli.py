@@ -105,7 +105,7 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
     Example: semhash index ../shared/datasets/20news-bydate/train --index ng20 --bits 32
     """
     from .corpus import read_corpus
-    from .index import IndexConfig, SemanticIndex, resolve_index_path
+    from .index import IndexConfig, SemanticIndex, resolve_index_path, writer_lock
     from .model import ModelConfig
     from .vectorize import VectorizerConfig
 
@@ -129,11 +129,15 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
         config.model.validate()
         dest = resolve_index_path(index_name)
         report = read_corpus(directory, progress=not quiet)
-        if not quiet:
-            click.echo(f"read {len(report.documents)} documents from {directory} ({len(report.skipped)} skipped)", err=True)
-        idx = SemanticIndex.build(report.documents, config, skipped=report.skipped, progress=not quiet,
-                                  source=directory)
-        idx.save(dest)
+        # the writer lock from before training until the new index is saved: an add/remove of
+        # this index meanwhile waits and applies to the new index instead of being overwritten
+        with writer_lock(dest):
+            if not quiet:
+                click.echo(f"read {len(report.documents)} documents from {directory} "
+                           f"({len(report.skipped)} skipped)", err=True)
+            idx = SemanticIndex.build(report.documents, config, skipped=report.skipped, progress=not quiet,
+                                      source=directory)
+            idx.save_locked(dest)
     except SemhashError as exc:
         raise fail(exc)
     n_docs = len(idx.table)

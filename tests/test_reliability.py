@@ -303,6 +303,9 @@ def test_second_writer_waits_or_fails_clearly_while_readers_work(small_index, tm
         assert result.exit_code == 1
         assert last_error(result) == (f"Error: another semhash process is writing {dest}; wait for it to "
                                       "finish and retry (SEMHASH_LOCK_WAIT=0 seconds)")
+        for bad in (["index", str(tmp_path / "nope")], ["index", str(tmp_path), "--bits", "12"]):
+            result = CliRunner().invoke(cli, [*bad, "--index", str(dest)])  # bad arguments never wait for the lock
+            assert result.exit_code == 1 and "another semhash process" not in result.stderr
         monkeypatch.setenv("SEMHASH_LOCK_WAIT", "soon")
         result = CliRunner().invoke(cli, ["remove", "space/space-000.txt", "--index", str(dest)])
         assert last_error(result) == "Error: SEMHASH_LOCK_WAIT must be a number of seconds, got 'soon'"
@@ -315,6 +318,33 @@ def test_second_writer_waits_or_fails_clearly_while_readers_work(small_index, tm
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.strip() == "removed 1 documents"
+
+
+def test_add_during_a_rebuild_waits_and_is_kept(small_index, tmp_path):
+    corpus = write_topical_corpus(tmp_path / "corpus", per_topic=5, seed=4)
+    dest = tmp_path / "indexes" / "busy"
+    shutil.copytree(small_index[0], dest)
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Extra\n\nRocket booster payload for the moon mission orbit")
+    log = tmp_path / "rebuild.log"
+    slow = ["--bits", "8", "--hidden", "16,8", "--epochs", "100", "--pretrain-epochs", "1", "--min-df", "1"]
+    with open(log, "w") as err:
+        rebuild = subprocess.Popen([sys.executable, "-c", "from semhash.cli import main; main()", "index",
+                                    str(corpus), "--index", str(dest), *slow], stdout=subprocess.PIPE, stderr=err,
+                                   text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    deadline = time.monotonic() + 300
+    while "read 15 documents" not in log.read_text(errors="replace"):  # the corpus is read: training starts
+        assert rebuild.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the rebuild never got to training"
+        time.sleep(0.05)
+    add = semhash_proc(["add", str(extra), "--index", str(dest)], SEMHASH_LOCK_WAIT="600")
+    add_out, add_err = add.communicate(timeout=600)
+    rebuild.communicate(timeout=600)
+    assert rebuild.returncode == 0, log.read_text()
+    assert add.returncode == 0, add_err
+    assert add_out.strip() == "added 1, replaced 0 documents (0 skipped)"
+    ids = stored_ids(dest)
+    assert str(extra) in ids and len(ids) == 16  # the rebuilt index (15 documents) plus the addition
 
 
 # --------------------------------------------------------------------------- 3. corruption
