@@ -70,15 +70,58 @@ class IndexConfig:
         return m.to_dict() if hasattr(m, "to_dict") else dict(m or {})
 
 
+def index_home() -> tuple[Path, str]:
+    """The folder index names resolve in, and how it was chosen (for messages).
+
+    ``$SEMHASH_HOME`` when set; else the nearest ``indexes/`` folder in the current directory
+    or one of its parents (as git finds ``.git``), so a name means the same index from any
+    folder of a project; else ``./indexes`` (created by the first ``semhash index``).
+    """
+    env = os.environ.get("SEMHASH_HOME")
+    if env:
+        return Path(env), "$SEMHASH_HOME"
+    try:
+        cwd = Path.cwd()
+    except OSError:  # the current directory was deleted
+        return DEFAULT_HOME, "the current directory"
+    for folder in (cwd, *cwd.parents):
+        if (folder / DEFAULT_HOME).is_dir():
+            where = DEFAULT_HOME if folder == cwd else folder / DEFAULT_HOME
+            return where, f"the nearest {DEFAULT_HOME}/ folder from {cwd}"
+    return DEFAULT_HOME, f"no {DEFAULT_HOME}/ folder in {cwd} or above it"
+
+
+def _is_name(name_or_path) -> bool:
+    text = "" if name_or_path is None else str(name_or_path)
+    return not (os.sep in text or (os.altsep and os.altsep in text) or text.startswith("."))
+
+
 def resolve_index_path(name_or_path: str | os.PathLike | None, home: str | os.PathLike | None = None) -> Path:
-    """``None`` -> ``indexes/default``; a bare name -> ``indexes/<name>``; a path stays a path."""
-    home = Path(home or os.environ.get("SEMHASH_HOME", DEFAULT_HOME))
-    if name_or_path is None or str(name_or_path) == "":
-        return home / DEFAULT_NAME
-    text = str(name_or_path)
-    if os.sep in text or (os.altsep and os.altsep in text) or text.startswith("."):
-        return Path(text)
-    return home / text
+    """``None`` -> ``<home>/default``; a bare name -> ``<home>/<name>``; a path stays a path.
+
+    ``home`` defaults to :func:`index_home`. A path is anything with a separator or starting
+    with ``.``; it is taken relative to the current directory.
+    """
+    if not _is_name(name_or_path):
+        return Path(str(name_or_path))
+    home = Path(home) if home is not None else index_home()[0]
+    return home / (str(name_or_path or "") or DEFAULT_NAME)
+
+
+def _index_not_found(name_or_path, dest: Path) -> IndexNotFoundError:
+    """The error for a missing index: for a name, where names resolve and which indexes are there."""
+    message, target = f"no index at {dest}", dest
+    if _is_name(name_or_path):
+        target = name_or_path or DEFAULT_NAME
+        home, why = index_home()
+        try:
+            names = sorted(p.name for p in home.iterdir() if not p.name.startswith(".") and (p / MANIFEST).is_file())
+        except OSError:
+            names = None
+        there = ("which does not exist" if names is None else "which holds no index" if not names
+                 else "which holds: " + ", ".join(names))
+        message += f"; index names resolve in {home.absolute()} ({why}), {there}"
+    return IndexNotFoundError(f"{message}; build one with `semhash index DIR --index {target}`")
 
 
 def sha256_file(path: Path) -> str:
@@ -751,11 +794,16 @@ def update_index(name_or_path, change, mmap: bool = False):
     ``change(index)`` edits the loaded index (``add``/``remove``); if it raises, nothing is saved.
     """
     dest = resolve_index_path(name_or_path)
+    if not dest.exists() and not (dest.parent.is_dir() and _backups(dest)):
+        raise _index_not_found(name_or_path, dest)  # before the lock: no lock file for a typo
     with writer_lock(dest):
         recover(dest)  # a writer killed mid-swap: put its previous index back first
         # every checksum (model.keras included, which the saved index copies): never
         # carry a damaged file into the new index
-        index = SemanticIndex.load(dest, mmap=mmap, verify="full")
+        try:
+            index = SemanticIndex.load(dest, mmap=mmap, verify="full")
+        except IndexNotFoundError:
+            raise _index_not_found(name_or_path, dest) from None
         try:
             result = change(index)
             index.save_locked(dest)
@@ -765,8 +813,12 @@ def update_index(name_or_path, change, mmap: bool = False):
 
 
 def open_index(name_or_path=None, mmap: bool = False, verify: bool = True) -> SemanticIndex:
-    """Load an index by name (``indexes/<name>``) or path."""
-    return SemanticIndex.load(resolve_index_path(name_or_path), mmap=mmap, verify=verify)
+    """Load an index by name (under :func:`index_home`) or path."""
+    dest = resolve_index_path(name_or_path)
+    try:
+        return SemanticIndex.load(dest, mmap=mmap, verify=verify)
+    except IndexNotFoundError:
+        raise _index_not_found(name_or_path, dest) from None
 
 
-__all__ = ["IndexConfig", "SemanticIndex", "open_index", "resolve_index_path", "update_index"]
+__all__ = ["IndexConfig", "SemanticIndex", "index_home", "open_index", "resolve_index_path", "update_index"]
