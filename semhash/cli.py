@@ -256,12 +256,16 @@ def info_cmd(index_name, as_json):
         f"training:     {info['training_seconds']} s",
     ]
     upd = info["updates"]
-    if upd["added_since_training"] or upd["removed_since_training"]:
-        line = f"updates:      {upd['added_since_training']} added, {upd['removed_since_training']} removed since training"
-        if upd["mean_abs"] is not None:
-            line += (f"; bit balance of added documents drifted by {upd['mean_abs']:.3f} on average "
-                     f"(max {upd['max_abs']:.3f}){' - consider retraining' if upd['max_abs'] > 0.1 else ''}")
-        lines.append(line)
+    if upd["added_since_training"] or upd["replaced_since_training"] or upd["removed_since_training"]:
+        lines.append(f"updates:      {upd['added_since_training']} added, {upd['replaced_since_training']} replaced, "
+                     f"{upd['removed_since_training']} removed since training")
+        if upd["drifted_bits"] is None and upd["mean_abs"] is not None:
+            lines.append(f"drift:        judged once {upd['drift_min_docs']} documents are added or replaced")
+        elif upd["drifted_bits"] is not None:
+            shift = f"mean shift {upd['mean_abs']:.3f}, max {upd['max_abs']:.3f}"
+            lines.append(f"drift:        {upd['drifted_bits']} of {info['n_bits']} bits differ from training beyond "
+                         f"sampling noise ({shift}) - consider retraining" if upd["retrain_advised"] else
+                         f"drift:        bit balance of added documents within sampling noise of training ({shift})")
     click.echo("\n".join(lines))
     for s in info["skipped_files"][:10]:
         click.echo(f"  skipped {s['path']}: {s['reason']}")

@@ -56,6 +56,11 @@ DEFAULT_HOME = Path("indexes")
 DEFAULT_NAME = "default"
 # files the query path never reads, so their checksums are not checked on load
 NOT_ON_QUERY_PATH = {KERAS_FILE, TRAINING_FILE, SKIPPED_FILE}
+# `semhash info` advises retraining when at least DRIFT_MIN_DOCS documents were added and a bit's
+# share among them differs from training by more than DRIFT_MIN_SHIFT and DRIFT_Z standard errors
+DRIFT_MIN_DOCS = 30
+DRIFT_MIN_SHIFT = 0.1
+DRIFT_Z = 4.0
 
 
 @dataclass
@@ -366,7 +371,7 @@ class SemanticIndex:
         self._added_rows: set[int] = set()
         self.conn = None
         self.manifest = {
-            "counts": {"added_since_training": 0, "removed_since_training": 0},
+            "counts": {"added_since_training": 0, "replaced_since_training": 0, "removed_since_training": 0},
             "training": {"n_docs": len(documents),
                          "bit_balance": bit_balance(unpack_bits(codes, encoder.n_bits)).round(4).tolist()},
         }
@@ -704,7 +709,8 @@ class SemanticIndex:
             self._new_docs[r] = (r, d.id, d.path, d.title, d.text)
             self._added_rows.add(r)
         counts = self.manifest.setdefault("counts", {})
-        counts["added_since_training"] = counts.get("added_since_training", 0) + len(docs)
+        counts["added_since_training"] = counts.get("added_since_training", 0) + len(docs) - len(replaced)
+        counts["replaced_since_training"] = counts.get("replaced_since_training", 0) + len(replaced)
         bits = unpack_bits(codes, self.n_bits).sum(axis=0)
         prev = np.asarray(self.manifest.get("added_bit_sum") or np.zeros(self.n_bits), dtype=np.int64)
         self.manifest["added_bit_sum"] = (prev + bits).tolist()
@@ -743,22 +749,33 @@ class SemanticIndex:
             counts["removed_since_training"] = counts.get("removed_since_training", 0) + len(rows)
 
     def drift(self) -> dict:
-        """How far the bit balance of documents added since training is from the training codes'.
+        """Update counts since training, and whether the added documents' codes drifted from it.
 
-        ``mean_abs``/``max_abs``: mean and largest per-bit difference in the share of documents
-        with the bit set. Retrain when it grows (say above 0.1) or when many documents were added.
+        ``mean_abs``/``max_abs``: mean and largest per-bit difference between the share of added
+        (and replacing) documents with the bit set and the training codes' share;
+        ``drifted_bits``/``retrain_advised``: the bits whose difference is real, by
+        :func:`drifted_bits` (``None``/``False`` below ``DRIFT_MIN_DOCS`` documents).
         """
         counts = self.manifest.get("counts", {})
         added = counts.get("added_since_training", 0)
-        train_balance = np.asarray(self.manifest.get("training", {}).get("bit_balance") or [], dtype=float)
-        if not added or not train_balance.size or not self.manifest.get("added_bit_sum"):
-            return {"added_since_training": added, "removed_since_training": counts.get("removed_since_training", 0),
-                    "mean_abs": None, "max_abs": None}
-        added_balance = np.asarray(self.manifest["added_bit_sum"], dtype=float) / added
+        replaced = counts.get("replaced_since_training", 0)
+        out = {"added_since_training": added, "replaced_since_training": replaced,
+               "removed_since_training": counts.get("removed_since_training", 0),
+               "mean_abs": None, "max_abs": None, "drifted_bits": None, "retrain_advised": False,
+               "drift_min_docs": DRIFT_MIN_DOCS}
+        training = self.manifest.get("training", {})
+        train_balance = np.asarray(training.get("bit_balance") or [], dtype=float)
+        encoded = added + replaced  # every document whose code is summed in added_bit_sum
+        if not encoded or not train_balance.size or not self.manifest.get("added_bit_sum"):
+            return out
+        added_balance = np.asarray(self.manifest["added_bit_sum"], dtype=float) / encoded
         diff = np.abs(added_balance - train_balance)
-        return {"added_since_training": added, "removed_since_training": counts.get("removed_since_training", 0),
-                "mean_abs": round(float(diff.mean()), 4), "max_abs": round(float(diff.max()), 4),
-                "added_bit_balance": added_balance.round(4).tolist()}
+        out.update(mean_abs=round(float(diff.mean()), 4), max_abs=round(float(diff.max()), 4),
+                   added_bit_balance=added_balance.round(4).tolist())
+        if encoded >= DRIFT_MIN_DOCS:
+            drifted = drifted_bits(train_balance, int(training.get("n_docs") or 0), added_balance, encoded)
+            out.update(drifted_bits=int(drifted.sum()), retrain_advised=bool(drifted.any()))
+        return out
 
     def info(self) -> dict:
         """Parameters and statistics, as shown by ``semhash info``."""
@@ -786,6 +803,25 @@ class SemanticIndex:
             "skipped": len(skipped or []),
             "skipped_files": skipped or [],
         }
+
+
+def drifted_bits(train_share: np.ndarray, n_train: int, added_share: np.ndarray, n_added: int) -> np.ndarray:
+    """Boolean per bit: the added documents set it in a share that really differs from training's.
+
+    A two-proportion z-test per bit (pooled share, binomial standard error
+    ``sqrt(p (1 - p) (1/n_train + 1/n_added))``; ``n_train = 0`` treats the training share as
+    exact): a bit drifted when its share moved by more than ``DRIFT_MIN_SHIFT`` and by more than
+    ``DRIFT_Z`` standard errors (4: under 1 % chance that any of 128 bits passes by sampling
+    noise alone).
+    """
+    train_share, added_share = np.asarray(train_share, float), np.asarray(added_share, float)
+    inv_train = 1.0 / n_train if n_train > 0 else 0.0
+    pooled = (train_share * n_train + added_share * n_added) / (n_train + n_added)
+    se = np.sqrt(pooled * (1.0 - pooled) * (inv_train + 1.0 / n_added))
+    diff = np.abs(added_share - train_share)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, diff / se, np.where(diff > 0, np.inf, 0.0))
+    return (diff > DRIFT_MIN_SHIFT) & (z > DRIFT_Z)
 
 
 def update_index(name_or_path, change, mmap: bool = False):

@@ -67,7 +67,8 @@ def test_add_remove_readd_equals_fresh_build(small_index, topical_corpus, tmp_pa
     assert replacement.id in [h.id for h in hit]
     assert not any(h.id in removed_ids for hits in updated.search_batch(QUERIES, k=90) for h in hits)
     drift = updated.drift()
-    assert drift["added_since_training"] == 13 and drift["removed_since_training"] == 3
+    assert drift["added_since_training"] == 12 and drift["removed_since_training"] == 3
+    assert drift["replaced_since_training"] == 1  # a replacement is not an addition
     assert 0 <= drift["mean_abs"] <= drift["max_abs"] <= 1
 
 
@@ -100,7 +101,7 @@ def test_add_and_remove_cli(small_index, topical_corpus, tmp_path):
         again = runner.invoke(cli, ["add", str(note), "--index", str(folder)])
         assert again.stdout.strip() == "added 0, replaced 1 documents (0 skipped)"
         info = runner.invoke(cli, ["info", "--index", str(folder)]).stdout
-        assert "updates:      2 added, 0 removed since training" in info
+        assert "updates:      1 added, 1 replaced, 0 removed since training" in info
         gone = runner.invoke(cli, ["remove", "space/zz-extra.txt", "--index", str(folder)])
         assert gone.exit_code == 0 and gone.stdout.strip() == "removed 1 documents"
         bad = runner.invoke(cli, ["remove", "nope", "--index", str(folder)])
@@ -193,3 +194,40 @@ def test_remove_takes_the_path_that_was_added(small_index, topical_corpus, tmp_p
     finally:
         inside.unlink()
 
+
+# --------------------------------------------------------------------------- drift and counts
+
+
+def test_drift_is_judged_against_sampling_noise():
+    from semhash.index import drifted_bits
+
+    train = np.array([0.5, 0.5, 0.0, 0.3])
+    # shifts of 0.1 by 30 documents are noise (4 standard errors are 0.37); by 2000 they are not
+    assert not drifted_bits(train, 10_000, train + [0.15, -0.15, 0.0, 0.15], 30).any()
+    assert drifted_bits(train, 10_000, train + [0.15, 0.05, 0.0, -0.15], 2000).tolist() == [True, False, False, True]
+    # a bit the training codes never set, set by half of 40 new documents: drifted
+    assert drifted_bits(train, 10_000, [0.5, 0.5, 0.5, 0.3], 40).tolist() == [False, False, True, False]
+
+
+def test_info_advises_retraining_only_for_a_real_drift(small_index, tmp_path):
+    folder = copy_index(small_index, tmp_path)
+    runner = CliRunner()
+
+    def info():
+        text = runner.invoke(cli, ["info", "--index", str(folder)]).stdout
+        return text, json.loads(runner.invoke(cli, ["info", "--index", str(folder), "--json"]).stdout)["updates"]
+
+    update_index(folder, lambda idx: idx.add(new_docs(1, seed=1)))  # one document: always 0/1 per bit
+    text, upd = info()
+    assert "consider retraining" not in text and "drift:        judged once 30 documents" in text
+    assert (upd["added_since_training"], upd["replaced_since_training"], upd["retrain_advised"]) == (1, 0, False)
+    update_index(folder, lambda idx: idx.add(new_docs(60, seed=2, prefix="mixed")))  # the training mixture
+    text, upd = info()
+    assert upd["drifted_bits"] == 0 and not upd["retrain_advised"] and "within sampling noise" in text
+    rng = random.Random(3)
+    space = [Document(f"space-only/{i}.txt", f"space-only/{i}.txt", "s", topical_text("space", rng)) for i in range(120)]
+    update_index(folder, lambda idx: idx.add(space))  # one topic only: its bits, not the corpus's
+    text, upd = info()
+    assert upd["retrain_advised"] and upd["drifted_bits"] >= 1
+    assert f"{upd['drifted_bits']} of 16 bits differ from training beyond sampling noise" in text
+    assert "consider retraining" in text
