@@ -113,7 +113,7 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
     Example: semhash index ../shared/datasets/20news-bydate/train --index ng20 --bits 32
     """
     from .corpus import read_corpus
-    from .index import IndexConfig, SemanticIndex, resolve_index_path
+    from .index import IndexConfig, SemanticIndex, resolve_index_path, writer_lock
     from .model import ModelConfig
     from .vectorize import VectorizerConfig
 
@@ -137,11 +137,15 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
         config.model.validate()
         dest = resolve_index_path(index_name)
         report = read_corpus(directory, progress=not quiet)
-        if not quiet:
-            click.echo(f"read {len(report.documents)} documents from {directory} ({len(report.skipped)} skipped)", err=True)
-        idx = SemanticIndex.build(report.documents, config, skipped=report.skipped, progress=not quiet,
-                                  source=directory)
-        idx.save(dest)
+        # the writer lock from before training until the new index is saved: an add/remove of
+        # this index meanwhile waits and applies to the new index instead of being overwritten
+        with writer_lock(dest):
+            if not quiet:
+                click.echo(f"read {len(report.documents)} documents from {directory} "
+                           f"({len(report.skipped)} skipped)", err=True)
+            idx = SemanticIndex.build(report.documents, config, skipped=report.skipped, progress=not quiet,
+                                      source=directory)
+            idx.save_locked(dest)
     except SemhashError as exc:
         raise fail(exc)
     n_docs = len(idx.table)
@@ -264,12 +268,16 @@ def info_cmd(index_name, as_json):
         f"training:     {info['training_seconds']} s",
     ]
     upd = info["updates"]
-    if upd["added_since_training"] or upd["removed_since_training"]:
-        line = f"updates:      {upd['added_since_training']} added, {upd['removed_since_training']} removed since training"
-        if upd["mean_abs"] is not None:
-            line += (f"; bit balance of added documents drifted by {upd['mean_abs']:.3f} on average "
-                     f"(max {upd['max_abs']:.3f}){' - consider retraining' if upd['max_abs'] > 0.1 else ''}")
-        lines.append(line)
+    if upd["added_since_training"] or upd["replaced_since_training"] or upd["removed_since_training"]:
+        lines.append(f"updates:      {upd['added_since_training']} added, {upd['replaced_since_training']} replaced, "
+                     f"{upd['removed_since_training']} removed since training")
+        if upd["drifted_bits"] is None and upd["mean_abs"] is not None:
+            lines.append(f"drift:        judged once {upd['drift_min_docs']} documents are added or replaced")
+        elif upd["drifted_bits"] is not None:
+            shift = f"mean shift {upd['mean_abs']:.3f}, max {upd['max_abs']:.3f}"
+            lines.append(f"drift:        {upd['drifted_bits']} of {info['n_bits']} bits differ from training beyond "
+                         f"sampling noise ({shift}) - consider retraining" if upd["retrain_advised"] else
+                         f"drift:        bit balance of added documents within sampling noise of training ({shift})")
     click.echo("\n".join(lines))
     for s in info["skipped_files"][:10]:
         click.echo(f"  skipped {s['path']}: {s['reason']}")
@@ -354,19 +362,23 @@ def demo_cmd(ctx, index_name, quiet):
 
 
 def _documents_for_paths(paths, corpus_root: str | None):
-    """Documents of files and folders, with ids relative to the indexed corpus where possible."""
+    """Documents of files and folders, named as :func:`semhash.corpus.document_path` says.
+
+    Under the indexed corpus folder ids are relative to it (as `semhash index` made them),
+    elsewhere absolute paths. Two different documents with one id are refused (ConfigError).
+    """
     import dataclasses
 
-    from .corpus import read_corpus, read_file
+    from .corpus import document_path, read_corpus, read_file
+    from .store import check_documents
 
-    root = Path(corpus_root) if corpus_root else None
     documents, skipped = [], []
     for raw in paths:
-        p = Path(raw).resolve()
-        under_root = root is not None and (p == root or root in p.parents)
+        p = Path(raw)
+        key = document_path(p, corpus_root)
         if p.is_dir():
             report = read_corpus(p)
-            prefix = "" if not under_root or p == root else p.relative_to(root).as_posix() + "/"
+            prefix = key + "/" if key else ""
 
             def moved(d, prefix=prefix):
                 same = d.id == d.path or d.id.startswith(d.path + "#")
@@ -375,13 +387,40 @@ def _documents_for_paths(paths, corpus_root: str | None):
             documents += [moved(d) for d in report.documents]
             skipped += [dataclasses.replace(s, path=prefix + s.path) for s in report.skipped]
         elif p.is_file():
-            rel = p.relative_to(root).as_posix() if under_root else p.name
-            docs, skips = read_file(p, rel)
+            docs, skips = read_file(p, key)
             documents += docs
             skipped += skips
         else:
             raise SemhashError(f"no such file or folder: {raw}")
-    return documents, skipped
+    return check_documents(documents), skipped
+
+
+def _ids_to_remove(idx, args, corpus_root: str | None) -> list[str]:
+    """The document ids that ``semhash remove ARGS`` means, each ARG a path or an id.
+
+    A path names what `semhash add` of it added: the documents whose stored path is the one
+    :func:`semhash.corpus.document_path` gives it (every record of a .jsonl/.csv file; the file
+    need not exist any more), and for an existing folder every document under it. An ARG that
+    matches no path is taken as a document id. An ARG that is both the path of some documents
+    and the id of another is refused as ambiguous; unknown ARGs are left for ``idx.remove`` to
+    refuse, so nothing is removed.
+    """
+    from .corpus import document_path, escape_surrogates
+
+    ids: list[str] = []
+    for arg in args:
+        key = document_path(arg, corpus_root)
+        folder = Path(arg).is_dir()
+        if folder and not key:
+            raise SemhashError(f"{arg} is the indexed corpus folder: removing it would empty the index "
+                               "(rebuild it with `semhash index` instead); nothing was removed")
+        by_path = idx.ids_with_path(key, folder=folder)
+        bare = escape_surrogates(arg)
+        if by_path and bare not in by_path and idx.rows_for_ids([bare]):
+            raise SemhashError(f"{arg!r} is ambiguous: a document id, and the path of {by_path[0]!r}; nothing "
+                               "was removed (give the path as an absolute path, or the id from another folder)")
+        ids += by_path or [bare]
+    return ids
 
 
 @cli.command("add")
@@ -390,8 +429,9 @@ def _documents_for_paths(paths, corpus_root: str | None):
 def add_cmd(paths, index_name):
     """Add (or replace) documents in an index without retraining.
 
-    Files and folders are read like `semhash index` reads a corpus; a document whose id is
-    already indexed is replaced. Example: semhash add corpus/new-note.txt --index notes
+    Files and folders are read like `semhash index` reads a corpus. Files under the indexed
+    corpus folder get ids relative to it, other files their absolute path; a document whose id
+    is already indexed is replaced. Example: semhash add corpus/new-note.txt --index notes
     """
     from .index import open_index, update_index
 
@@ -413,14 +453,20 @@ def add_cmd(paths, index_name):
 @click.argument("ids", nargs=-1, required=True)
 @index_option
 def remove_cmd(ids, index_name):
-    """Remove documents by id from an index.
+    """Remove documents by the path they were added from, or by id.
+
+    A file path removes what `semhash add` of it added (all records of a .jsonl/.csv file), a
+    folder every document under it; anything else is taken as a document id.
 
     Example: semhash remove notes/old.txt --index notes
     """
     from .index import update_index
 
+    def change(idx):
+        return idx.remove(_ids_to_remove(idx, ids, idx.manifest.get("corpus_root")))
+
     try:
-        n = update_index(index_name, lambda idx: idx.remove(list(ids)))
+        n = update_index(index_name, change)
     except SemhashError as exc:
         raise fail(exc)
     click.echo(f"removed {n} documents")

@@ -50,6 +50,7 @@ _CONTROL_SHARE_BINARY = 0.3
 _CONTROL_SHARE_SUSPECT = 0.05
 _HEADER_LINE = re.compile(r"[A-Za-z][^\s:]*:(?:[ \t]|$)")
 _NOT_ASCII = re.compile("[^\x00-\x7f\ufffd]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -164,21 +165,22 @@ def _walk(root: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, str]]:
             if entry.is_dir(follow_symlinks=True):
                 real = os.path.realpath(entry.path)
                 if real in ancestors:
-                    skipped.append(Skipped(rel, "symlink loop"))
+                    skipped.append(Skipped(escape_surrogates(rel), "symlink loop"))
                 elif real in visited:
-                    skipped.append(Skipped(rel, f"same folder as {visited[real]} (symlink)"))
+                    skipped.append(Skipped(escape_surrogates(rel),
+                                           f"same folder as {escape_surrogates(visited[real])} (symlink)"))
                 else:
                     visited[real] = rel
                     stack.append((iter(_sorted_entries(Path(entry.path))), rel + "/", ancestors + (real,)))
             elif entry.is_file(follow_symlinks=True):
                 yield Path(entry.path), rel
             elif entry.is_symlink():
-                skipped.append(Skipped(rel, "broken symlink"))
+                skipped.append(Skipped(escape_surrogates(rel), "broken symlink"))
             else:
-                skipped.append(Skipped(rel, "not a regular file"))
+                skipped.append(Skipped(escape_surrogates(rel), "not a regular file"))
         except OSError as exc:
             reason = "symlink loop" if exc.errno == errno.ELOOP else f"unreadable: {_strerror(exc)}"
-            skipped.append(Skipped(rel, reason))
+            skipped.append(Skipped(escape_surrogates(rel), reason))
 
 
 def _sorted_entries(folder: Path) -> list[os.DirEntry]:
@@ -194,7 +196,12 @@ def _strerror(exc: OSError) -> str:
 
 
 def read_file(path: Path, rel: str, max_chars: int = MAX_DOC_CHARS) -> tuple[list[Document], list[Skipped]]:
-    """Read one file into documents (several for ``.jsonl``/``.csv``); never raises for bad input."""
+    """Read one file into documents (several for ``.jsonl``/``.csv``); never raises for bad input.
+
+    ``rel`` (the file's id and path in the corpus) has its bytes that are not UTF-8 escaped
+    (:func:`escape_surrogates`), so every id can be stored and shown.
+    """
+    rel = escape_surrogates(rel)
     ext = PurePosixPath(rel).suffix.lower()
     if ext not in SUPPORTED_EXTENSIONS:
         return [], [Skipped(rel, f"unsupported extension {ext}")]
@@ -330,19 +337,23 @@ def _add_record(
     text: str,
     max_chars: int,
 ) -> None:
-    """Append one ``.jsonl``/``.csv`` record as a document, or a skip when empty or duplicated."""
-    text = _normalize_newlines(text)[:max_chars]
+    """Append one ``.jsonl``/``.csv`` record as a document, or a skip when empty or duplicated.
+
+    JSON can hold lone surrogates (``"\\ud800"``), which cannot be stored: in the id they are
+    escaped, in the text and title replaced by U+FFFD.
+    """
+    text = _valid_text(_normalize_newlines(text))[:max_chars]
     if not text.strip():
         skips.append(Skipped(where, "empty record"))
         return
     doc_id = default_id
     if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) and str(raw_id).strip():
-        doc_id = str(raw_id).strip()
+        doc_id = escape_surrogates(str(raw_id).strip())
     if doc_id in seen:
         skips.append(Skipped(where, f"duplicate id {doc_id}"))
         return
     seen.add(doc_id)
-    title = " ".join(raw_title.split())[:TITLE_MAX_CHARS] if isinstance(raw_title, str) else ""
+    title = " ".join(_valid_text(raw_title).split())[:TITLE_MAX_CHARS] if isinstance(raw_title, str) else ""
     docs.append(Document(id=doc_id, path=rel, title=title or extract_title(text) or doc_id, text=text))
 
 
@@ -366,6 +377,51 @@ def _sniff_encoding(path: Path) -> str:
 
 def _normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# --------------------------------------------------------------------------- names
+
+
+def escape_surrogates(name: str) -> str:
+    """``name`` as valid Unicode: every lone surrogate becomes a backslash escape.
+
+    Python keeps the bytes of a file name that are not UTF-8 as lone surrogates U+DC80-U+DCFF
+    (``os.fsdecode``), which neither SQLite nor a UTF-8 file can store. Each becomes ``\\xNN``,
+    the byte it stands for (``bad\\xff\\xfename.txt``); any other lone surrogate (from JSON)
+    becomes ``\\uNNNN``. Valid names are returned unchanged.
+    """
+    return _SURROGATES.sub(_escape_surrogate, name)
+
+
+def _escape_surrogate(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def _valid_text(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (the text itself, not a name)."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def document_path(path: str | os.PathLike, root: str | os.PathLike | None) -> str:
+    """The path (and id) a file or folder on disk gets in an index whose corpus is ``root``.
+
+    Relative to ``root`` (POSIX, ``""`` for ``root`` itself) when the file lies under it, as
+    :func:`read_corpus` names it; otherwise its absolute path, so two different files never get
+    one id. The folders above the file are resolved (symlinks followed) but its own name is kept,
+    as the walk names a symlinked file by its link; the file need not exist (``semhash remove``
+    of a deleted file). Bytes that are not UTF-8 are escaped (:func:`escape_surrogates`).
+    """
+    absolute = Path(os.path.abspath(path))
+    kept = absolute.parent.resolve() / absolute.name if absolute.name else absolute
+    if root is not None:
+        root_path = Path(root)
+        for candidate in (kept, absolute.resolve()):
+            if candidate == root_path:
+                return ""
+            if root_path in candidate.parents:
+                return escape_surrogates(candidate.relative_to(root_path).as_posix())
+    return escape_surrogates(kept.as_posix())
 
 
 # --------------------------------------------------------------------------- bytes to text

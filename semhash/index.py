@@ -56,6 +56,11 @@ DEFAULT_HOME = Path("indexes")
 DEFAULT_NAME = "default"
 # files the query path never reads, so their checksums are not checked on load
 NOT_ON_QUERY_PATH = {KERAS_FILE, TRAINING_FILE, SKIPPED_FILE}
+# `semhash info` advises retraining when at least DRIFT_MIN_DOCS documents were added and a bit's
+# share among them differs from training by more than DRIFT_MIN_SHIFT and DRIFT_Z standard errors
+DRIFT_MIN_DOCS = 30
+DRIFT_MIN_SHIFT = 0.1
+DRIFT_Z = 4.0
 
 
 @dataclass
@@ -70,15 +75,58 @@ class IndexConfig:
         return m.to_dict() if hasattr(m, "to_dict") else dict(m or {})
 
 
+def index_home() -> tuple[Path, str]:
+    """The folder index names resolve in, and how it was chosen (for messages).
+
+    ``$SEMHASH_HOME`` when set; else the nearest ``indexes/`` folder in the current directory
+    or one of its parents (as git finds ``.git``), so a name means the same index from any
+    folder of a project; else ``./indexes`` (created by the first ``semhash index``).
+    """
+    env = os.environ.get("SEMHASH_HOME")
+    if env:
+        return Path(env), "$SEMHASH_HOME"
+    try:
+        cwd = Path.cwd()
+    except OSError:  # the current directory was deleted
+        return DEFAULT_HOME, "the current directory"
+    for folder in (cwd, *cwd.parents):
+        if (folder / DEFAULT_HOME).is_dir():
+            where = DEFAULT_HOME if folder == cwd else folder / DEFAULT_HOME
+            return where, f"the nearest {DEFAULT_HOME}/ folder from {cwd}"
+    return DEFAULT_HOME, f"no {DEFAULT_HOME}/ folder in {cwd} or above it"
+
+
+def _is_name(name_or_path) -> bool:
+    text = "" if name_or_path is None else str(name_or_path)
+    return not (os.sep in text or (os.altsep and os.altsep in text) or text.startswith("."))
+
+
 def resolve_index_path(name_or_path: str | os.PathLike | None, home: str | os.PathLike | None = None) -> Path:
-    """``None`` -> ``indexes/default``; a bare name -> ``indexes/<name>``; a path stays a path."""
-    home = Path(home or os.environ.get("SEMHASH_HOME", DEFAULT_HOME))
-    if name_or_path is None or str(name_or_path) == "":
-        return home / DEFAULT_NAME
-    text = str(name_or_path)
-    if os.sep in text or (os.altsep and os.altsep in text) or text.startswith("."):
-        return Path(text)
-    return home / text
+    """``None`` -> ``<home>/default``; a bare name -> ``<home>/<name>``; a path stays a path.
+
+    ``home`` defaults to :func:`index_home`. A path is anything with a separator or starting
+    with ``.``; it is taken relative to the current directory.
+    """
+    if not _is_name(name_or_path):
+        return Path(str(name_or_path))
+    home = Path(home) if home is not None else index_home()[0]
+    return home / (str(name_or_path or "") or DEFAULT_NAME)
+
+
+def _index_not_found(name_or_path, dest: Path) -> IndexNotFoundError:
+    """The error for a missing index: for a name, where names resolve and which indexes are there."""
+    message, target = f"no index at {dest}", dest
+    if _is_name(name_or_path):
+        target = name_or_path or DEFAULT_NAME
+        home, why = index_home()
+        try:
+            names = sorted(p.name for p in home.iterdir() if not p.name.startswith(".") and (p / MANIFEST).is_file())
+        except OSError:
+            names = None
+        there = ("which does not exist" if names is None else "which holds no index" if not names
+                 else "which holds: " + ", ".join(names))
+        message += f"; index names resolve in {home.absolute()} ({why}), {there}"
+    return IndexNotFoundError(f"{message}; build one with `semhash index DIR --index {target}`")
 
 
 def sha256_file(path: Path) -> str:
@@ -256,7 +304,10 @@ class SemanticIndex:
         ``documents`` are :class:`semhash.corpus.Document`; ``skipped`` the files skipped
         while reading them. Documents with no word of the vocabulary are skipped too.
         ``source`` is the corpus folder: files added later under it get ids relative to it.
+        Documents the store cannot keep (a field that is not valid Unicode, two different
+        documents with one id) raise :class:`ConfigError` before anything is trained.
         """
+        documents = docstore.check_documents(documents)  # before any training: bad ids fail now
         from .model import ModelConfig, train  # TensorFlow: training only
 
         config = config or IndexConfig()
@@ -264,7 +315,6 @@ class SemanticIndex:
             config.model = ModelConfig()
         elif isinstance(config.model, dict):
             config.model = ModelConfig.from_dict(config.model)
-        documents = list(documents)
         if not documents:
             raise ConfigError("no documents to index")
         started = time.time()
@@ -285,16 +335,19 @@ class SemanticIndex:
     def from_model(cls, vectorizer: Vectorizer, encoder: EncoderWeights, documents, config=None, skipped=(),
                    progress: bool = False) -> "SemanticIndex":
         """Index ``documents`` with an already trained vocabulary and encoder (no training)."""
-        documents, X, skipped = cls._vectorize(vectorizer, list(documents), skipped)
+        documents, X, skipped = cls._vectorize(vectorizer, docstore.check_documents(documents), skipped)
         return cls._assemble(vectorizer, encoder, config or IndexConfig(vectorizer.config, {}), documents, X,
                              skipped, progress)
 
     @staticmethod
     def _vectorize(vectorizer: Vectorizer, documents, skipped):
         """Weighted rows of the documents that have words of the vocabulary; the others skipped."""
+        from .corpus import escape_surrogates  # skipped.json is UTF-8: names that are not get escaped
+
         X = vectorizer.transform([d.text for d in documents])
         has_words = np.diff(X.indptr) > 0
         skipped = [dict(path=s.path, reason=s.reason) if hasattr(s, "reason") else dict(s) for s in skipped]
+        skipped = [{k: escape_surrogates(v) if isinstance(v, str) else v for k, v in s.items()} for s in skipped]
         for d, ok in zip(documents, has_words):
             if not ok:
                 skipped.append({"path": d.id, "reason": "no word of the vocabulary (too short or only stop words)"})
@@ -318,7 +371,7 @@ class SemanticIndex:
         self._added_rows: set[int] = set()
         self.conn = None
         self.manifest = {
-            "counts": {"added_since_training": 0, "removed_since_training": 0},
+            "counts": {"added_since_training": 0, "replaced_since_training": 0, "removed_since_training": 0},
             "training": {"n_docs": len(documents),
                          "bit_balance": bit_balance(unpack_bits(codes, encoder.n_bits)).round(4).tolist()},
         }
@@ -617,16 +670,24 @@ class SemanticIndex:
         found.update({d[1]: r for r, d in self._new_docs.items() if d[1] in wanted})
         return found
 
+    def ids_with_path(self, path: str, folder: bool = False) -> list[str]:
+        """Ids of the documents stored with ``path`` (with ``folder``: under ``path/``), unsaved ones included."""
+        found = {}
+        if self.conn is not None:
+            found = {i: r for i, r in docstore.ids_for_path(self.conn, path, folder).items()
+                     if r not in self._dropped and r not in self._new_docs}
+        prefix = path + "/"
+        found.update({d[1]: r for r, d in self._new_docs.items() if (d[2].startswith(prefix) if folder else d[2] == path)})
+        return sorted(found, key=found.get)
+
     def add(self, documents) -> dict:
         """Encode ``documents`` with the trained model and add them; an existing id is replaced.
 
-        Documents with no word of the vocabulary are skipped. Returns counts and the skipped
-        ids; call :meth:`save` to persist.
+        Documents with no word of the vocabulary are skipped. Two different documents with one
+        id raise :class:`ConfigError` and nothing is added. Returns counts and the skipped ids;
+        call :meth:`save` to persist.
         """
-        latest = {}
-        for d in documents:  # the last of several documents with one id wins
-            latest[d.id] = d
-        docs = list(latest.values())
+        docs = docstore.check_documents(documents)
         if not docs:
             return {"added": 0, "replaced": 0, "skipped": []}
         X = self.vectorizer.transform([d.text for d in docs])
@@ -654,7 +715,8 @@ class SemanticIndex:
             self._new_docs[r] = (r, d.id, d.path, d.title, d.text)
             self._added_rows.add(r)
         counts = self.manifest.setdefault("counts", {})
-        counts["added_since_training"] = counts.get("added_since_training", 0) + len(docs)
+        counts["added_since_training"] = counts.get("added_since_training", 0) + len(docs) - len(replaced)
+        counts["replaced_since_training"] = counts.get("replaced_since_training", 0) + len(replaced)
         bits = unpack_bits(codes, self.n_bits).sum(axis=0)
         prev = np.asarray(self.manifest.get("added_bit_sum") or np.zeros(self.n_bits), dtype=np.int64)
         self.manifest["added_bit_sum"] = (prev + bits).tolist()
@@ -693,22 +755,33 @@ class SemanticIndex:
             counts["removed_since_training"] = counts.get("removed_since_training", 0) + len(rows)
 
     def drift(self) -> dict:
-        """How far the bit balance of documents added since training is from the training codes'.
+        """Update counts since training, and whether the added documents' codes drifted from it.
 
-        ``mean_abs``/``max_abs``: mean and largest per-bit difference in the share of documents
-        with the bit set. Retrain when it grows (say above 0.1) or when many documents were added.
+        ``mean_abs``/``max_abs``: mean and largest per-bit difference between the share of added
+        (and replacing) documents with the bit set and the training codes' share;
+        ``drifted_bits``/``retrain_advised``: the bits whose difference is real, by
+        :func:`drifted_bits` (``None``/``False`` below ``DRIFT_MIN_DOCS`` documents).
         """
         counts = self.manifest.get("counts", {})
         added = counts.get("added_since_training", 0)
-        train_balance = np.asarray(self.manifest.get("training", {}).get("bit_balance") or [], dtype=float)
-        if not added or not train_balance.size or not self.manifest.get("added_bit_sum"):
-            return {"added_since_training": added, "removed_since_training": counts.get("removed_since_training", 0),
-                    "mean_abs": None, "max_abs": None}
-        added_balance = np.asarray(self.manifest["added_bit_sum"], dtype=float) / added
+        replaced = counts.get("replaced_since_training", 0)
+        out = {"added_since_training": added, "replaced_since_training": replaced,
+               "removed_since_training": counts.get("removed_since_training", 0),
+               "mean_abs": None, "max_abs": None, "drifted_bits": None, "retrain_advised": False,
+               "drift_min_docs": DRIFT_MIN_DOCS}
+        training = self.manifest.get("training", {})
+        train_balance = np.asarray(training.get("bit_balance") or [], dtype=float)
+        encoded = added + replaced  # every document whose code is summed in added_bit_sum
+        if not encoded or not train_balance.size or not self.manifest.get("added_bit_sum"):
+            return out
+        added_balance = np.asarray(self.manifest["added_bit_sum"], dtype=float) / encoded
         diff = np.abs(added_balance - train_balance)
-        return {"added_since_training": added, "removed_since_training": counts.get("removed_since_training", 0),
-                "mean_abs": round(float(diff.mean()), 4), "max_abs": round(float(diff.max()), 4),
-                "added_bit_balance": added_balance.round(4).tolist()}
+        out.update(mean_abs=round(float(diff.mean()), 4), max_abs=round(float(diff.max()), 4),
+                   added_bit_balance=added_balance.round(4).tolist())
+        if encoded >= DRIFT_MIN_DOCS:
+            drifted = drifted_bits(train_balance, int(training.get("n_docs") or 0), added_balance, encoded)
+            out.update(drifted_bits=int(drifted.sum()), retrain_advised=bool(drifted.any()))
+        return out
 
     def info(self) -> dict:
         """Parameters and statistics, as shown by ``semhash info``."""
@@ -738,17 +811,41 @@ class SemanticIndex:
         }
 
 
+def drifted_bits(train_share: np.ndarray, n_train: int, added_share: np.ndarray, n_added: int) -> np.ndarray:
+    """Boolean per bit: the added documents set it in a share that really differs from training's.
+
+    A two-proportion z-test per bit (pooled share, binomial standard error
+    ``sqrt(p (1 - p) (1/n_train + 1/n_added))``; ``n_train = 0`` treats the training share as
+    exact): a bit drifted when its share moved by more than ``DRIFT_MIN_SHIFT`` and by more than
+    ``DRIFT_Z`` standard errors (4: under 1 % chance that any of 128 bits passes by sampling
+    noise alone).
+    """
+    train_share, added_share = np.asarray(train_share, float), np.asarray(added_share, float)
+    inv_train = 1.0 / n_train if n_train > 0 else 0.0
+    pooled = (train_share * n_train + added_share * n_added) / (n_train + n_added)
+    se = np.sqrt(pooled * (1.0 - pooled) * (inv_train + 1.0 / n_added))
+    diff = np.abs(added_share - train_share)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, diff / se, np.where(diff > 0, np.inf, 0.0))
+    return (diff > DRIFT_MIN_SHIFT) & (z > DRIFT_Z)
+
+
 def update_index(name_or_path, change, mmap: bool = False):
     """Load, change and save an index under its writer lock; returns what ``change`` returned.
 
     ``change(index)`` edits the loaded index (``add``/``remove``); if it raises, nothing is saved.
     """
     dest = resolve_index_path(name_or_path)
+    if not dest.exists() and not (dest.parent.is_dir() and _backups(dest)):
+        raise _index_not_found(name_or_path, dest)  # before the lock: no lock file for a typo
     with writer_lock(dest):
         recover(dest)  # a writer killed mid-swap: put its previous index back first
         # every checksum (model.keras included, which the saved index copies): never
         # carry a damaged file into the new index
-        index = SemanticIndex.load(dest, mmap=mmap, verify="full")
+        try:
+            index = SemanticIndex.load(dest, mmap=mmap, verify="full")
+        except IndexNotFoundError:
+            raise _index_not_found(name_or_path, dest) from None
         try:
             result = change(index)
             index.save_locked(dest)
@@ -758,8 +855,12 @@ def update_index(name_or_path, change, mmap: bool = False):
 
 
 def open_index(name_or_path=None, mmap: bool = False, verify: bool = True) -> SemanticIndex:
-    """Load an index by name (``indexes/<name>``) or path."""
-    return SemanticIndex.load(resolve_index_path(name_or_path), mmap=mmap, verify=verify)
+    """Load an index by name (under :func:`index_home`) or path."""
+    dest = resolve_index_path(name_or_path)
+    try:
+        return SemanticIndex.load(dest, mmap=mmap, verify=verify)
+    except IndexNotFoundError:
+        raise _index_not_found(name_or_path, dest) from None
 
 
-__all__ = ["IndexConfig", "SemanticIndex", "open_index", "resolve_index_path", "update_index"]
+__all__ = ["IndexConfig", "SemanticIndex", "index_home", "open_index", "resolve_index_path", "update_index"]

@@ -10,7 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import IndexFormatError
+from .errors import ConfigError, IndexFormatError
 
 STORE_FILE = "documents.sqlite"
 SNIPPET_CHARS = 300
@@ -57,6 +57,46 @@ def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+STORED_FIELDS = ("id", "path", "title", "text")
+
+
+def _shown(value: str) -> str:
+    """``value`` quoted for a message, lone surrogates written as escapes (``'bad\\udcff'``)."""
+    return "'" + value.encode("utf-8", "backslashreplace").decode("utf-8") + "'"
+
+
+def check_documents(documents) -> list:
+    """The documents, checked to be storable, with exact repeats dropped; raises :class:`ConfigError`.
+
+    Every field the store keeps must be a string of valid Unicode (no lone surrogates, which
+    SQLite cannot encode), and two different documents must not share an id (one would
+    silently replace the other). Called before training and before an add, so bad input is
+    refused before any work is done and nothing is changed.
+    """
+    by_id: dict[str, object] = {}
+    for n, doc in enumerate(documents, 1):
+        for name in STORED_FIELDS:
+            value = getattr(doc, name, None)
+            if not isinstance(value, str):
+                raise ConfigError(f"document {n}: its {name} must be a string, got {type(value).__name__}")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                where = "" if name == "id" else f" of document {_shown(doc.id)}"
+                near = value[max(0, exc.start - 30) : exc.start + 30]
+                raise ConfigError(
+                    f"the {name}{where} is not valid Unicode (a lone surrogate at character {exc.start}: "
+                    f"{_shown(near)}); escape or replace it (semhash.corpus.escape_surrogates)"
+                ) from None
+        first = by_id.setdefault(doc.id, doc)
+        if first is not doc and first != doc:
+            raise ConfigError(
+                f"two different documents have the id {_shown(doc.id)} (from {_shown(first.path)} and "
+                f"{_shown(doc.path)}); ids must be unique (nothing was changed)"
+            )
+    return list(by_id.values())
+
+
 def write_documents(conn: sqlite3.Connection, rows, added: bool = False) -> None:
     """Insert or replace ``(row, id, path, title, text)`` tuples."""
     conn.executemany(
@@ -92,6 +132,16 @@ def rows_for_ids(conn: sqlite3.Connection, ids) -> dict[str, int]:
         for doc_id, row in conn.execute(f"SELECT id, row FROM documents WHERE id IN ({marks})", chunk):
             out[doc_id] = row
     return out
+
+
+def ids_for_path(conn: sqlite3.Connection, path: str, folder: bool = False) -> dict[str, int]:
+    """Row of each document whose ``path`` is ``path``, or with ``folder`` lies under ``path/``."""
+    if folder:
+        prefix = path + "/"
+        cur = conn.execute("SELECT id, row FROM documents WHERE substr(path, 1, ?) = ?", (len(prefix), prefix))
+    else:
+        cur = conn.execute("SELECT id, row FROM documents WHERE path = ?", (path,))
+    return dict(cur.fetchall())
 
 
 def count(conn: sqlite3.Connection) -> int:

@@ -1,14 +1,17 @@
 """Index build / save / load, the query path, and its promises."""
 
 import json
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from semhash.cli import cli
 from semhash.errors import IndexFormatError, IndexNotFoundError, QueryError
-from semhash.index import SemanticIndex, resolve_index_path
+from semhash.index import SemanticIndex, open_index, resolve_index_path
 
 
 def test_save_load_round_trip_gives_identical_codes_and_results(small_index):
@@ -143,6 +146,46 @@ def test_resolve_index_path():
     assert str(resolve_index_path(None)).endswith("indexes/default")
     assert str(resolve_index_path("ng20")).endswith("indexes/ng20")
     assert str(resolve_index_path("/abs/idx")) == "/abs/idx"
+
+
+def test_index_names_resolve_from_any_folder_of_a_project(small_index, tmp_path, monkeypatch):
+    monkeypatch.delenv("SEMHASH_HOME", raising=False)
+    project = tmp_path / "project"
+    shutil.copytree(small_index[0], project / "indexes" / "notes")
+    deep = project / "docs" / "drafts"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert resolve_index_path("notes") == project / "indexes" / "notes"  # the nearest indexes/, like .git
+    assert resolve_index_path(None) == project / "indexes" / "default"
+    assert resolve_index_path("./notes") == resolve_index_path(".") / "notes"  # a path stays a path
+    result = CliRunner().invoke(cli, ["info", "--index", "notes"])
+    assert result.exit_code == 0 and f"index:        {project / 'indexes' / 'notes'}" in result.output
+    monkeypatch.chdir(project)
+    assert resolve_index_path("notes") == resolve_index_path("indexes/notes")  # ./indexes, relative as before
+    monkeypatch.setenv("SEMHASH_HOME", str(tmp_path / "elsewhere"))
+    assert resolve_index_path("notes") == tmp_path / "elsewhere" / "notes"  # $SEMHASH_HOME first
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    monkeypatch.delenv("SEMHASH_HOME")
+    monkeypatch.chdir(lonely)
+    assert str(resolve_index_path("new")) == "indexes/new"  # no indexes/ anywhere above: ./indexes
+
+
+def test_missing_index_name_says_where_it_looked_and_what_is_there(small_index, tmp_path, monkeypatch):
+    for name in ("ng20", "notes"):
+        shutil.copytree(small_index[0], tmp_path / name)
+    (tmp_path / "not-an-index").mkdir()
+    monkeypatch.setenv("SEMHASH_HOME", str(tmp_path))
+    for args in (["query", "orbit"], ["info"], ["remove", "x.txt"], ["add", "x.txt"]):
+        result = CliRunner().invoke(cli, [*args, "--index", "nosuchindex"])
+        assert result.exit_code == 1
+        assert result.stderr.strip().splitlines()[-1] == (
+            f"Error: no index at {tmp_path / 'nosuchindex'}; index names resolve in {tmp_path} ($SEMHASH_HOME), "
+            "which holds: ng20, notes; build one with `semhash index DIR --index nosuchindex`"), args
+    assert not (tmp_path / ".nosuchindex.lock").exists()  # a typo leaves nothing behind
+    monkeypatch.setenv("SEMHASH_HOME", str(tmp_path / "nowhere"))
+    with pytest.raises(IndexNotFoundError, match=r"resolve in .*nowhere \(\$SEMHASH_HOME\), which does not exist"):
+        open_index("ng20")
 
 
 def test_query_path_never_imports_tensorflow_or_sklearn(small_index):

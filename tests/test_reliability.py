@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import semhash.corpus as corpus_mod
 from semhash.cli import cli
-from semhash.corpus import MAX_DOC_CHARS, read_file
+from semhash.corpus import MAX_DOC_CHARS, Document, read_file
 from semhash.errors import ConfigError, IndexFormatError, QueryError, SemhashError
 from semhash.index import KERAS_FILE, MANIFEST, NOT_ON_QUERY_PATH, SemanticIndex, update_index, writer_lock
 from semhash.search import query_idf, query_terms
@@ -39,6 +39,14 @@ BIG_BYTES = 50 * 2**20
 
 def last_error(result) -> str:
     return result.stderr.strip().splitlines()[-1]
+
+
+def stored_ids(folder: Path) -> set[str]:
+    conn = sqlite3.connect(folder / "documents.sqlite")
+    try:
+        return {row[0] for row in conn.execute("SELECT id FROM documents")}
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------------- 1. hostile corpus
@@ -151,6 +159,50 @@ def test_all_bad_corpus_is_a_clear_error_and_no_index(tmp_path):
     assert not dest.exists()
 
 
+def test_file_names_that_are_not_utf8_get_escaped_ids(small_index, tmp_path):
+    corpus = write_topical_corpus(tmp_path / "corpus", per_topic=4, seed=5)
+    with open(os.fsencode(corpus / "space") + b"/bad\xff\xfename.txt", "wb") as f:
+        f.write(b"Rocket launch\n\nshuttle orbit nasa satellite moon")
+    dest = tmp_path / "idx"
+    result = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(dest), *TINY])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "indexed 13 documents" in result.output
+    assert stored_ids(dest) >= {"space/bad\\xff\\xfename.txt", "space/space-000.txt"}  # the bytes, escaped
+    other = os.fsencode(tmp_path) + b"/caf\xe9 notes"  # a folder outside the corpus, named in Latin-1
+    os.mkdir(other)
+    with open(other + b"/r\xe9sum\xe9.txt", "wb") as f:
+        f.write(b"Bond market\n\nstock bank loan interest")
+    shutil.copytree(small_index[0], tmp_path / "small")
+    for index in (dest, tmp_path / "small"):
+        added = CliRunner().invoke(cli, ["add", os.fsdecode(other), "--index", str(index)])
+        assert added.exit_code == 0 and added.stdout.strip() == "added 1, replaced 0 documents (0 skipped)"
+        doc_id = f"{tmp_path}/caf\\xe9 notes/r\\xe9sum\\xe9.txt"
+        assert doc_id in stored_ids(index)
+        hits = json.loads(CliRunner().invoke(cli, ["query", "stock bank loan", "--index", str(index), "--json"]).stdout)
+        assert doc_id in [h["id"] for h in hits]
+        gone = CliRunner().invoke(cli, ["remove", os.fsdecode(other + b"/r\xe9sum\xe9.txt"), "--index", str(index)])
+        assert gone.stdout.strip() == "removed 1 documents"
+
+
+def test_documents_the_store_cannot_keep_are_refused_before_training(tmp_path):
+    texts = ["rocket orbit launch nasa", "flour butter oven sugar", "stock bank bond market"]
+    docs = [Document(f"d{i}", f"d{i}", "", t) for i, t in enumerate(texts)]
+    cases = [
+        (Document("bad\udcff", "bad\udcff", "", "moon shuttle"),
+         r"the id is not valid Unicode \(a lone surrogate at character 3: 'bad\\udcff'\)"),
+        (Document("ok", "ok", "", "moon \ud800 shuttle"), r"the text of document 'ok' is not valid Unicode"),
+        (Document("d1", "d1-copy", "", "moon shuttle"), r"two different documents have the id 'd1' .*'d1' and 'd1-copy'"),
+        (Document(None, "x", "", "moon shuttle"), r"document 4: its id must be a string, got NoneType"),
+    ]
+    for bad, message in cases:
+        # build refuses before it trains (it used to train, then crash or silently drop a row at save)
+        with pytest.raises(ConfigError, match=message):
+            SemanticIndex.build(docs + [bad])
+    (tmp_path / "records.jsonl").write_text('{"id": "r\\ud800", "title": "t\\udfff", "text": "moon \\ud800 orbit"}\n')
+    (record,), skips = read_file(tmp_path / "records.jsonl", "records.jsonl")
+    assert not skips and (record.id, record.title, record.text) == ("r\\ud800", "t\ufffd", "moon \ufffd orbit")
+
+
 # --------------------------------------------------------------------------- 2. crash safety
 
 
@@ -230,7 +282,7 @@ def test_sigkill_never_loses_the_index(tmp_path):
     assert list(dest.parent.glob(f".{dest.name}.old-*")) == []  # the reader put the old index back
 
     run_ok(remove_args)  # reruns succeed, and clean up the killed writers' temporary folders
-    assert "extra.txt" not in {d.id for d in SemanticIndex.load(dest).documents(range(100)).values()}
+    assert str(extra) not in {d.id for d in SemanticIndex.load(dest).documents(range(100)).values()}
     assert "added 1" in run_ok(add_args)
     assert list(dest.parent.glob(f".{dest.name}.tmp-*")) == []
     run_ok(index_args)
@@ -251,6 +303,9 @@ def test_second_writer_waits_or_fails_clearly_while_readers_work(small_index, tm
         assert result.exit_code == 1
         assert last_error(result) == (f"Error: another semhash process is writing {dest}; wait for it to "
                                       "finish and retry (SEMHASH_LOCK_WAIT=0 seconds)")
+        for bad in (["index", str(tmp_path / "nope")], ["index", str(tmp_path), "--bits", "12"]):
+            result = CliRunner().invoke(cli, [*bad, "--index", str(dest)])  # bad arguments never wait for the lock
+            assert result.exit_code == 1 and "another semhash process" not in result.stderr
         monkeypatch.setenv("SEMHASH_LOCK_WAIT", "soon")
         result = CliRunner().invoke(cli, ["remove", "space/space-000.txt", "--index", str(dest)])
         assert last_error(result) == "Error: SEMHASH_LOCK_WAIT must be a number of seconds, got 'soon'"
@@ -263,6 +318,33 @@ def test_second_writer_waits_or_fails_clearly_while_readers_work(small_index, tm
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.strip() == "removed 1 documents"
+
+
+def test_add_during_a_rebuild_waits_and_is_kept(small_index, tmp_path):
+    corpus = write_topical_corpus(tmp_path / "corpus", per_topic=5, seed=4)
+    dest = tmp_path / "indexes" / "busy"
+    shutil.copytree(small_index[0], dest)
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Extra\n\nRocket booster payload for the moon mission orbit")
+    log = tmp_path / "rebuild.log"
+    slow = ["--bits", "8", "--hidden", "16,8", "--epochs", "100", "--pretrain-epochs", "1", "--min-df", "1"]
+    with open(log, "w") as err:
+        rebuild = subprocess.Popen([sys.executable, "-c", "from semhash.cli import main; main()", "index",
+                                    str(corpus), "--index", str(dest), *slow], stdout=subprocess.PIPE, stderr=err,
+                                   text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    deadline = time.monotonic() + 300
+    while "read 15 documents" not in log.read_text(errors="replace"):  # the corpus is read: training starts
+        assert rebuild.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "the rebuild never got to training"
+        time.sleep(0.05)
+    add = semhash_proc(["add", str(extra), "--index", str(dest)], SEMHASH_LOCK_WAIT="600")
+    add_out, add_err = add.communicate(timeout=600)
+    rebuild.communicate(timeout=600)
+    assert rebuild.returncode == 0, log.read_text()
+    assert add.returncode == 0, add_err
+    assert add_out.strip() == "added 1, replaced 0 documents (0 skipped)"
+    ids = stored_ids(dest)
+    assert str(extra) in ids and len(ids) == 16  # the rebuilt index (15 documents) plus the addition
 
 
 # --------------------------------------------------------------------------- 3. corruption
