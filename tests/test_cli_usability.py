@@ -150,3 +150,64 @@ def test_similar_unknown_id_is_a_one_line_error(small_index):
     assert result.stderr.strip() == "Error: unknown document id 'no/such.txt' (see `semhash query` for ids)"
     help_text = CliRunner().invoke(cli, ["similar", "--help"]).output
     assert "Example: semhash similar" in help_text
+
+
+# --------------------------------------------------------------------------- evaluate without the eval extra
+
+# runs `semhash ARGS` in a fresh interpreter where importing BLOCKED fails for real (None in
+# sys.modules makes `import name` raise ImportError); a spy on prepare_data reports whether the
+# corpus was ever loaded
+EVAL_WRAPPER = """
+import sys
+for name in {blocked!r}:
+    sys.modules[name] = None
+import semhash.evaluate as ev
+loaded = ev.prepare_data
+def spy(*args, **kwargs):
+    print("DATA LOADED", file=sys.stderr)
+    return loaded(*args, **kwargs)
+ev.prepare_data = spy
+from semhash.cli import main
+sys.argv = ["semhash", *{args!r}]
+main()
+"""
+
+
+def run_blocked(blocked: list[str], args: list[str]):
+    import subprocess
+    import sys
+
+    code = EVAL_WRAPPER.format(blocked=blocked, args=args)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def labelled_corpus(tmp_path_factory):
+    from test_evaluate import _generic_corpus
+
+    return _generic_corpus(tmp_path_factory.mktemp("labelled") / "corpus")
+
+
+def test_evaluate_without_bm25s_refuses_before_loading_data(labelled_corpus, tmp_path):
+    out = tmp_path / "report"
+    result = run_blocked(["bm25s"], ["evaluate", str(labelled_corpus), "--bits", "8", "--methods", "lsh,bm25",
+                                     "--no-plots", "--out", str(out)])
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == ("Error: the bm25 method needs bm25s, not installed: pip install 'semhash[eval]' "
+                                     "(or leave bm25 out of --methods)")
+    assert not out.exists()
+
+
+def test_evaluate_without_matplotlib_refuses_plots_up_front(labelled_corpus, tmp_path):
+    out = tmp_path / "report"
+    result = run_blocked(["matplotlib"], ["evaluate", str(labelled_corpus), "--bits", "8", "--methods", "lsh",
+                                          "--out", str(out), "--quiet"])
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == ("Error: the plots need matplotlib, not installed: pip install 'semhash[eval]' "
+                                     "(or pass --no-plots)")
+    assert not out.exists()
+    result = run_blocked(["matplotlib", "bm25s"], ["evaluate", str(labelled_corpus), "--bits", "8", "--methods",
+                                                   "lsh", "--no-plots", "--out", str(out), "--quiet"])
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "DATA LOADED"
+    assert {p.name for p in out.iterdir()} == {"results.json", "report.md"}
