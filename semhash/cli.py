@@ -36,7 +36,26 @@ class LazyGroup(click.Group):
 
 
 def fail(exc: Exception) -> click.ClickException:
-    return click.ClickException(str(exc))
+    message = str(exc)
+    skipped = getattr(exc, "skipped", None)
+    if skipped:  # a corpus with no readable document: the full list goes to a file the message names
+        listed = _write_skipped_list(skipped)
+        if listed is not None:
+            message += f"; every skipped file is listed in {listed}"
+    return click.ClickException(message)
+
+
+def _write_skipped_list(skipped) -> str | None:
+    """Write ``[{"path", "reason"}, ...]`` to a new JSON file in the temporary folder; its path."""
+    import tempfile
+
+    try:
+        fd, path = tempfile.mkstemp(prefix="semhash-skipped-", suffix=".json")
+        with open(fd, "w", encoding="utf-8") as f:
+            json.dump([{"path": s.path, "reason": s.reason} for s in skipped], f, indent=1)  # ASCII: any name
+    except OSError:
+        return None
+    return path
 
 
 index_option = click.option(

@@ -211,3 +211,29 @@ def test_evaluate_without_matplotlib_refuses_plots_up_front(labelled_corpus, tmp
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "DATA LOADED"
     assert {p.name for p in out.iterdir()} == {"results.json", "report.md"}
+
+
+# --------------------------------------------------------------------------- a corpus of only unreadable files
+
+
+def test_no_readable_document_names_every_reason_and_lists_every_file(tmp_path):
+    corpus = tmp_path / "binaries"
+    corpus.mkdir()
+    binary = b"\x00\x01\x02\x03binary\x00data\xff\xfe\x00" * 40
+    for i in range(7):
+        (corpus / f"blob{i}.txt").write_bytes(binary)
+    (corpus / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (corpus / "empty.md").write_bytes(b"")
+    (corpus / "odd\nname.txt").write_bytes(binary)
+    result = CliRunner().invoke(cli, ["index", str(corpus), "--index", str(tmp_path / "idx"), "--quiet"])
+    assert result.exit_code == 1
+    message = result.stderr.strip()
+    assert "\n" not in message and not (tmp_path / "idx").exists()
+    assert message.startswith(f"Error: no readable documents in {corpus} (10 skipped: binary file (8x) e.g. ")
+    assert "unsupported extension .png (1x) e.g. photo.png" in message
+    assert "empty file (1x) e.g. empty.md" in message
+    assert "blob0.txt, blob1.txt, blob2.txt" in message and "blob3.txt" not in message
+    listed = message.rsplit("; every skipped file is listed in ", 1)[1]
+    entries = json.loads(open(listed, encoding="utf-8").read())
+    assert sorted(e["path"] for e in entries) == sorted(p.name for p in corpus.iterdir())
+    assert {e["path"]: e["reason"] for e in entries}["odd\nname.txt"] == "binary file"
