@@ -4,6 +4,7 @@ the same text checks for `encode` and `query`."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -237,3 +238,38 @@ def test_no_readable_document_names_every_reason_and_lists_every_file(tmp_path):
     entries = json.loads(open(listed, encoding="utf-8").read())
     assert sorted(e["path"] for e in entries) == sorted(p.name for p in corpus.iterdir())
     assert {e["path"]: e["reason"] for e in entries}["odd\nname.txt"] == "binary file"
+
+
+# --------------------------------------------------------------------------- TensorFlow's log lines
+
+TF_NOISE = re.compile(r"tensorflow|onednn|absl|cuda|cpu_feature_guard|keras|^[IWEF]\d{4} ", re.IGNORECASE | re.MULTILINE)
+
+
+def test_index_quiet_prints_no_tensorflow_lines(topical_corpus, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}  # as a user's shell has it
+    cmd = [sys.executable, "-m", "semhash.cli", "index", str(topical_corpus), "--index", str(tmp_path / "idx"),
+           "--bits", "8", "--hidden", "16", "--epochs", "2", "--pretrain-epochs", "1", "--min-df", "1", "--quiet"]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert not TF_NOISE.search(result.stderr), result.stderr
+    assert result.stderr == ""
+    assert result.stdout.startswith("indexed 90 documents")
+
+
+def test_tensorflow_start_up_text_is_shown_when_the_import_fails(capfd):
+    import os
+
+    from semhash.model import _stderr_caught
+
+    with _stderr_caught():
+        os.write(2, b"hidden notice\n")
+    with pytest.raises(ImportError):
+        with _stderr_caught():
+            os.write(2, b"why it failed\n")
+            raise ImportError("broken")
+    err = capfd.readouterr().err
+    assert "why it failed" in err and "hidden notice" not in err
