@@ -386,17 +386,22 @@ def outliers_cmd(index_name, n, as_json):
     """List the documents the autoencoder reconstructs worst (unusual documents).
 
     The error is the KL divergence from a document's word distribution to its reconstruction
-    by the index's model.keras (the cross-entropy minus the document's own entropy; loads
-    TensorFlow). Documents unlike the rest of the corpus rank first.
+    by the index's model (the cross-entropy minus the document's own entropy), computed with
+    NumPy from encoder.npz and decoder.npz. Documents unlike the rest of the corpus rank first.
+    An index built before decoder.npz existed is scored with model.keras (loads TensorFlow).
 
     Example: semhash outliers --index ng20 -n 10
     """
     from .index import open_index
-    from .outliers import find_outliers
+    from .outliers import find_outliers, numpy_decoder
 
     try:
         idx = open_index(index_name, mmap=True)
-        found = find_outliers(idx, n)
+        decoder = numpy_decoder(idx)
+        if decoder is None:
+            click.echo("note: this index has no decoder.npz (built by an older semhash): loading model.keras "
+                       "with TensorFlow, which takes a while; rebuild the index to skip it", err=True)
+        found = find_outliers(idx, n, decoder=decoder)
     except SemhashError as exc:
         raise fail(exc)
     if as_json:

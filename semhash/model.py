@@ -51,7 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS
-from .codes import EncoderWeights, encode_logits, length_normalize
+from .codes import DecoderWeights, EncoderWeights, encode_logits, length_normalize
 from .errors import ConfigError
 
 CODE_MODES = ("noise", "ste")
@@ -160,6 +160,7 @@ class TrainingResult:
     pretrain_losses: list[list[float]] = field(default_factory=list)
     finetune_losses: list[float] = field(default_factory=list)
     validation_losses: list[float] = field(default_factory=list)
+    decoder: DecoderWeights | None = None  # the decoder as NumPy arrays (reconstructions without TensorFlow)
 
     def save_keras(self, path: str | Path) -> None:
         self.keras_model.save(str(path))
@@ -898,6 +899,20 @@ def export_encoder(encoder_model, cfg: ModelConfig, X) -> EncoderWeights:
     return enc
 
 
+def export_decoder(decoder_model, cfg: ModelConfig) -> DecoderWeights:
+    """Plain NumPy weights of the Keras decoder, and what the code layer hands it at inference:
+    ``sigmoid(code logits)`` (``BinaryCode``), or the code logits themselves for the variational
+    model (``GaussianSample`` returns the means)."""
+    dense = [l for l in decoder_model.layers if l.weights]
+    kernels, biases = zip(*(layer.get_weights() for layer in dense))
+    return DecoderWeights(
+        kernels=[np.ascontiguousarray(W, dtype=np.float32) for W in kernels],
+        biases=[np.asarray(b, dtype=np.float32) for b in biases],
+        activations=[cfg.activation] * (len(dense) - 1) + ["linear"],
+        code_activation="linear" if cfg.variant == "variational" else "sigmoid",
+    )
+
+
 def median_thresholds(logits: np.ndarray, tol: float = 1e-6) -> np.ndarray:
     """Per-bit thresholds that split the documents in half (balanced bits).
 
@@ -1020,6 +1035,7 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False, code_target
     return TrainingResult(
         encoder=encoder_weights,
         keras_model=autoencoder,
+        decoder=export_decoder(decoder, cfg),
         pretrain_losses=pre_losses,
         finetune_losses=[float(v) for v in hist.history["loss"]],
         validation_losses=[float(v) for v in hist.history.get("val_loss", [])],
