@@ -433,24 +433,45 @@ def corpus_cmd(dest, max_docs):
 
 
 @cli.command("demo")
-@index_option
+@click.option("--index", "index_name", default=None, metavar="NAME|PATH",
+              help="Index to write (or reuse) [default: 'demo', under indexes/]; never your 'default' index.")
+@click.option("--rebuild", is_flag=True, help="Train again even if the demo index is up to date.")
+@click.option("--max-docs", type=click.IntRange(min=1), default=None,
+              help="A quicker demo on the first N documents of the corpus.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-@click.pass_context
-def demo_cmd(ctx, index_name, quiet):
+def demo_cmd(index_name, rebuild, max_docs, quiet):
     """Build the stdlib demo corpus, index it and run a few example queries.
 
-    Example: semhash demo
-    """
-    from .demo import DEFAULT_DEMO_DIR
+    The index (indexes/demo) is trained with the default model; a second run reuses it when
+    the corpus and the parameters are unchanged (--rebuild trains again). An index of another
+    corpus at --index is never replaced without --rebuild.
 
-    ctx.invoke(corpus_cmd, dest=DEFAULT_DEMO_DIR, max_docs=None)
-    ctx.invoke(index_cmd, directory=DEFAULT_DEMO_DIR, index_name=index_name, bits=32, pretrain="rbm", epochs=None,
-               pretrain_epochs=None, hidden="500,500", batch_size=None, weighting="tfidf", max_features=10000,
-               min_df=2, max_df=0.8, keep_stop_words=False, seed=0, quiet=quiet, variant="plain")
-    for q in DEMO_QUERIES:
-        click.echo(f'\n$ semhash query "{q}" -k 5')
-        ctx.invoke(query_cmd, text=q, index_name=index_name, k=5, radius=None, no_rerank=False, as_json=False,
-                   query_file=None, lookup="auto", threads=None)
+    Example: semhash demo && semhash query "read a zip archive" --index demo
+    """
+    from .demo import DEFAULT_DEMO_DIR, DEMO_INDEX, build_stdlib_corpus, demo_index
+    from .index import resolve_index_path
+    from .search import search_each
+
+    started = time.time()
+    try:
+        n = build_stdlib_corpus(DEFAULT_DEMO_DIR, max_docs=max_docs)
+        click.echo(f"wrote {n} documents to {DEFAULT_DEMO_DIR}")
+        dest = resolve_index_path(index_name or DEMO_INDEX)
+        idx, trained = demo_index(DEFAULT_DEMO_DIR, dest, rebuild=rebuild, progress=not quiet)
+        results = search_each(idx, list(DEMO_QUERIES), k=5)
+    except SemhashError as exc:
+        raise fail(exc)
+    if trained:
+        click.echo(f"indexed {len(idx.table)} documents into {dest} ({idx.n_bits} bits, "
+                   f"{time.time() - started:.1f}s)")
+    else:
+        click.echo(f"{dest} is up to date (same documents and parameters): not retrained (--rebuild retrains)")
+    for q, hits in zip(DEMO_QUERIES, results):
+        click.echo(f'\n$ semhash query "{q}" -k 5 --index {index_name or DEMO_INDEX}')
+        if isinstance(hits, SemhashError):
+            click.echo(f"error: {hits}")
+        else:
+            _echo_hits(hits, as_json=False)
 
 
 # --------------------------------------------------------------------------- live updates
