@@ -235,7 +235,9 @@ def test_no_readable_document_names_every_reason_and_lists_every_file(tmp_path):
     assert "empty file (1x) e.g. empty.md" in message
     assert "blob0.txt, blob1.txt, blob2.txt" in message and "blob3.txt" not in message
     listed = message.rsplit("; every skipped file is listed in ", 1)[1]
-    entries = json.loads(open(listed, encoding="utf-8").read())
+    with open(listed, encoding="utf-8") as f:
+        entries = json.load(f)
+    __import__("os").unlink(listed)
     assert sorted(e["path"] for e in entries) == sorted(p.name for p in corpus.iterdir())
     assert {e["path"]: e["reason"] for e in entries}["odd\nname.txt"] == "binary file"
 
@@ -273,3 +275,24 @@ def test_tensorflow_start_up_text_is_shown_when_the_import_fails(capfd):
             raise ImportError("broken")
     err = capfd.readouterr().err
     assert "why it failed" in err and "hidden notice" not in err
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("SEMHASH_TEST_PG_DSN"), reason="needs SEMHASH_TEST_PG_DSN")
+def test_query_file_with_postgres_answers_every_line(small_index, query_file):
+    import os
+
+    folder, _ = small_index
+    dsn = os.environ["SEMHASH_TEST_PG_DSN"]
+    runner = CliRunner()
+    loaded = runner.invoke(cli, ["export", "--index", str(folder), "--postgres", dsn, "--table", "cli_lines_test"])
+    assert loaded.exit_code == 0, loaded.output
+    base = ["query", "--file", str(query_file), "--index", str(folder), "--json", "-k", "3"]
+    pg = runner.invoke(cli, [*base, "--postgres", dsn, "--table", "cli_lines_test"])
+    local = runner.invoke(cli, base)
+    assert pg.exit_code == local.exit_code == 1
+    pg_rows, local_rows = json.loads(pg.stdout), json.loads(local.stdout)
+    assert [(r["line"], r["query"], r.get("error")) for r in pg_rows] == \
+        [(r["line"], r["query"], r.get("error")) for r in local_rows]
+    assert [[h["id"] for h in r.get("hits", [])] for r in pg_rows] == \
+        [[h["id"] for h in r.get("hits", [])] for r in local_rows]
+    assert [r["line"] for r in pg_rows if "error" in r] == sorted(BAD)
