@@ -36,7 +36,26 @@ class LazyGroup(click.Group):
 
 
 def fail(exc: Exception) -> click.ClickException:
-    return click.ClickException(str(exc))
+    message = str(exc)
+    skipped = getattr(exc, "skipped", None)
+    if skipped:  # a corpus with no readable document: the full list goes to a file the message names
+        listed = _write_skipped_list(skipped)
+        if listed is not None:
+            message += f"; every skipped file is listed in {listed}"
+    return click.ClickException(message)
+
+
+def _write_skipped_list(skipped) -> str | None:
+    """Write ``[{"path", "reason"}, ...]`` to a new JSON file in the temporary folder; its path."""
+    import tempfile
+
+    try:
+        fd, path = tempfile.mkstemp(prefix="semhash-skipped-", suffix=".json")
+        with open(fd, "w", encoding="utf-8") as f:
+            json.dump([{"path": s.path, "reason": s.reason} for s in skipped], f, indent=1)  # ASCII: any name
+    except OSError:
+        return None
+    return path
 
 
 def given_options(ctx: click.Context, *names: str) -> list[str]:
@@ -173,16 +192,61 @@ def _print_hits(hits) -> None:
         _print_row(h.rank, f"d={h.distance:>2} s={h.score:.3f}", h.id, h.title, h.snippet)
 
 
+def _file_lines(stream) -> list[str]:
+    """Every line of a ``--file`` (blank ones too: each line gets one result), without its end."""
+    return [line.rstrip("\r\n") for line in stream]
+
+
+def _failed_lines(results) -> list[int]:
+    """Line numbers (from 1) of the results that are errors."""
+    return [n for n, r in enumerate(results, start=1) if isinstance(r, SemhashError)]
+
+
+def _lines_failed(failed: list[int], total: int) -> click.ClickException:
+    shown = ", ".join(map(str, failed[:10])) + (", ..." if len(failed) > 10 else "")
+    return click.ClickException(f"{len(failed)} of {total} lines failed (line {shown}); "
+                                "each has its error in place of its result")
+
+
+def _search_each(idx, texts: list[str], run) -> list:
+    """Hits or the error of each text: ``run(texts)`` searches the texts that pass the checks."""
+    from .search import check_texts
+
+    checked = check_texts(idx, texts)
+    hits = iter(run([t for t, c in zip(texts, checked) if not isinstance(c, SemhashError)]))
+    return [c if isinstance(c, SemhashError) else next(hits) for c in checked]
+
+
+def _echo_hits(hits, as_json: bool) -> None:
+    """The hits of one query or document: JSON, or ranked lines."""
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        return
+    if not hits:
+        click.echo("no documents found")
+    _print_hits(hits)
+
+
+def _search_options(fn):
+    """The options every ranked search takes: -k, --radius, --no-rerank, --json."""
+    for option in reversed((
+        click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results."),
+        click.option("--radius", type=int, default=None,
+                     help="Hamming radius of the lookup [default: 1-3 by code length]."),
+        click.option("--no-rerank", is_flag=True,
+                     help="Rank by the code alone (query-weighted Hamming distance) instead of TF-IDF cosine."),
+        click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON."),
+    )):
+        fn = option(fn)
+    return fn
+
+
 @cli.command("query")
 @click.argument("text", required=False)
 @index_option
-@click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
-@click.option("--radius", type=int, default=None, help="Hamming radius of the lookup [default: 1-3 by code length].")
-@click.option("--no-rerank", is_flag=True,
-              help="Rank by the code alone (query-weighted Hamming distance) instead of TF-IDF cosine.")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@_search_options
 @click.option("--file", "query_file", type=click.File("r", encoding="utf-8"), default=None,
-              help="Read one query per line from a file ('-' for standard input).")
+              help="Read one query per line from a file ('-' for standard input); every line gets a result.")
 @click.option("--lookup", type=click.Choice(["auto", "table", "mih", "scan"]), default="auto", show_default=True,
               help="Hamming-ball method: by estimated cost, bit flipping, multi-index hashing, or a full scan.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -193,12 +257,18 @@ def query_cmd(text, index_name, k, radius, no_rerank, as_json, query_file, looku
               pg_table=None):
     """Search an index for TEXT and print the best documents.
 
+    With --file, every line of the file is a query and gets exactly one result, in order:
+    its hits, or the reason it cannot be searched (a blank line, or no word of the
+    vocabulary). --json then prints a list of {"line", "query", "hits"} or {"line", "query",
+    "error"} objects. The exit status is 1 when any line failed.
+
     With --postgres, search the table `semhash export --postgres` loaded instead; the query is
     encoded with --index (the index the table was loaded from) and the hits are the same.
 
     Example: semhash query "space shuttle launch orbit" --index ng20 -k 5
     """
     from .index import open_index
+    from .search import search_each
 
     if (text is None) == (query_file is None):
         raise click.UsageError("give a query TEXT or --file, not both or neither")
@@ -208,29 +278,69 @@ def query_cmd(text, index_name, k, radius, no_rerank, as_json, query_file, looku
     if local_only:
         raise click.UsageError(f"{' and '.join(local_only)} apply to the local index, not to --postgres "
                                "(PostgreSQL finds the ball with its btree index and answers one query at a time)")
-    texts = [text] if query_file is None else [line.rstrip("\n") for line in query_file if line.strip()]
+    texts = [text] if query_file is None else _file_lines(query_file)
     try:
         idx = open_index(index_name, mmap=True)
         if postgres_dsn is not None:
             from .postgres import DEFAULT_TABLE, PostgresSearcher
 
             with PostgresSearcher(postgres_dsn, pg_table or DEFAULT_TABLE, idx) as searcher:
-                results = searcher.search_batch(texts, k=k, radius=radius, rerank=not no_rerank)
+                def run(batch):
+                    return searcher.search_batch(batch, k=k, radius=radius, rerank=not no_rerank)
+
+                results = run(texts) if query_file is None else _search_each(idx, texts, run)
+        elif query_file is None:
+            results = idx.search_batch(texts, k=k, radius=radius, rerank=not no_rerank, lookup=lookup, threads=threads)
         else:
-            results = idx.search_batch(texts, k=k, radius=radius, rerank=not no_rerank, lookup=lookup,
-                                       threads=threads)
+            results = search_each(idx, texts, k=k, radius=radius, rerank=not no_rerank, lookup=lookup,
+                                  threads=threads)
     except SemhashError as exc:
         raise fail(exc)
-    if as_json:
-        payload = [[h.to_dict() for h in hits] for hits in results]
-        click.echo(json.dumps(payload[0] if query_file is None else payload, ensure_ascii=False, indent=1))
+    if query_file is None:
+        _echo_hits(results[0], as_json)
         return
-    for q, hits in zip(texts, results):
-        if query_file is not None:
-            click.echo(f"# {q}")
-        if not hits:
-            click.echo("no documents found")
-        _print_hits(hits)
+    if as_json:
+        payload = [{"line": n, "query": q, **({"error": str(r)} if isinstance(r, SemhashError)
+                                               else {"hits": [h.to_dict() for h in r]})}
+                   for n, (q, r) in enumerate(zip(texts, results), start=1)]
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=1))
+    else:
+        for n, (q, r) in enumerate(zip(texts, results), start=1):
+            click.echo(f"# line {n}: {q}")
+            if isinstance(r, SemhashError):
+                click.echo(f"error: {r}")
+            else:
+                _echo_hits(r, as_json=False)
+    failed = _failed_lines(results)
+    if failed:
+        raise _lines_failed(failed, len(texts))
+
+
+# --------------------------------------------------------------------------- similar
+
+
+@cli.command("similar")
+@click.argument("doc_id")
+@index_option
+@_search_options
+def similar_cmd(doc_id, index_name, k, radius, no_rerank, as_json):
+    """Print the indexed documents most like the document DOC_ID (itself left out).
+
+    DOC_ID is an id as `semhash query` prints it. The document's stored code and TF-IDF row
+    are the query, so the hits are those `semhash query` gives for its text, ranked the same
+    way; the output is the same as `semhash query`'s.
+
+    Example: semhash similar modules/gzip.txt --index demo -k 5
+    """
+    from .index import open_index
+    from .similar import similar
+
+    try:
+        idx = open_index(index_name, mmap=True)
+        hits = similar(idx, doc_id, k=k, radius=radius, rerank=not no_rerank)
+    except SemhashError as exc:
+        raise fail(exc)
+    _echo_hits(hits, as_json)
 
 
 # --------------------------------------------------------------------------- info
@@ -296,17 +406,22 @@ def outliers_cmd(index_name, n, as_json):
     """List the documents the autoencoder reconstructs worst (unusual documents).
 
     The error is the KL divergence from a document's word distribution to its reconstruction
-    by the index's model.keras (the cross-entropy minus the document's own entropy; loads
-    TensorFlow). Documents unlike the rest of the corpus rank first.
+    by the index's model (the cross-entropy minus the document's own entropy), computed with
+    NumPy from encoder.npz and decoder.npz. Documents unlike the rest of the corpus rank first.
+    An index built before decoder.npz existed is scored with model.keras (loads TensorFlow).
 
     Example: semhash outliers --index ng20 -n 10
     """
     from .index import open_index
-    from .outliers import find_outliers
+    from .outliers import find_outliers, numpy_decoder
 
     try:
         idx = open_index(index_name, mmap=True)
-        found = find_outliers(idx, n)
+        decoder = numpy_decoder(idx)
+        if decoder is None:
+            click.echo("note: this index has no decoder.npz (built by an older semhash): loading model.keras "
+                       "with TensorFlow, which takes a while; rebuild the index to skip it", err=True)
+        found = find_outliers(idx, n, decoder=decoder)
     except SemhashError as exc:
         raise fail(exc)
     if as_json:
@@ -338,24 +453,45 @@ def corpus_cmd(dest, max_docs):
 
 
 @cli.command("demo")
-@index_option
+@click.option("--index", "index_name", default=None, metavar="NAME|PATH",
+              help="Index to write (or reuse) [default: 'demo', under indexes/]; never your 'default' index.")
+@click.option("--rebuild", is_flag=True, help="Train again even if the demo index is up to date.")
+@click.option("--max-docs", type=click.IntRange(min=1), default=None,
+              help="A quicker demo on the first N documents of the corpus.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-@click.pass_context
-def demo_cmd(ctx, index_name, quiet):
+def demo_cmd(index_name, rebuild, max_docs, quiet):
     """Build the stdlib demo corpus, index it and run a few example queries.
 
-    Example: semhash demo
-    """
-    from .demo import DEFAULT_DEMO_DIR
+    The index (indexes/demo) is trained with the default model; a second run reuses it when
+    the corpus and the parameters are unchanged (--rebuild trains again). An index of another
+    corpus at --index is never replaced without --rebuild.
 
-    ctx.invoke(corpus_cmd, dest=DEFAULT_DEMO_DIR, max_docs=None)
-    ctx.invoke(index_cmd, directory=DEFAULT_DEMO_DIR, index_name=index_name, bits=32, pretrain="rbm", epochs=None,
-               pretrain_epochs=None, hidden="500,500", batch_size=None, weighting="tfidf", max_features=10000,
-               min_df=2, max_df=0.8, keep_stop_words=False, seed=0, quiet=quiet, variant="plain")
-    for q in DEMO_QUERIES:
-        click.echo(f'\n$ semhash query "{q}" -k 5')
-        ctx.invoke(query_cmd, text=q, index_name=index_name, k=5, radius=None, no_rerank=False, as_json=False,
-                   query_file=None, lookup="auto", threads=None)
+    Example: semhash demo && semhash query "read a zip archive" --index demo
+    """
+    from .demo import DEFAULT_DEMO_DIR, DEMO_INDEX, build_stdlib_corpus, demo_index
+    from .index import resolve_index_path
+    from .search import search_each
+
+    started = time.time()
+    try:
+        n = build_stdlib_corpus(DEFAULT_DEMO_DIR, max_docs=max_docs)
+        click.echo(f"wrote {n} documents to {DEFAULT_DEMO_DIR}")
+        dest = resolve_index_path(index_name or DEMO_INDEX)
+        idx, trained = demo_index(DEFAULT_DEMO_DIR, dest, rebuild=rebuild, progress=not quiet)
+        results = search_each(idx, list(DEMO_QUERIES), k=5)
+    except SemhashError as exc:
+        raise fail(exc)
+    if trained:
+        click.echo(f"indexed {len(idx.table)} documents into {dest} ({idx.n_bits} bits, "
+                   f"{time.time() - started:.1f}s)")
+    else:
+        click.echo(f"{dest} is up to date (same documents and parameters): not retrained (--rebuild retrains)")
+    for q, hits in zip(DEMO_QUERIES, results):
+        click.echo(f'\n$ semhash query "{q}" -k 5 --index {index_name or DEMO_INDEX}')
+        if isinstance(hits, SemhashError):
+            click.echo(f"error: {hits}")
+        else:
+            _echo_hits(hits, as_json=False)
 
 
 # --------------------------------------------------------------------------- live updates
@@ -557,27 +693,51 @@ def export_cmd(index_name, out_dir, formats, target_name, postgres_dsn=None, pg_
               help="hex (Elasticsearch), bits (0/1, bit 0 first), int8 (OpenSearch/Elasticsearch byte "
                    "array), uint8 (Milvus: bytes(...)), json (all of them, one object per line).")
 @click.option("--file", "text_file", type=click.File("r", encoding="utf-8"), default=None,
-              help="Read one text per line from a file ('-' for standard input).")
+              help="Read one text per line from a file ('-' for standard input); every line gets an output line.")
 def encode_cmd(texts, index_name, fmt, text_file):
     """Print the code of each TEXT, one line each, as the exported files write them.
 
-    Use it to query a backend loaded with `semhash export` with the same codes.
+    Use it to query a backend loaded with `semhash export` with the same codes. A text is
+    checked as a query is (not empty, some word of the vocabulary).
+
+    With --file, every line of the file gets one output line, in order: a line that cannot be
+    encoded (blank, or no word of the vocabulary) gets an empty line (--format json: an object
+    with "line", "text" and "error"; the others carry "line" and "text" too), its reason goes to
+    standard error, and the exit status is 1.
 
     Example: semhash encode "space shuttle launch" --index ng20 --format int8
     """
-    from .export import encode_texts, format_codes
+    from .export import code_dict, encode_texts, format_codes
     from .index import open_index
+    from .search import check_texts
 
     if bool(texts) == (text_file is not None):
         raise click.UsageError("give one or more TEXTs or --file, not both or neither")
-    items = list(texts) if text_file is None else [line.rstrip("\n") for line in text_file if line.strip()]
+    items = list(texts) if text_file is None else _file_lines(text_file)
     try:
         idx = open_index(index_name, mmap=True)
-        lines = format_codes(encode_texts(idx, items), idx.n_bits, fmt)
+        if text_file is None:
+            for line in format_codes(encode_texts(idx, items), idx.n_bits, fmt):
+                click.echo(line)
+            return
+        checked = check_texts(idx, items)
+        good = [t for t, c in zip(items, checked) if not isinstance(c, SemhashError)]
+        codes = iter(encode_texts(idx, good) if good else [])
     except SemhashError as exc:
         raise fail(exc)
-    for line in lines:
-        click.echo(line)
+    results = [c if isinstance(c, SemhashError) else next(codes) for c in checked]
+    for n, (text, r) in enumerate(zip(items, results), start=1):
+        if isinstance(r, SemhashError):
+            click.echo(f"line {n}: {r}", err=True)
+            click.echo(json.dumps({"line": n, "text": text, "error": str(r)}, ensure_ascii=False)
+                       if fmt == "json" else "")
+        elif fmt == "json":
+            click.echo(json.dumps({"line": n, "text": text, **code_dict(r, idx.n_bits)}, ensure_ascii=False))
+        else:
+            click.echo(format_codes(r, idx.n_bits, fmt)[0])
+    failed = _failed_lines(results)
+    if failed:
+        raise _lines_failed(failed, len(items))
 
 
 # --------------------------------------------------------------------------- HTTP service

@@ -19,6 +19,7 @@ from .evaluate import (
     SPLITS,
     EvalConfig,
     ModelOptions,
+    check_dependencies,
     format_table,
     run_evaluation,
     write_report,
@@ -131,6 +132,9 @@ def evaluate(
     counts documents with the query's label. Prints a P@100 table and writes results.json,
     report.md and PNG plots to the report folder.
 
+    bm25 and the plots need the `eval` extra (pip install 'semhash[eval]'): without it the
+    run is refused before any work starts (or leave bm25 out of --methods, pass --no-plots).
+
     \b
     Examples:
         semhash evaluate --preset 20ng --bits 32,64 --methods lsh,itq,tfidf --limit-per-class 100
@@ -152,6 +156,7 @@ def evaluate(
             overrides["encoding"] = encoding
         config = replace(config, **overrides)
         config.validate()
+        check_dependencies(config.methods, plots=not no_plots)  # before minutes of training, not after
         if out_dir is None:
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             out_dir = Path("reports") / f"{config.name}-{stamp}"

@@ -167,6 +167,21 @@ def length_normalize(X, length: float):
     return np.asarray(X, dtype=np.float32) * scale[:, None]
 
 
+def _layer_arrays(kernels, biases, activations) -> dict[str, np.ndarray]:
+    """The arrays of a stack of dense layers, by name, for ``np.savez``."""
+    arrays = {f"kernel_{i}": k for i, k in enumerate(kernels)}
+    arrays.update({f"bias_{i}": b for i, b in enumerate(biases)})
+    return {"activations": np.array(activations), "n_layers": np.array(len(kernels)), **arrays}
+
+
+def _read_layers(data, bias_dtype) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """``(kernels (float32), biases, activations)`` of arrays written by :func:`_layer_arrays`."""
+    n = int(data["n_layers"])
+    return ([np.ascontiguousarray(data[f"kernel_{i}"], dtype=np.float32) for i in range(n)],
+            [np.asarray(data[f"bias_{i}"], dtype=bias_dtype) for i in range(n)],
+            [str(a) for a in data["activations"]])
+
+
 @dataclass
 class EncoderWeights:
     """The encoder as plain arrays: ``h = act(h @ W + b)`` per layer, the last gives code logits.
@@ -200,19 +215,17 @@ class EncoderWeights:
         return int(self.kernels[0].shape[0])
 
     def save(self, path: str | Path) -> None:
-        arrays = {f"kernel_{i}": k for i, k in enumerate(self.kernels)}
-        arrays.update({f"bias_{i}": b for i, b in enumerate(self.biases)})
-        np.savez(path, activations=np.array(self.activations), thresholds=self.thresholds,
-                 n_layers=np.array(len(self.kernels)), input_length=np.array(self.input_length), **arrays)
+        np.savez(path, thresholds=self.thresholds, input_length=np.array(self.input_length),
+                 **_layer_arrays(self.kernels, self.biases, self.activations))
 
     @classmethod
     def load(cls, path: str | Path) -> "EncoderWeights":
         with np.load(path, allow_pickle=False) as data:
-            n = int(data["n_layers"])
+            kernels, biases, activations = _read_layers(data, np.float64)
             enc = cls(
-                kernels=[np.ascontiguousarray(data[f"kernel_{i}"], dtype=np.float32) for i in range(n)],
-                biases=[np.asarray(data[f"bias_{i}"], dtype=np.float64) for i in range(n)],
-                activations=[str(a) for a in data["activations"]],
+                kernels=kernels,
+                biases=biases,
+                activations=activations,
                 thresholds=np.asarray(data["thresholds"], dtype=np.float64),
                 input_length=float(data["input_length"]) if "input_length" in data else 0.0,
             )
@@ -220,6 +233,54 @@ class EncoderWeights:
             if a not in ACTIVATIONS:
                 raise ValueError(f"unknown activation {a!r} in {path}")
         return enc
+
+
+@dataclass
+class DecoderWeights:
+    """The decoder as plain arrays, for reconstructions without TensorFlow.
+
+    The code layer hands the decoder ``code_activation`` of the code logits (``sigmoid``: the
+    binary code units at inference; ``linear``: the variational model's means themselves); then
+    ``h = act(h @ W + b)`` per layer, the last (``linear``) giving the word logits.
+    """
+
+    kernels: list[np.ndarray]
+    biases: list[np.ndarray]
+    activations: list[str]
+    code_activation: str = "sigmoid"
+
+    @property
+    def n_bits(self) -> int:
+        return int(self.kernels[0].shape[0])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.kernels[-1].shape[1])
+
+    def save(self, path: str | Path) -> None:
+        np.savez(path, code_activation=np.array(self.code_activation),
+                 **_layer_arrays(self.kernels, self.biases, self.activations))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "DecoderWeights":
+        """Read a saved decoder; ``ValueError`` when it is not one (shapes, activations)."""
+        with np.load(path, allow_pickle=False) as data:
+            dec = cls(*_read_layers(data, np.float32), code_activation=str(data["code_activation"]))
+        n = len(dec.kernels)
+        shapes_fit = n >= 1 and len(dec.activations) == n and all(
+            k.ndim == 2 and b.shape == (k.shape[1],) for k, b in zip(dec.kernels, dec.biases)) and all(
+            a.shape[1] == b.shape[0] for a, b in zip(dec.kernels, dec.kernels[1:]))
+        if not shapes_fit or any(a not in ACTIVATIONS for a in [*dec.activations, dec.code_activation]):
+            raise ValueError(f"{path} does not hold a decoder (layer shapes or activations)")
+        return dec
+
+
+def decode_logits(decoder: DecoderWeights, code_logits: np.ndarray) -> np.ndarray:
+    """Word logits ``(n, n_words)`` (float32, as the Keras decoder computes them) of code logits."""
+    h = ACTIVATIONS[decoder.code_activation](np.asarray(code_logits, dtype=np.float32))
+    for W, b, act in zip(decoder.kernels, decoder.biases, decoder.activations):
+        h = ACTIVATIONS[act](h @ W + b)
+    return h
 
 
 def encode_logits(encoder: EncoderWeights, X) -> np.ndarray:

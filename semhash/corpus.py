@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
-from semhash.errors import ConfigError, CorpusError
+from semhash.errors import ConfigError, CorpusError, NoDocumentsError
 
 MAX_DOC_CHARS = 1_000_000
 """Longest document text kept; longer ones are truncated (not skipped)."""
@@ -42,6 +42,8 @@ CSV_TEXT_COLUMNS = ("text", "body", "content", "document")
 CSV_DELIMITERS = (",", ";", "\t", "|")
 TITLE_MAX_CHARS = 120
 SNIFF_BYTES = 8192
+NO_DOCS_REASONS = 5  # a corpus with no readable document: reasons named in the error
+NO_DOCS_EXAMPLES = 3  # ... and example paths per reason
 
 # bytes that do not occur in text files (tab, newlines, \v, \f, \b and ESC are allowed)
 _CONTROL_BYTES = bytes([*range(0, 7), *range(14, 27), *range(28, 32), 127])
@@ -111,6 +113,8 @@ def read_corpus(
                 seen.add(doc.id)
                 documents.append(doc)
     if not documents:
+        if skipped:
+            raise NoDocumentsError(_no_documents_message(root, skipped), skipped)
         raise CorpusError(_no_documents_message(root, skipped))
     return CorpusReport(documents=documents, skipped=skipped)
 
@@ -134,9 +138,21 @@ def _no_documents_message(root: str | os.PathLike, skipped: list[Skipped]) -> st
     if not skipped:
         detail = "the folder holds no files"
     else:
-        reason, count = Counter(s.reason for s in skipped).most_common(1)[0]
-        detail = f"{len(skipped)} skipped, most often: {reason} ({count}x)"
+        by_reason: dict[str, list[str]] = {}
+        for s in skipped:
+            by_reason.setdefault(s.reason, []).append(s.path)
+        ranked = sorted(by_reason.items(), key=lambda item: -len(item[1]))  # stable: ties in file order
+        parts = [f"{reason} ({len(paths)}x) e.g. {', '.join(_shown(p) for p in paths[:NO_DOCS_EXAMPLES])}"
+                 for reason, paths in ranked[:NO_DOCS_REASONS]]
+        if len(ranked) > NO_DOCS_REASONS:
+            parts.append(f"{len(ranked) - NO_DOCS_REASONS} other reasons")
+        detail = f"{len(skipped)} skipped: {'; '.join(parts)}"
     return f"no readable documents in {root} ({detail}); supported: {SUPPORTED_DESCRIPTION}"
+
+
+def _shown(path: str) -> str:
+    """A path as one printable line (names may hold newlines or control characters)."""
+    return path if path.isprintable() else ascii(path)
 
 
 def _walk(root: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, str]]:

@@ -1,4 +1,4 @@
-"""A demo corpus every machine has: the Python standard library's own documentation.
+"""A demo every machine can run: the Python standard library's own documentation, indexed.
 
 :func:`build_stdlib_corpus` writes one ``.txt`` file per document, first line a title:
 
@@ -9,6 +9,10 @@
   ``api/<module>.<Class>.<method>.txt`` for such methods.
 
 Output depends only on the running interpreter, so it is the same on every run.
+
+:func:`demo_index` indexes that corpus with the documented default model into its own index
+(``indexes/demo``), reusing an index already built from the same documents with the same
+parameters instead of training again.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-from semhash.errors import ConfigError
+from semhash.errors import ConfigError, IndexFormatError, IndexNotFoundError
 
 DEFAULT_DEMO_DIR = Path("corpora/stdlib-docs")
+DEMO_INDEX = "demo"
 MIN_API_DOC_CHARS = 80
 SUBMODULE_DEPTH = 2  # email -> email.mime -> email.mime.text
 
@@ -277,3 +282,75 @@ def _unique_name(rel: str, used: set[str]) -> str:
         candidate = f"{folder}/{stem}~{n}.txt"
     used.add(candidate.lower())
     return candidate
+
+
+# --------------------------------------------------------------------------- the demo index
+
+
+def demo_index(corpus: str | os.PathLike, dest: str | os.PathLike, *, rebuild: bool = False,
+               progress: bool = False):
+    """``(index, reused)``: the demo index of ``corpus`` at ``dest``, trained with the default
+    :class:`~semhash.index.IndexConfig` (the documented model), or the index already there when
+    it was built from the same documents with the same parameters (``rebuild`` trains anyway).
+
+    An index at ``dest`` built from another corpus is never replaced without ``rebuild``
+    (:class:`ConfigError`).
+    """
+    from semhash.corpus import read_corpus
+    from semhash.index import IndexConfig, SemanticIndex
+    from semhash.model import ModelConfig
+
+    corpus, dest = Path(corpus), Path(dest)
+    config = IndexConfig(model=ModelConfig())
+    report = read_corpus(corpus, progress=progress)
+    if not rebuild:
+        existing = _existing_index(dest, corpus)
+        if existing is not None:
+            if _built_from(existing, report.documents, config):
+                return existing, False
+            existing.close()
+    index = SemanticIndex.build(report.documents, config, skipped=report.skipped, progress=progress, source=corpus)
+    index.save(dest)
+    return index, True
+
+
+def _existing_index(dest: Path, corpus: Path):
+    """The index at ``dest`` if it is a demo index of ``corpus``, ``None`` if there is none;
+    :class:`ConfigError` for anything else there."""
+    from semhash.index import SemanticIndex
+
+    if not dest.exists():
+        return None
+    refuse = (f"{dest} holds an index that `semhash demo` did not build from {corpus}; give the demo "
+              "another --index, or pass --rebuild to replace it")
+    try:
+        index = SemanticIndex.load(dest, mmap=True)
+    except IndexNotFoundError:
+        return None
+    except IndexFormatError as exc:
+        raise ConfigError(f"{refuse} ({exc})") from exc
+    if index.manifest.get("corpus_root") != str(corpus.resolve()):
+        index.close()
+        raise ConfigError(refuse)
+    return index
+
+
+def _built_from(index, documents, config) -> bool:
+    """Whether ``index`` holds exactly ``documents`` (ids, titles, lengths; those without a word
+    of the vocabulary among its skipped files) and was trained with ``config``."""
+    import json
+    from dataclasses import asdict
+
+    from semhash.store import titles_and_lengths
+
+    def plain(value):
+        return json.loads(json.dumps(value))
+
+    params = index.manifest.get("params") or {}
+    if params != plain({"vectorizer": asdict(config.vectorizer), "model": config.model_dict()}):
+        return False
+    stored = titles_and_lengths(index.conn)
+    skipped = {s["path"] for s in index.info()["skipped_files"]}
+    wanted = {d.id: (d.title, len(d.text)) for d in documents}
+    return all(wanted.get(i) == v for i, v in stored.items()) and set(wanted) - set(stored) <= skipped
+

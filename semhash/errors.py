@@ -9,6 +9,15 @@ class CorpusError(SemhashError):
     """The corpus folder is missing, empty, or holds no readable document."""
 
 
+class NoDocumentsError(CorpusError):
+    """A corpus folder with files but no readable document; ``skipped`` lists every file
+    skipped, with its reason (``semhash.corpus.Skipped`` records)."""
+
+    def __init__(self, message: str, skipped=()):
+        super().__init__(message)
+        self.skipped = list(skipped)
+
+
 class NotFittedError(SemhashError, ValueError):
     """An estimator was used before ``fit``."""
 

@@ -52,6 +52,10 @@ METHOD_LABELS = {
     "tfidf": "TF-IDF cosine (no hashing)",
     "bm25": "BM25 (no hashing)",
 }
+# modules beyond semhash's own dependencies (the `eval` extra) that a method, or the plots, import
+METHOD_MODULES = {"bm25": ("bm25s",)}
+PLOT_MODULES = ("matplotlib",)
+EVAL_EXTRA = "pip install 'semhash[eval]'"
 REMOVABLE_PARTS = ("headers", "footers", "quotes")
 SPLITS = ("validation", "test")
 PRESETS = ("20ng",)
@@ -792,7 +796,7 @@ def bm25_scores(
     try:
         import bm25s
     except ImportError as e:  # optional extra
-        raise ConfigError("the bm25 method needs bm25s: pip install 'semhash[eval]'") from e
+        raise ConfigError(f"the bm25 method needs bm25s: {EVAL_EXTRA}") from e
 
     corpus_tokens = bm25s.tokenize(list(train_texts), stopwords="en", return_ids=False, show_progress=False)
     query_tokens = bm25s.tokenize(list(query_texts), stopwords="en", return_ids=False, show_progress=False)
@@ -880,6 +884,35 @@ class EvalConfig:
             raise ConfigError(f"baseline_input must be one of {', '.join(BASELINE_INPUTS)}, got {self.baseline_input!r}")
         if not self.ks or min(self.ks) < 1:
             raise ConfigError(f"ks must be positive, got {list(self.ks)}")
+
+
+def _missing(modules: Iterable[str]) -> list[str]:
+    """The ``modules`` that cannot be imported."""
+    import importlib
+
+    missing = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+def check_dependencies(methods: Iterable[str], plots: bool = False) -> None:
+    """Refuse, before any data is read or model trained, a run whose ``methods`` (or plots)
+    need a module that is not installed; the :class:`ConfigError` names the install command."""
+    needs = []
+    for method in methods:
+        missing = _missing(METHOD_MODULES.get(method, ()))
+        if missing:
+            needs.append((f"the {method} method needs {', '.join(missing)}", f"leave {method} out of --methods"))
+    missing = _missing(PLOT_MODULES) if plots else []
+    if missing:
+        needs.append((f"the plots need {', '.join(missing)}", "pass --no-plots"))
+    if needs:
+        raise ConfigError(f"{' and '.join(n for n, _ in needs)}, not installed: {EVAL_EXTRA} "
+                          f"(or {' and '.join(alt for _, alt in needs)})")
 
 
 def _json_safe(obj: Any) -> Any:
@@ -1035,6 +1068,7 @@ def run_evaluation(config: EvalConfig, progress: bool = False) -> dict[str, Any]
     from tqdm.auto import tqdm
 
     config.validate()
+    check_dependencies(config.methods)
     started = time.perf_counter()
     date = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -1289,6 +1323,7 @@ def report_markdown(results: dict[str, Any], plots: Sequence[str] = (), command:
 
 def write_report(results: dict[str, Any], out_dir: str | os.PathLike, command: str | None = None, plots: bool = True) -> list[Path]:
     """Write ``results.json``, ``report.md`` and the PNG plots to ``out_dir``; return the paths."""
+    check_dependencies((), plots)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = _json_safe(results)

@@ -459,19 +459,17 @@ def export_index(index, out_dir: str | os.PathLike, formats: str | Iterable[str]
 
 
 def encode_texts(index, texts: list[str]) -> np.ndarray:
-    """Packed codes of ``texts`` (as ``index.encode``), refusing texts with no known word."""
+    """Packed codes of ``texts`` (as ``index.encode``), refusing a text a query would refuse
+    (empty, too long, no word of the vocabulary: :func:`semhash.search.text_terms`)."""
+    from .search import text_terms
+
     if isinstance(texts, str):
         raise ConfigError("encode_texts expects a list of texts, not a single string; wrap it in a list")
     texts = list(texts)
     if not texts:
         raise QueryError("no text to encode")
-    X = index.vectorizer.transform(texts)
-    counts = np.diff(X.indptr) if hasattr(X, "indptr") else np.count_nonzero(np.asarray(X), axis=1)
-    empty = np.flatnonzero(counts == 0)
-    if len(empty):
-        bad = texts[int(empty[0])]
-        shown = bad if len(bad) <= 60 else bad[:57] + "..."
-        raise QueryError(f"no word of the text {shown!r} is in the index vocabulary, so it has no meaningful code")
+    for text in texts:
+        text_terms(index, text)
     return np.asarray(index.encode(texts), dtype=np.uint8)
 
 

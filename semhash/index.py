@@ -7,6 +7,7 @@ Layout of ``indexes/<name>/`` (format version 1)::
     document_frequency.npy      document frequency of each term (idf is derived from it)
     encoder.npz                 encoder weights and per-bit thresholds for NumPy inference
     model.keras                 the full Keras autoencoder, for retraining / inspection
+    decoder.npz                 decoder weights for NumPy reconstructions (``semhash outliers``)
     hashtable_*.npy             hash table: sorted keys, offsets, ids, packed codes
     faiss.index                 FAISS binary index (IndexBinaryIDMap over IndexBinaryFlat)
     tfidf_{data,indices,indptr}.npy   L2-normalized TF-IDF rows (CSR) used to re-rank a shortlist
@@ -16,8 +17,8 @@ Layout of ``indexes/<name>/`` (format version 1)::
 
 Saving writes everything into a temporary sibling folder and swaps it in with renames; if the
 process dies between the two renames the previous index is restored on the next load.
-Nothing here imports TensorFlow except :meth:`SemanticIndex.build` and
-:meth:`SemanticIndex.reconstruction_errors`.
+Nothing here imports TensorFlow except :meth:`SemanticIndex.build` (and
+:meth:`SemanticIndex.reconstruction_errors` for an index without ``decoder.npz``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ENCODER_FILE = "encoder.npz"
 KERAS_FILE = "model.keras"
+DECODER_FILE = "decoder.npz"
 FAISS_FILE = "faiss.index"
 TFIDF_PREFIX = "tfidf"
 # on load, checksums are checked for query-path files up to this size (sizes always)
@@ -55,7 +57,7 @@ TRAINING_FILE = "training.json"
 DEFAULT_HOME = Path("indexes")
 DEFAULT_NAME = "default"
 # files the query path never reads, so their checksums are not checked on load
-NOT_ON_QUERY_PATH = {KERAS_FILE, TRAINING_FILE, SKIPPED_FILE}
+NOT_ON_QUERY_PATH = {KERAS_FILE, TRAINING_FILE, SKIPPED_FILE, DECODER_FILE}
 # `semhash info` advises retraining when at least DRIFT_MIN_DOCS documents were added and a bit's
 # share among them differs from training by more than DRIFT_MIN_SHIFT and DRIFT_Z standard errors
 DRIFT_MIN_DOCS = 30
@@ -439,8 +441,11 @@ class SemanticIndex:
                 "validation_losses": self.training_.validation_losses,
             }))
             files += [KERAS_FILE, TRAINING_FILE]
+            if self.training_.decoder is not None:
+                self.training_.decoder.save(tmp / DECODER_FILE)
+                files.append(DECODER_FILE)
         elif self.folder is not None:
-            for name in (KERAS_FILE, TRAINING_FILE):
+            for name in (KERAS_FILE, TRAINING_FILE, DECODER_FILE):
                 if (self.folder / name).is_file():
                     shutil.copy2(self.folder / name, tmp / name)
                     files.append(name)
@@ -651,8 +656,8 @@ class SemanticIndex:
         return search_batch(self, texts, k=k, radius=radius, rerank=rerank, lookup=lookup, threads=threads)
 
     def reconstruction_errors(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(rows, errors)``: each document's reconstruction error by the autoencoder (TensorFlow);
-        see :mod:`semhash.outliers`."""
+        """``(rows, errors)``: each document's reconstruction error by the autoencoder (NumPy;
+        TensorFlow for an index without ``decoder.npz``); see :mod:`semhash.outliers`."""
         from .outliers import reconstruction_errors
 
         return reconstruction_errors(self)

@@ -37,8 +37,12 @@ are computed with :func:`semhash.codes.encode_probs`.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
+import sys
+import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,10 +51,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS
-from .codes import EncoderWeights, encode_logits, length_normalize
+from .codes import DecoderWeights, EncoderWeights, encode_logits, length_normalize
 from .errors import ConfigError
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 CODE_MODES = ("noise", "ste")
 
@@ -158,6 +160,7 @@ class TrainingResult:
     pretrain_losses: list[list[float]] = field(default_factory=list)
     finetune_losses: list[float] = field(default_factory=list)
     validation_losses: list[float] = field(default_factory=list)
+    decoder: DecoderWeights | None = None  # the decoder as NumPy arrays (reconstructions without TensorFlow)
 
     def save_keras(self, path: str | Path) -> None:
         self.keras_model.save(str(path))
@@ -466,9 +469,52 @@ def train_rbm(X, n_hidden: int, visible: str, epochs: int, lr: float, batch_size
 
 
 def _keras():
+    """Keras on TensorFlow, imported the first time with TensorFlow's start-up log lines silenced
+    (:func:`import_tensorflow_quietly`)."""
+    if "keras" not in sys.modules:
+        import_tensorflow_quietly()
     import keras
 
     return keras
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow and Keras without the log lines TensorFlow prints while it loads.
+
+    ``TF_CPP_MIN_LOG_LEVEL=2`` (unless set) hides TensorFlow's C++ info and warnings, but some
+    notices (oneDNN, CPU features, CUDA plugins) are written by absl straight to file
+    descriptor 2 before logging is set up; they are caught in a temporary file during the import
+    and shown only when the import fails. TensorFlow's Python loggers keep errors only. Set
+    ``TF_CPP_MIN_LOG_LEVEL`` to 0 or 1 to see everything.
+    """
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
+        import keras  # noqa: F401 - the user asked for TensorFlow's messages
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with _stderr_caught():
+        import tensorflow  # noqa: F401
+        import keras  # noqa: F401
+    for name in ("tensorflow", "absl", "keras"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def _stderr_caught():
+    """File descriptor 2 goes to a temporary file; its text is written back if the block raises."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            caught.seek(0)
+            os.write(2, caught.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def build_layers(keras, n_inputs: int, cfg: ModelConfig):
@@ -853,6 +899,20 @@ def export_encoder(encoder_model, cfg: ModelConfig, X) -> EncoderWeights:
     return enc
 
 
+def export_decoder(decoder_model, cfg: ModelConfig) -> DecoderWeights:
+    """Plain NumPy weights of the Keras decoder, and what the code layer hands it at inference:
+    ``sigmoid(code logits)`` (``BinaryCode``), or the code logits themselves for the variational
+    model (``GaussianSample`` returns the means)."""
+    dense = [l for l in decoder_model.layers if l.weights]
+    kernels, biases = zip(*(layer.get_weights() for layer in dense))
+    return DecoderWeights(
+        kernels=[np.ascontiguousarray(W, dtype=np.float32) for W in kernels],
+        biases=[np.asarray(b, dtype=np.float32) for b in biases],
+        activations=[cfg.activation] * (len(dense) - 1) + ["linear"],
+        code_activation="linear" if cfg.variant == "variational" else "sigmoid",
+    )
+
+
 def median_thresholds(logits: np.ndarray, tol: float = 1e-6) -> np.ndarray:
     """Per-bit thresholds that split the documents in half (balanced bits).
 
@@ -975,6 +1035,7 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False, code_target
     return TrainingResult(
         encoder=encoder_weights,
         keras_model=autoencoder,
+        decoder=export_decoder(decoder, cfg),
         pretrain_losses=pre_losses,
         finetune_losses=[float(v) for v in hist.history["loss"]],
         validation_losses=[float(v) for v in hist.history.get("val_loss", [])],

@@ -1,28 +1,36 @@
 """Unusual documents: those the autoencoder reconstructs worst.
 
 A document's reconstruction error is the KL divergence from its word distribution ``p`` to the
-autoencoder's reconstruction ``q`` (the saved ``model.keras``, run deterministically): the
-cross-entropy ``H(p, q)`` minus the document's own entropy ``H(p)``. The cross-entropy alone
-mostly measures ``H(p)`` -- long documents with many distinct words score high whatever the
-model does -- so it is reported but not ranked by; on 150 hockey posts mixed with 5 medical ones
-(a tiny model) the KL ranked 4 of the 5 in the top 15, the cross-entropy 2. Documents unlike the
-rest of the corpus -- another subject, another language, boilerplate -- get the highest.
+autoencoder's reconstruction ``q`` (the trained model at inference): the cross-entropy
+``H(p, q)`` minus the document's own entropy ``H(p)``. The cross-entropy alone mostly measures
+``H(p)`` -- long documents with many distinct words score high whatever the model does -- so it
+is reported but not ranked by; on 150 hockey posts mixed with 5 medical ones (a tiny model) the
+KL ranked 4 of the 5 in the top 15, the cross-entropy 2. Documents unlike the rest of the corpus
+-- another subject, another language, boilerplate -- get the highest.
 
 The model's input is the length-normalized TF-IDF row, exactly as in training. The index keeps
 only L2-normalized rows, but those differ from the raw rows by one positive factor per row, and
 :func:`semhash.codes.length_normalize` rescales each row to sum to ``input_length`` whatever its
 scale, so normalizing the stored rows gives the training input (up to float rounding). Documents
-added after training are scored the same way. This module imports TensorFlow: never on the
-query path.
+added after training are scored the same way.
+
+The reconstruction is computed with NumPy: the encoder's code logits (``encoder.npz``), what the
+code layer hands the decoder at inference (``sigmoid`` of them; the variational model's means
+as they are), and the decoder's layers (``decoder.npz``, :class:`semhash.codes.DecoderWeights`),
+the same model ``model.keras`` holds. Indexes written before ``decoder.npz`` existed are scored
+by loading ``model.keras`` with TensorFlow (:func:`keras_cross_entropies`, slow to start).
 """
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .codes import CsrArrays, DecoderWeights, decode_logits, encode_logits
 from .errors import IndexFormatError, SemhashError
+from .hashtable import expand_ranges
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,7 @@ def keras_model(index):
 
 def model_inputs(index, rows: np.ndarray):
     """The autoencoder's input for ``rows``: their TF-IDF rows rescaled to ``input_length``."""
-    from .codes import CsrArrays, length_normalize
+    from .codes import length_normalize
 
     tfidf = index.tfidf.tocsr() if isinstance(index.tfidf, CsrArrays) else index.tfidf
     return length_normalize(tfidf[rows], index.encoder.input_length)
@@ -79,15 +87,83 @@ def entropies(X) -> np.ndarray:
     return -(P * np.log(np.where(P > 0, P, 1.0))).sum(axis=1)
 
 
-def cross_entropies(index, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(rows, cross_entropy, entropy)`` of every indexed document, rows in increasing order."""
+def numpy_decoder(index) -> DecoderWeights | None:
+    """The index's decoder as NumPy arrays: in memory after :meth:`SemanticIndex.build`, else
+    ``decoder.npz`` (checked against the manifest's checksum); ``None`` when the index has none
+    (built before semhash saved it)."""
+    from .index import DECODER_FILE, sha256_file
+
+    training = getattr(index, "training_", None)
+    if training is not None and getattr(training, "decoder", None) is not None:
+        return training.decoder
+    meta = (index.manifest.get("files") or {}).get(DECODER_FILE) if index.folder is not None else None
+    if meta is None:  # only a file the manifest lists is trusted
+        return None
+    path = index.folder / DECODER_FILE
+    if not path.is_file():
+        raise IndexFormatError(f"index file missing: {path}; rebuild the index with `semhash index`")
+    if sha256_file(path) != meta.get("sha256"):
+        raise IndexFormatError(f"index file {path} does not match its checksum (corrupted); rebuild the index")
+    try:
+        decoder = DecoderWeights.load(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise IndexFormatError(f"cannot read {path} ({exc}); rebuild the index with `semhash index`") from exc
+    if decoder.n_bits != index.n_bits or decoder.n_outputs != len(index.vectorizer.vocabulary_):
+        raise IndexFormatError(f"{path} does not fit the code length or the vocabulary; rebuild the index")
+    return decoder
+
+
+def _rows_of(tfidf, rows: np.ndarray) -> CsrArrays:
+    """The CSR rows ``rows`` of ``tfidf`` (plain arrays or SciPy) as plain arrays."""
+    indptr = np.asarray(tfidf.indptr)
+    starts, ends = indptr[rows], indptr[rows + 1]
+    pos = expand_ranges(starts, ends)
+    return CsrArrays(np.asarray(tfidf.data)[pos], np.asarray(tfidf.indices)[pos],
+                     np.concatenate([[0], np.cumsum(ends - starts)]), (len(rows), tfidf.shape[1]))
+
+
+def numpy_cross_entropies(index, decoder: DecoderWeights, rows: np.ndarray,
+                          batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """``(cross_entropy, entropy)`` of ``rows`` with the NumPy encoder and ``decoder``."""
+    ce = np.empty(len(rows), np.float64)
+    h = np.empty(len(rows), np.float64)
+    for start in range(0, len(rows), batch_size):
+        X = _rows_of(index.tfidf, rows[start : start + batch_size])
+        logits = decode_logits(decoder, encode_logits(index.encoder, X)).astype(np.float64)
+        top = logits.max(axis=1)
+        log_z = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
+        sums = X.row_sums()
+        sums[sums == 0] = 1.0
+        lengths = np.diff(X.indptr)
+        p = np.asarray(X.data, np.float64) / np.repeat(sums, lengths)
+        which = np.repeat(np.arange(X.shape[0]), lengths)
+        ce[start : start + len(sums)] = log_z - np.bincount(which, p * logits[which, X.indices], len(sums))
+        h[start : start + len(sums)] = -np.bincount(which, p * np.log(np.where(p > 0, p, 1.0)), len(sums))
+    return ce, h
+
+
+def keras_cross_entropies(index, rows: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """``(cross_entropy, entropy)`` of ``rows`` with the Keras model (TensorFlow)."""
     from .model import reconstruction_errors as errors_of
 
+    X = model_inputs(index, rows)
+    return errors_of(keras_model(index), X, batch_size=batch_size), entropies(X)
+
+
+def cross_entropies(index, batch_size: int = 256, decoder: DecoderWeights | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, cross_entropy, entropy)`` of every indexed document, rows in increasing order.
+
+    NumPy with ``decoder`` (default: :func:`numpy_decoder`); TensorFlow and ``model.keras`` for
+    an index without one.
+    """
     rows = np.sort(np.asarray(index.table.ids_, dtype=np.int64))
     if rows.size == 0:
         return rows, np.zeros(0, np.float32), np.zeros(0, np.float32)
-    X = model_inputs(index, rows)
-    return rows, errors_of(keras_model(index), X, batch_size=batch_size), entropies(X)
+    decoder = decoder if decoder is not None else numpy_decoder(index)
+    if decoder is None:
+        return rows, *keras_cross_entropies(index, rows, batch_size)
+    return rows, *numpy_cross_entropies(index, decoder, rows, batch_size)
 
 
 def reconstruction_errors(index, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -100,11 +176,12 @@ def reconstruction_errors(index, batch_size: int = 256) -> tuple[np.ndarray, np.
     return rows, np.maximum(ce - h, 0.0).astype(np.float32)
 
 
-def find_outliers(index, n: int = 20) -> list[Outlier]:
-    """The ``n`` documents with the highest reconstruction error, worst first."""
+def find_outliers(index, n: int = 20, decoder: DecoderWeights | None = None) -> list[Outlier]:
+    """The ``n`` documents with the highest reconstruction error, worst first (``decoder``:
+    as :func:`cross_entropies`)."""
     if n < 1:
         raise SemhashError(f"n must be at least 1, got {n}")
-    rows, ce, h = cross_entropies(index)
+    rows, ce, h = cross_entropies(index, decoder=decoder)
     errors = np.maximum(ce - h, 0.0)
     order = np.argsort(-errors, kind="stable")[:n]
     docs = index.documents(rows[order])

@@ -328,9 +328,56 @@ def _search_vectors(index, queries, codes, bit_weights, k: int, radius: int, rer
     ]
 
 
+def no_words_error(text: str) -> QueryError:
+    """The error for a text with no word of the index vocabulary."""
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    return QueryError(
+        f"no word of the query {shown!r} is in the index vocabulary; try other words "
+        "(stop words and words seen in fewer than min_df documents are not indexed)"
+    )
+
+
+def text_terms(index, text) -> tuple[np.ndarray, np.ndarray]:
+    """``(columns, weights)`` of one query text (:func:`query_terms`), after the checks every
+    text gets (:func:`check_text`, at least one word of the vocabulary); :class:`QueryError`
+    otherwise."""
+    check_text(text)
+    vec = index.vectorizer
+    vec._check_fitted()
+    cols, weights = query_terms(vec.vocabulary_, query_idf(vec), text)
+    if len(cols) == 0:
+        raise no_words_error(text)
+    return cols, weights
+
+
+def check_texts(index, texts: list[str]) -> list:
+    """For each text, its ``(columns, weights)`` (:func:`text_terms`) or the :class:`QueryError`
+    that says why it cannot be searched."""
+    if isinstance(texts, str):
+        raise QueryError("expected a list of queries, not a single string")
+    out = []
+    for text in texts:
+        try:
+            out.append(text_terms(index, text))
+        except QueryError as exc:
+            out.append(exc)
+    return out
+
+
+def _search_terms(index, terms: list, k: int, radius: int, rerank: bool, lookup: str,
+                  threads: int) -> list[list[Hit]]:
+    """Hits of already vectorized queries (``(columns, weights)`` each), in input order."""
+    if not terms:
+        return []
+    codes, bit_weights = encode_rows(index.encoder, terms)
+    queries = [(cols, w / np.float32(np.sqrt(np.sum(w * w)))) for cols, w in terms]
+    return _search_vectors(index, queries, codes, bit_weights, int(k), radius, rerank, lookup, threads)
+
+
 def search_batch(index, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
                  lookup: str = "auto", threads: int | None = None) -> list[list[Hit]]:
-    """Hits for each text, in input order. Raises :class:`QueryError` naming a bad query.
+    """Hits for each text, in input order. Raises :class:`QueryError` naming a bad query
+    (:func:`search_each` answers the other texts instead).
 
     Each text is vectorized and encoded on its own; the lookups and re-ranking run on
     ``threads`` threads over contiguous chunks of queries (default: the cores, at most
@@ -343,21 +390,33 @@ def search_batch(index, texts: list[str], k: int = 10, radius: int | None = None
     lookup = check_lookup(lookup)
     threads = default_threads() if threads is None else max(1, int(threads))
     # one query at a time: a single search and a batch compute exactly the same floats
-    vec = index.vectorizer
-    vec._check_fitted()
-    idf = query_idf(vec)
-    terms = [query_terms(vec.vocabulary_, idf, t) for t in texts]
-    empty = [i for i, (cols, _) in enumerate(terms) if len(cols) == 0]
-    if empty:
-        bad = texts[empty[0]]
-        shown = bad if len(bad) <= 60 else bad[:57] + "..."
-        raise QueryError(
-            f"no word of the query {shown!r} is in the index vocabulary; try other words "
-            "(stop words and words seen in fewer than min_df documents are not indexed)"
-        )
-    codes, bit_weights = encode_rows(index.encoder, terms)
-    queries = [(cols, w / np.float32(np.sqrt(np.sum(w * w)))) for cols, w in terms]
-    return _search_vectors(index, queries, codes, bit_weights, int(k), radius, rerank, lookup, threads)
+    terms = check_texts(index, texts)
+    bad = next((t for t in terms if isinstance(t, QueryError)), None)
+    if bad is not None:
+        raise bad
+    return _search_terms(index, terms, k, radius, rerank, lookup, threads)
+
+
+def search_each(index, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
+                lookup: str = "auto", threads: int | None = None) -> list:
+    """:func:`search_batch` that answers every text: its hits, or the :class:`QueryError` saying
+    why it cannot be searched (empty, too long, no word of the vocabulary), in input order.
+
+    Bad ``k``, ``radius`` or ``lookup`` still raise (they concern every text). The texts that
+    can be searched get exactly the hits :func:`search_batch` gives them.
+    """
+    if isinstance(texts, str):
+        raise QueryError("search_each expects a list of queries, not a single string")
+    radius = check_query_args(index.n_bits, k, radius)
+    lookup = check_lookup(lookup)
+    threads = default_threads() if threads is None else max(1, int(threads))
+    checked = check_texts(index, texts)
+    good = [i for i, t in enumerate(checked) if not isinstance(t, QueryError)]
+    hits = _search_terms(index, [checked[i] for i in good], k, radius, rerank, lookup, threads)
+    out = list(checked)
+    for i, h in zip(good, hits):
+        out[i] = h
+    return out
 
 
 def search(index, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,

@@ -106,6 +106,14 @@ def write_documents(conn: sqlite3.Connection, rows, added: bool = False) -> None
     conn.commit()
 
 
+def titles_and_lengths(conn: sqlite3.Connection) -> dict[str, tuple[str, int]]:
+    """``{id: (title, characters)}`` of every stored document."""
+    try:
+        return {doc_id: (title, chars) for doc_id, title, chars in conn.execute("SELECT id, title, chars FROM documents")}
+    except sqlite3.DatabaseError as exc:
+        raise IndexFormatError(f"document store unreadable ({exc}); rebuild the index") from exc
+
+
 def fetch(conn: sqlite3.Connection, rows) -> dict[int, StoredDoc]:
     """Stored documents by row, for the given rows (missing rows are left out)."""
     rows = [int(r) for r in rows]

@@ -68,11 +68,12 @@ def test_query_no_rerank_and_radius(cli_index):
 def test_query_file_batch(cli_index, tmp_path):
     dest, _ = cli_index
     qfile = tmp_path / "q.txt"
-    qfile.write_text("rocket orbit\n\nbank loan\n")
+    qfile.write_text("rocket orbit\nbank loan\n")
     result = CliRunner().invoke(cli, ["query", "--file", str(qfile), "--index", str(dest), "-k", "2", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
-    assert len(payload) == 2 and payload[0][0]["id"].startswith("space/") and payload[1][0]["id"].startswith("finance/")
+    assert [(p["line"], p["query"]) for p in payload] == [(1, "rocket orbit"), (2, "bank loan")]
+    assert payload[0]["hits"][0]["id"].startswith("space/") and payload[1]["hits"][0]["id"].startswith("finance/")
 
 
 def test_info(cli_index):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +97,88 @@ def test_no_process_state_leaks(full_corpus):
     dest = full_corpus[0]
     text = "\n".join(p.read_text(encoding="utf-8") for p in (dest / "api").glob("cgi.*.txt"))
     assert "PATH" not in text and " at 0x" not in text
+
+
+# --------------------------------------------------------------------------- `semhash demo`
+
+
+def folder_state(folder):
+    """Every file of ``folder`` with its bytes, and the folder's inode (a rebuild swaps in a new one)."""
+    return folder.stat().st_ino, {p.relative_to(folder).as_posix(): p.read_bytes()
+                                  for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory, small_index):
+    """A working folder holding a user's own `indexes/default`, where `semhash demo` ran once."""
+    import os
+    import shutil
+
+    from click.testing import CliRunner
+
+    from semhash.cli import cli
+
+    home = tmp_path_factory.mktemp("demo-home")
+    shutil.copytree(small_index[0], home / "indexes" / "default")
+    before = folder_state(home / "indexes" / "default")
+    cwd = os.getcwd()
+    os.chdir(home)
+    try:
+        first = CliRunner().invoke(cli, ["demo", "--max-docs", "60", "--quiet"])
+        yield home, before, first
+    finally:
+        os.chdir(cwd)
+
+
+def test_demo_trains_the_default_model_into_its_own_index(demo_home):
+    from dataclasses import asdict
+
+    from semhash.model import ModelConfig
+    from semhash.vectorize import VectorizerConfig
+
+    home, before, first = demo_home
+    assert first.exit_code == 0, first.output
+    manifest = json.loads((home / "indexes" / "demo" / "manifest.json").read_text())
+    assert manifest["params"]["model"] == json.loads(json.dumps(ModelConfig().to_dict()))
+    assert manifest["params"]["model"]["variant"] == "denoising"
+    assert manifest["params"]["vectorizer"] == json.loads(json.dumps(asdict(VectorizerConfig())))
+    assert folder_state(home / "indexes" / "default") == before  # the user's index is untouched
+    assert '$ semhash query "compress a file" -k 5 --index demo' in first.output
+
+
+def test_second_demo_reuses_the_index_and_rebuild_retrains(demo_home, monkeypatch):
+    from click.testing import CliRunner
+
+    from semhash.cli import cli
+
+    home, before, _ = demo_home
+    monkeypatch.chdir(home)
+    demo = home / "indexes" / "demo"
+    state = folder_state(demo)
+    again = CliRunner().invoke(cli, ["demo", "--max-docs", "60", "--quiet"])
+    assert again.exit_code == 0, again.output
+    assert "is up to date" in again.output and "indexed 60 documents into" not in again.output
+    assert folder_state(demo) == state
+    other = CliRunner().invoke(cli, ["demo", "--max-docs", "50", "--quiet"])  # another corpus: trained again
+    assert other.exit_code == 0, other.output
+    assert "indexed 50 documents into" in other.output and folder_state(demo)[0] != state[0]
+    state = folder_state(demo)
+    forced = CliRunner().invoke(cli, ["demo", "--max-docs", "50", "--quiet", "--rebuild"])
+    assert forced.exit_code == 0, forced.output
+    assert "indexed 50 documents into" in forced.output and folder_state(demo)[0] != state[0]
+    assert folder_state(home / "indexes" / "default") == before
+
+
+def test_demo_never_replaces_an_index_of_another_corpus(demo_home, monkeypatch):
+    from click.testing import CliRunner
+
+    from semhash.cli import cli
+
+    home, before, _ = demo_home
+    monkeypatch.chdir(home)
+    result = CliRunner().invoke(cli, ["demo", "--max-docs", "50", "--quiet", "--index", "default"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: {Path('indexes') / 'default'} holds an index that `semhash demo` did not build from "
+        f"corpora{os.sep}stdlib-docs; give the demo another --index, or pass --rebuild to replace it")
+    assert folder_state(home / "indexes" / "default") == before

@@ -103,9 +103,93 @@ def test_outliers_with_a_damaged_model_is_a_clear_error(small_index, tmp_path):
     copy = tmp_path / "damaged"
     shutil.copytree(folder, copy)
     data = bytearray((copy / "model.keras").read_bytes())
-    data[len(data) // 2] ^= 0xFF  # same size: only the checksum can tell
+    data[len(data) // 2] ^= 0xFF
     (copy / "model.keras").write_bytes(bytes(data))
+    assert CliRunner().invoke(cli, ["outliers", "--index", str(copy)]).exit_code == 0  # it reads decoder.npz
+    data = bytearray((copy / "decoder.npz").read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size: only the checksum can tell
+    (copy / "decoder.npz").write_bytes(bytes(data))
     result = CliRunner().invoke(cli, ["outliers", "--index", str(copy)])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        f"Error: index file {copy / 'model.keras'} does not match its checksum (corrupted); rebuild the index")
+        f"Error: index file {copy / 'decoder.npz'} does not match its checksum (corrupted); rebuild the index")
+    (copy / "decoder.npz").unlink()
+    result = CliRunner().invoke(cli, ["outliers", "--index", str(copy)])
+    assert result.exit_code == 1 and f"index file missing: {copy / 'decoder.npz'}" in result.stderr
+
+
+# --------------------------------------------------------------------------- NumPy reconstructions
+
+
+def tiny_index(corpus, folder, drop_decoder: bool = False, **model):
+    """A small index over ``corpus`` saved to ``folder`` (without decoder.npz, as older semhash
+    wrote them, when ``drop_decoder``)."""
+    from semhash.corpus import read_corpus
+    from semhash.index import IndexConfig, SemanticIndex, open_index
+    from semhash.model import ModelConfig
+    from semhash.vectorize import VectorizerConfig
+
+    params = dict(n_bits=8, hidden=(16,), epochs=2, pretrain="none", batch_size=16, seed=0, **model)
+    idx = SemanticIndex.build(read_corpus(corpus).documents, IndexConfig(VectorizerConfig(min_df=1),
+                                                                         ModelConfig(**params)))
+    if drop_decoder:
+        idx.training_.decoder = None
+    idx.save(folder)
+    return open_index(folder)
+
+
+@pytest.mark.parametrize("model", [
+    {"variant": "plain"}, {"variant": "plain", "activation": "relu"}, {"variant": "denoising"},
+    {"variant": "sparse"}, {"variant": "contractive"}, {"variant": "variational"},
+], ids=lambda m: "-".join(m.values()))
+def test_numpy_reconstruction_equals_the_keras_model(topical_corpus, tmp_path, model):
+    from semhash.outliers import keras_cross_entropies, numpy_cross_entropies, numpy_decoder
+
+    idx = tiny_index(topical_corpus, tmp_path / "idx", **model)
+    assert (tmp_path / "idx" / "decoder.npz").is_file()
+    decoder = numpy_decoder(idx)
+    assert decoder.code_activation == ("linear" if model["variant"] == "variational" else "sigmoid")
+    rows = np.sort(np.asarray(idx.table.ids_))
+    ce, h = numpy_cross_entropies(idx, decoder, rows, batch_size=7)  # batches of any size agree
+    ce_keras, h_keras = keras_cross_entropies(idx, rows)
+    assert np.std(ce - h) > 1e-3  # documents differ: the comparison is not of constants
+    np.testing.assert_allclose(ce, ce_keras, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(h, h_keras, rtol=1e-5, atol=1e-5)
+    idx.close()
+
+
+def test_outliers_command_runs_without_tensorflow(topical_corpus, tmp_path):
+    import subprocess
+    import sys
+
+    from semhash.outliers import find_outliers
+
+    folder = tmp_path / "idx"
+    idx = tiny_index(topical_corpus, folder)
+    code = (
+        "import json, sys\n"
+        "from semhash.cli import cli\n"
+        f"cli(['outliers', '--index', {str(folder)!r}, '-n', '5', '--json'], standalone_mode=False)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    *listing, loaded = out.stdout.strip().splitlines()
+    assert json.loads(loaded) == []
+    keras_ranked = [o.id for o in find_outliers(idx, 5, decoder=None)]  # decoder.npz, as the command
+    assert [o["id"] for o in json.loads("\n".join(listing))] == keras_ranked
+    idx.close()
+
+
+def test_index_without_decoder_falls_back_to_keras(topical_corpus, tmp_path):
+    from semhash.cli import cli
+    from semhash.outliers import numpy_decoder
+
+    folder = tmp_path / "old"
+    idx = tiny_index(topical_corpus, folder, drop_decoder=True)
+    assert not (folder / "decoder.npz").exists() and numpy_decoder(idx) is None
+    result = CliRunner().invoke(cli, ["outliers", "--index", str(folder), "-n", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "no decoder.npz" in result.stderr and "TensorFlow" in result.stderr
+    assert len(json.loads(result.stdout)) == 3
+    idx.close()

@@ -249,8 +249,8 @@ def test_cli_export_then_query_equals_local(loaded, tmp_path, conn):
     pg = runner.invoke(cli, ["query", "--file", str(qfile), "--index", str(folder), "--json", "--postgres", DSN,
                              "--table", "pgtest_cli"])
     assert pg.exit_code == 0, pg.output
-    assert [[h["id"] for h in hits] for hits in json.loads(pg.output)] == \
-        [[h["id"] for h in hits] for hits in json.loads(local.output)]
+    assert [[h["id"] for h in r["hits"]] for r in json.loads(pg.output)] == \
+        [[h["id"] for h in r["hits"]] for r in json.loads(local.output)]
     bad = runner.invoke(cli, ["query", "space", "--index", str(folder), "--postgres", "postgresql://u:secret@127.0.0.1:1/x"])
     assert bad.exit_code == 1
     assert "Error: cannot connect to PostgreSQL" in bad.output and "check that the server is running" in bad.output

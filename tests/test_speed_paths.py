@@ -90,8 +90,8 @@ def test_cli_lookup_and_threads_options(small_index, tmp_path):
     res = runner.invoke(cli, ["query", "--file", str(qfile), "--index", folder, "--json", "--threads", "2"])
     assert res.exit_code == 0, res.output
     batch = json.loads(res.output)
-    assert len(batch) == len(QUERIES)
-    assert batch[0] == outputs[0]
+    assert [b["query"] for b in batch] == list(QUERIES)
+    assert batch[0]["hits"] == outputs[0]
     res = runner.invoke(cli, ["query", "orbit", "--index", folder, "--lookup", "bogus"])
     assert res.exit_code == 2 and "bogus" in res.output
 
