@@ -14,6 +14,7 @@ NumPy and the standard library only: this is on the query path.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -188,7 +189,9 @@ class FolderReader:
             os.close(self.fd)
             self.fd = None
 
-    __del__ = close
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
 
     def replaced(self) -> bool:
         """Whether the folder's path now names another folder (a writer swapped one in)."""
