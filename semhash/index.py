@@ -51,7 +51,7 @@ from .codes import CsrArrays, EncoderWeights, LazyCsr, bit_balance, check_csr, e
 from .errors import ConfigError, IndexFormatError, IndexNotFoundError, SemhashError
 from .hashtable import FILES as TABLE_FILES
 from .hashtable import HammingTable
-from .integrity import BLOCK_BYTES, FolderReader, file_meta, lazy_npy, mismatch, npy_array, sha256_hex
+from .integrity import BLOCK_BYTES, DIGEST_BYTES, FolderReader, file_meta, lazy_npy, mismatch, npy_array, sha256_hex
 from .manifest import FORMAT, FORMAT_VERSION
 from .manifest import MAX_BYTES as MANIFEST_MAX_BYTES
 from .manifest import dumps as dump_manifest
@@ -628,18 +628,18 @@ class SemanticIndex:
         if BLOCKS_FILE in files:  # small (16 bytes per 8 KiB): checked whenever it is listed
             digests = npy_array(reader.path(BLOCKS_FILE), reader.read(BLOCKS_FILE, files[BLOCKS_FILE],
                                                                       verify=bool(verify)))
-            if digests.ndim != 2 or digests.dtype != np.uint8:
+            if digests.ndim != 2 or digests.dtype != np.uint8 or digests.shape[1] != DIGEST_BYTES:
                 raise IndexFormatError(f"index file {reader.path(BLOCKS_FILE)} is not a table of digests; {REBUILD}")
 
         def block_checked(name: str) -> np.ndarray:
             if not lazy:
                 return array(name)
-            meta, at = files[name], manifest["blocks"]["first"].get(name)
-            n = -(-meta["bytes"] // manifest["blocks"]["bytes"])
-            if at is None or at + n > len(digests) or manifest["blocks"]["bytes"] != BLOCK_BYTES:
+            meta, at, size = files[name], manifest["blocks"]["first"].get(name), manifest["blocks"]["bytes"]
+            n = -(-meta["bytes"] // size)
+            if at is None or at + n > len(digests):
                 raise IndexFormatError(f"{manifest_path} has no block checksums for {name}; {REBUILD}")
             arr, block_checks[name] = lazy_npy(reader.path(name), reader.map(name, meta, verify=False),
-                                               digests[at : at + n])
+                                               digests[at : at + n], size)
             return arr
 
         self = cls(folder)

@@ -127,10 +127,10 @@ class ArrayCheck:
         self.check.all()
 
 
-def lazy_npy(path, data, digests: np.ndarray) -> tuple[np.ndarray, ArrayCheck]:
+def lazy_npy(path, data, digests: np.ndarray, block_bytes: int = BLOCK_BYTES) -> tuple[np.ndarray, ArrayCheck]:
     """The 1-D array of a mapped ``.npy`` file and the :class:`ArrayCheck` to call before
     reading its elements (its header is checked now)."""
-    check = BlockCheck(path, data, digests)
+    check = BlockCheck(path, data, digests, block_bytes)
     array, offset = npy_from_buffer(path, data, check)
     if array.ndim != 1:
         raise damaged(path, f"holds a {array.ndim}-D array, expected 1-D")
