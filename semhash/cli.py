@@ -349,17 +349,23 @@ def similar_cmd(doc_id, index_name, k, radius, no_rerank, as_json):
 @cli.command("info")
 @index_option
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def info_cmd(index_name, as_json):
+@click.option("--verify", is_flag=True,
+              help="Check every file of the index against its checksum (model.keras and documents.sqlite "
+                   "included); exit 1 naming the first damaged file.")
+def info_cmd(index_name, as_json, verify=False):
     """Show an index's parameters and statistics.
 
-    Example: semhash info --index ng20
+    Example: semhash info --index ng20 --verify
     """
     from .index import open_index
 
     try:
-        info = open_index(index_name, mmap=True, verify=False).info()
+        idx = open_index(index_name, mmap=True, verify="full" if verify else True)
+        info = idx.info()
     except SemhashError as exc:
         raise fail(exc)
+    if verify:
+        info["verified_files"] = len(idx.manifest["files"]) + 1  # and the manifest itself
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=1))
         return
@@ -393,6 +399,8 @@ def info_cmd(index_name, as_json):
         click.echo(f"  skipped {s['path']}: {s['reason']}")
     if info["skipped"] > 10:
         click.echo(f"  ... and {info['skipped'] - 10} more (see skipped.json in the index folder)")
+    if verify:
+        click.echo(f"verified:     all {info['verified_files']} files match their checksums")
 
 
 # --------------------------------------------------------------------------- outliers

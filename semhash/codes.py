@@ -99,10 +99,8 @@ class CsrArrays:
         folder = Path(folder)
         arrays = [np.load(folder / name, mmap_mode="r" if mmap else None, allow_pickle=False)
                   for name in cls.files(prefix)]
-        data, indices, indptr = arrays
-        if indptr.ndim != 1 or len(indptr) < 1 or len(data) != len(indices) or int(indptr[-1]) != len(data):
-            raise ValueError(f"{prefix}_*.npy do not form a CSR matrix")
-        return cls(data, indices, indptr, (len(indptr) - 1, n_cols))
+        check_csr(*arrays, prefix)
+        return cls(*arrays, (len(arrays[2]) - 1, n_cols))
 
     def save(self, folder: str | Path, prefix: str) -> list[str]:
         """Write the three arrays as plain ``.npy`` files; returns their names."""
@@ -122,6 +120,10 @@ class CsrArrays:
         data = np.concatenate([np.asarray(w, np.float32) for _, w in rows]) if rows else np.zeros(0, np.float32)
         indices = np.concatenate([np.asarray(c, np.int64) for c, _ in rows]) if rows else np.zeros(0, np.int64)
         return cls(data, indices, indptr, (len(rows), n_cols))
+
+    def arrays_for_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(indptr, indices, data)``, safe to read at ``rows`` (see :class:`LazyCsr`)."""
+        return self.indptr, self.indices, self.data
 
     def tocsr(self):
         import scipy.sparse as sp
@@ -147,6 +149,62 @@ class CsrArrays:
         if row_scale is not None:
             out *= row_scale[:, None]
         return out
+
+
+def check_csr(data, indices, indptr, prefix: str, last=None) -> None:
+    """``ValueError`` unless the arrays have the shapes of a CSR matrix (``last``: ``indptr[-1]``,
+    when the caller has read it safely)."""
+    last = indptr[-1] if last is None and indptr.ndim == 1 and len(indptr) else last
+    if (indptr.ndim != 1 or len(indptr) < 1 or data.ndim != 1 or len(data) != len(indices)
+            or indptr.dtype.kind != "i" or indices.dtype.kind != "i" or data.dtype.kind != "f"
+            or int(last) != len(data)):
+        raise ValueError(f"{prefix}_*.npy do not form a CSR matrix")
+
+
+class LazyCsr(CsrArrays):
+    """:class:`CsrArrays` whose bytes are checked on first read (memory-mapped index files).
+
+    ``checks`` holds, for ``data``, ``indices`` and ``indptr``, an object with
+    ``ranges(starts, stops)`` (check elements ``[starts[i], stops[i])``) and ``all()``
+    (:class:`semhash.integrity.ArrayCheck`). :meth:`arrays_for_rows` checks only the rows a
+    query reads; any other use of the arrays checks them whole first.
+    """
+
+    def __init__(self, data, indices, indptr, shape, checks: dict):
+        self._raw = {"data": data, "indices": indices, "indptr": indptr}
+        self._checks = checks
+        self._whole = False
+        self.shape = (int(shape[0]), int(shape[1]))
+
+    def _checked(self, part: str) -> np.ndarray:
+        if not self._whole:
+            for check in self._checks.values():
+                check.all()
+            self._whole = True
+        return self._raw[part]
+
+    data = property(lambda self: self._checked("data"))
+    indices = property(lambda self: self._checked("indices"))
+    indptr = property(lambda self: self._checked("indptr"))
+
+    def arrays_for_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rows = np.asarray(rows, dtype=np.int64)
+        indptr, indices, data = self._raw["indptr"], self._raw["indices"], self._raw["data"]
+        if len(rows) and (rows.min() < 0 or rows.max() >= self.shape[0]):
+            raise IndexError(f"rows outside 0..{self.shape[0] - 1}")
+        self._checks["indptr"].ranges(rows, rows + 2)
+        starts, ends = indptr[rows], indptr[rows + 1]
+        if len(rows) and ((starts > ends).any() or ends.max() > len(data) or starts.min() < 0):
+            raise ValueError("the TF-IDF row offsets are out of order")
+        self._checks["indices"].ranges(starts, ends)
+        self._checks["data"].ranges(starts, ends)
+        return indptr, indices, data
+
+
+def csr_arrays_for_rows(matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(indptr, indices, data)`` of a CSR matrix (SciPy or :class:`CsrArrays`), safe to read at ``rows``."""
+    read = getattr(matrix, "arrays_for_rows", None)
+    return read(rows) if read is not None else (matrix.indptr, matrix.indices, matrix.data)
 
 
 def length_normalize(X, length: float):
@@ -219,7 +277,8 @@ class EncoderWeights:
                  **_layer_arrays(self.kernels, self.biases, self.activations))
 
     @classmethod
-    def load(cls, path: str | Path) -> "EncoderWeights":
+    def load(cls, path) -> "EncoderWeights":
+        """Read weights written by :meth:`save` from a path or a binary file object."""
         with np.load(path, allow_pickle=False) as data:
             kernels, biases, activations = _read_layers(data, np.float64)
             enc = cls(
@@ -232,7 +291,20 @@ class EncoderWeights:
         for a in enc.activations:
             if a not in ACTIVATIONS:
                 raise ValueError(f"unknown activation {a!r} in {path}")
+        enc.check_shapes()
         return enc
+
+    def check_shapes(self) -> None:
+        """``ValueError`` unless the layers chain: each kernel's columns feed the next, one bias
+        and one activation per layer, one threshold per bit."""
+        k, b = self.kernels, self.biases
+        ok = (len(k) >= 1 and len(k) == len(b) == len(self.activations)
+              and all(w.ndim == 2 for w in k)
+              and all(k[i].shape[1] == k[i + 1].shape[0] for i in range(len(k) - 1))
+              and all(bias.shape == (w.shape[1],) for w, bias in zip(k, b))
+              and self.thresholds.shape == (k[-1].shape[1],))
+        if not ok:
+            raise ValueError("the encoder's layers do not fit together")
 
 
 @dataclass

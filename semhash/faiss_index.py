@@ -149,6 +149,17 @@ class FaissBinaryIndex:
         faiss.write_index_binary(self.index_, str(path))
 
     @classmethod
+    def from_bytes(cls, data: bytes, n_bits: int, path: Path) -> "FaissBinaryIndex":
+        """An index from the bytes of a file written by :meth:`save` (``path`` names it in errors)."""
+        self = cls(n_bits)
+        check_n_bits(n_bits)
+        try:
+            index = faiss.deserialize_index_binary(np.frombuffer(data, dtype=np.uint8))
+        except RuntimeError as exc:
+            raise IndexFormatError(f"cannot read FAISS index {path}: {exc}; rebuild the index") from exc
+        return self._adopt(index, path)
+
+    @classmethod
     def load(cls, path: Path, n_bits: int) -> "FaissBinaryIndex":
         """Read an index written by :meth:`save`; checks its width against ``n_bits``."""
         self = cls(n_bits)
@@ -160,9 +171,12 @@ class FaissBinaryIndex:
             index = faiss.read_index_binary(str(path))
         except RuntimeError as exc:
             raise IndexFormatError(f"cannot read FAISS index {path}: {exc}") from exc
+        return self._adopt(index, path)
+
+    def _adopt(self, index, path: Path) -> "FaissBinaryIndex":
         if not isinstance(index, faiss.IndexBinaryIDMap):
-            raise IndexFormatError(f"{path} is a {type(index).__name__}, not an IndexBinaryIDMap")
-        if index.d != n_bits:
-            raise IndexFormatError(f"{path} holds {index.d}-bit codes, expected {n_bits}")
+            raise IndexFormatError(f"{path} is a {type(index).__name__}, not an IndexBinaryIDMap; rebuild the index")
+        if index.d != self.n_bits:
+            raise IndexFormatError(f"{path} holds {index.d}-bit codes, expected {self.n_bits}; rebuild the index")
         self.index_ = index
         return self

@@ -646,8 +646,6 @@ class HammingTable:
     @classmethod
     def load(cls, folder: Path, n_bits: int, mmap: bool = False) -> "HammingTable":
         """Read a table written by :meth:`save` (memory-mapped when ``mmap``)."""
-        table = cls(n_bits)
-        n_bits = check_n_bits(n_bits)
         folder = Path(folder)
         arrays = {}
         for name, file in FILES.items():
@@ -656,8 +654,16 @@ class HammingTable:
                 raise IndexFormatError(f"hash table file missing: {path}")
             try:
                 arrays[name] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-            except ValueError as exc:
+            except (ValueError, OSError, EOFError) as exc:
                 raise IndexFormatError(f"cannot read hash table file {path}: {exc}") from exc
+        return cls.from_arrays(arrays, n_bits, folder)
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], n_bits: int, folder: Path) -> "HammingTable":
+        """A table over saved arrays (``keys``, ``offsets``, ``ids``, ``codes``), after checking
+        their shapes; :class:`IndexFormatError` naming ``folder`` otherwise."""
+        table = cls(n_bits)
+        n_bits = check_n_bits(n_bits)
         keys, offsets, ids, codes = (arrays[k] for k in ("keys", "offsets", "ids", "codes"))
         problems = []
         if keys.dtype != np.uint64 or keys.ndim != 2 or keys.shape[1] != n_words(n_bits):
@@ -668,6 +674,8 @@ class HammingTable:
             problems.append(f"{FILES['offsets']}: offsets do not span {len(ids)} ids")
         if ids.dtype != np.int64 or ids.ndim != 1:
             problems.append(f"{FILES['ids']}: expected 1-D int64")
+        elif len(ids) and int(ids.min()) < 0:
+            problems.append(f"{FILES['ids']}: negative ids")
         if codes.dtype != np.uint8 or codes.shape != (len(ids), n_bits // 8):
             problems.append(f"{FILES['codes']}: expected ({len(ids)}, {n_bits // 8}) uint8")
         if problems:

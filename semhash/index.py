@@ -1,8 +1,12 @@
 """An index folder: build it from documents, save it atomically, load and check it.
 
-Layout of ``indexes/<name>/`` (format version 1)::
+Layout of ``indexes/<name>/`` (format version 2; version 1 is still read)::
 
-    manifest.json               format version, parameters, counts, sha256 of every file
+    manifest.json               format version, parameters, counts, size and sha256 of every
+                                file, and the sha256 of the manifest itself (semhash.manifest)
+    block_checksums.npy         sha256 (first 16 bytes) of each 8 KiB block of the TF-IDF
+                                arrays and of documents_digest.npy, checked on first read
+    documents_digest.npy        a 64-bit digest of each stored document row (semhash.store)
     vocabulary.json             fitted vocabulary (terms in column order) + vectorizer options
     document_frequency.npy      document frequency of each term (idf is derived from it)
     encoder.npz                 encoder weights and per-bit thresholds for NumPy inference
@@ -16,7 +20,11 @@ Layout of ``indexes/<name>/`` (format version 1)::
     training.json               loss curves of pretraining and fine-tuning
 
 Saving writes everything into a temporary sibling folder and swaps it in with renames; if the
-process dies between the two renames the previous index is restored on the next load.
+process dies between the two renames the previous index is restored on the next load, and
+temporary folders of killed writers are removed by the next reader or writer that finds no
+live writer (the writer lock tells). Loading reads only the files the manifest lists, never
+through a symlink, and checks every byte the query path reads against the manifest's
+checksums before it is used (see :meth:`SemanticIndex.load`).
 Nothing here imports TensorFlow except :meth:`SemanticIndex.build` (and
 :meth:`SemanticIndex.reconstruction_errors` for an index without ``decoder.npz``).
 """
@@ -25,11 +33,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
 import sqlite3
 import time
+import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,27 +48,48 @@ import numpy as np
 
 from . import __version__
 from . import store as docstore
-from .codes import CsrArrays, EncoderWeights, bit_balance, encode_packed, unpack_bits
+from .codes import CsrArrays, EncoderWeights, LazyCsr, bit_balance, check_csr, encode_packed, unpack_bits
 from .errors import ConfigError, IndexFormatError, IndexNotFoundError, SemhashError
+from .hashtable import FILES as TABLE_FILES
 from .hashtable import HammingTable
-from .vectorize import Vectorizer, VectorizerConfig, l2_normalize
+from .integrity import BLOCK_BYTES, DIGEST_BYTES, FolderReader, file_meta, lazy_npy, mismatch, npy_array, sha256_hex
+from .manifest import FORMAT, FORMAT_VERSION
+from .manifest import MAX_BYTES as MANIFEST_MAX_BYTES
+from .manifest import dumps as dump_manifest
+from .manifest import parse as parse_manifest
+from .vectorize import DF_FILE, VOCAB_FILE, Vectorizer, VectorizerConfig, l2_normalize
 
-FORMAT = "semhash-index"
-FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ENCODER_FILE = "encoder.npz"
 KERAS_FILE = "model.keras"
 DECODER_FILE = "decoder.npz"
 FAISS_FILE = "faiss.index"
 TFIDF_PREFIX = "tfidf"
-# on load, checksums are checked for query-path files up to this size (sizes always)
-VERIFY_MAX_BYTES = 32 * 2**20
 SKIPPED_FILE = "skipped.json"
 TRAINING_FILE = "training.json"
+BLOCKS_FILE = "block_checksums.npy"
+ROW_DIGESTS_FILE = "documents_digest.npy"
 DEFAULT_HOME = Path("indexes")
 DEFAULT_NAME = "default"
-# files the query path never reads, so their checksums are not checked on load
+REBUILD = "rebuild the index with `semhash index`"
+
+# The files of the format, by how a query reads them.
+# Read whole at load and checked whole:
+WHOLE_FILES = (VOCAB_FILE, DF_FILE, ENCODER_FILE, *TABLE_FILES.values())
+TFIDF_FILES = tuple(CsrArrays.files(TFIDF_PREFIX))
+# Memory-mapped (mmap=True) and checked block by block the first time a query reads them:
+BLOCK_FILES = (*TFIDF_FILES, ROW_DIGESTS_FILE)
+# Not on the query path: neither required nor read to query; a full check (add, remove,
+# `semhash info --verify`) checks them.
 NOT_ON_QUERY_PATH = {KERAS_FILE, TRAINING_FILE, SKIPPED_FILE, DECODER_FILE}
+REQUIRED_FILES = {
+    1: {*WHOLE_FILES, *TFIDF_FILES, FAISS_FILE, docstore.STORE_FILE, SKIPPED_FILE},
+    2: {*WHOLE_FILES, *BLOCK_FILES, FAISS_FILE, docstore.STORE_FILE, SKIPPED_FILE, BLOCKS_FILE},
+}
+KNOWN_FILES = REQUIRED_FILES[FORMAT_VERSION] | {KERAS_FILE, TRAINING_FILE, DECODER_FILE}
+# what the loaders raise on a damaged file (IndexFormatError at this layer)
+READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, EOFError, RecursionError,
+               zipfile.BadZipFile, zlib.error)
 # `semhash info` advises retraining when at least DRIFT_MIN_DOCS documents were added and a bit's
 # share among them differs from training by more than DRIFT_MIN_SHIFT and DRIFT_Z standard errors
 DRIFT_MIN_DOCS = 30
@@ -152,34 +184,61 @@ def _fsync_tree(folder: Path) -> None:
             os.close(fd)
 
 
-def _backups(dest: Path) -> list[Path]:
-    return sorted(dest.parent.glob(f".{dest.name}.old-*"), key=lambda p: p.stat().st_mtime)
+def writer_path(dest: str | os.PathLike) -> Path:
+    """The real folder behind ``dest``, where its writers work: a symlinked index folder is
+    updated where the link points (the link stays a link), and ``.`` gets a name."""
+    return Path(os.path.realpath(dest))
+
+
+def _leftovers(dest: Path) -> tuple[list[Path], list[Path]]:
+    """Previous folders (oldest first) and temporary folders that writers left beside ``dest``."""
+    old, tmp = f".{dest.name}.old-", f".{dest.name}.tmp-"
+    backups, temporary = [], []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(dest.parent):
+            if entry.name.startswith(old):
+                backups.append(Path(entry.path))
+            elif entry.name.startswith(tmp):
+                temporary.append(Path(entry.path))
+    mtime = lambda p: p.lstat().st_mtime  # noqa: E731
+    with contextlib.suppress(OSError):
+        backups.sort(key=mtime)
+    return backups, temporary
 
 
 def recover(dest: Path) -> None:
-    """Finish or undo a swap that a crash interrupted, and drop leftover temporary folders."""
-    backups = _backups(dest) if dest.parent.is_dir() else []
+    """Finish or undo a swap that a crash interrupted, and drop leftover temporary folders.
+
+    Only for a caller that holds :func:`writer_lock` on ``dest`` (or where no writer ever
+    took it): then no temporary folder beside it belongs to a live writer.
+    """
+    dest = writer_path(dest)
+    backups, temporary = _leftovers(dest)
     if not dest.exists() and backups:
         os.rename(backups[-1], dest)  # the crash fell between the two renames: put the old one back
         backups = backups[:-1]
-    for b in backups:
-        shutil.rmtree(b, ignore_errors=True)
+    for leftover in backups + temporary:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _lock_path(dest: Path) -> Path:
+    dest = writer_path(dest)
     return dest.parent / f".{dest.name}.lock"
 
 
 def recover_if_idle(dest: Path, wait: float = 10.0) -> None:
     """:func:`recover` for a reader: only when no writer holds the lock on ``dest``.
 
-    While a writer holds it, the writer finishes (or, if killed, a later writer or reader
-    undoes) its own swap; a reader that finds ``dest`` missing mid-swap waits up to ``wait``
-    seconds for it to reappear.
+    While a writer holds it, its temporary folder and its swap are its own (a reader never
+    touches them); a reader that finds ``dest`` missing mid-swap waits up to ``wait`` seconds
+    for it to reappear. Once the lock is free, what killed writers left behind (a half-done
+    swap, full-size temporary copies) is undone or removed.
     """
     import fcntl
 
-    if dest.exists() and not _backups(dest):
+    dest = writer_path(dest)
+    backups, temporary = _leftovers(dest)
+    if dest.exists() and not backups and not temporary:
         return  # nothing to recover: no lock needed
     try:
         fd = os.open(_lock_path(dest), os.O_RDONLY)
@@ -193,7 +252,7 @@ def recover_if_idle(dest: Path, wait: float = 10.0) -> None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if dest.exists() or time.monotonic() >= deadline:
-                    return
+                    return  # a live writer: its folders are its own
                 time.sleep(0.05)
                 continue
             recover(dest)
@@ -202,11 +261,34 @@ def recover_if_idle(dest: Path, wait: float = 10.0) -> None:
         os.close(fd)
 
 
+def check_replaceable(dest: Path) -> None:
+    """:class:`ConfigError` unless a writer may replace ``dest``: a new folder, an empty one or
+    a semhash index (even a damaged one), never the current folder or a folder of other files."""
+    dest = writer_path(dest)
+    cwd = Path(os.path.realpath(os.getcwd()))
+    if dest == cwd or dest in cwd.parents:
+        raise ConfigError(f"cannot write an index to {dest}: it is the current folder or holds it; "
+                          "run semhash from another folder, or choose another --index")
+    if not os.path.lexists(dest):
+        return
+    if not dest.is_dir():
+        raise ConfigError(f"cannot write an index to {dest}: it is a file, not a folder; choose another --index")
+    with contextlib.suppress(OSError, ValueError, RecursionError, AttributeError):
+        if json.loads((dest / MANIFEST).read_bytes()[:MANIFEST_MAX_BYTES]).get("format") == FORMAT:
+            return
+    others = sorted(n for n in os.listdir(dest) if n not in KNOWN_FILES and n != MANIFEST)
+    if others:
+        raise ConfigError(f"cannot write an index to {dest}: it is a folder that is not a semhash index "
+                          f"(it holds {others[0]!r}); choose another --index, or empty the folder")
+
+
 @contextlib.contextmanager
 def writer_lock(dest: Path, wait: float | None = None):
     """Serialize writers of one index with an exclusive ``flock`` on a sibling lock file."""
     import fcntl
 
+    check_replaceable(dest)
+    dest = writer_path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if wait is None:
         raw = os.environ.get("SEMHASH_LOCK_WAIT", "600")
@@ -244,10 +326,12 @@ def _test_pause() -> None:
 
 
 def atomic_write_folder(dest: Path, write) -> None:
-    """Call ``write(tmp_folder)``, then swap the result in place of ``dest``."""
-    dest = Path(dest)
+    """Call ``write(tmp_folder)``, then swap the result in place of ``dest`` (under the writer
+    lock; a symlinked ``dest`` is replaced where it points, see :func:`writer_path`)."""
+    check_replaceable(dest)
+    dest = writer_path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    recover(dest)
+    recover(dest)  # also removes killed writers' temporary folders: we hold the lock
     tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}-{time.time_ns()}"
     tmp.mkdir()
     try:
@@ -265,29 +349,17 @@ def atomic_write_folder(dest: Path, write) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for leftover in dest.parent.glob(f".{dest.name}.tmp-*"):
-        # temporary folders of writers that were killed (we hold the lock, so none is live)
-        if leftover != tmp:
-            shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _check_manifest(manifest: dict, path: Path) -> None:
-    """Raise :class:`IndexFormatError` naming ``path`` unless the manifest has the fields load reads."""
-    files = manifest.get("files")
-    params = manifest.get("params")
-    counts = manifest.get("counts")
-    ok = (
-        isinstance(files, dict)
-        and all(isinstance(name, str) and "/" not in name and name not in ("", ".", "..")
-                and isinstance(meta, dict) and isinstance(meta.get("bytes"), int)
-                and isinstance(meta.get("sha256"), str) for name, meta in files.items())
-        and isinstance(params, dict) and isinstance(params.get("vectorizer"), dict)
-        and isinstance(params.get("model"), dict)
-        and isinstance(manifest.get("n_bits"), int) and not isinstance(manifest.get("n_bits"), bool)
-        and isinstance(counts, dict) and isinstance(counts.get("documents"), int)
-    )
-    if not ok:
-        raise IndexFormatError(f"{path} is damaged (missing or invalid fields); rebuild the index with `semhash index`")
+@contextlib.contextmanager
+def _reading(path: Path):
+    """Turn what a loader raises on a damaged file into :class:`IndexFormatError` naming ``path``."""
+    try:
+        yield
+    except IndexFormatError:
+        raise
+    except READ_ERRORS as exc:
+        raise IndexFormatError(f"cannot read {path} ({exc}); {REBUILD}") from exc
 
 
 class SemanticIndex:
@@ -372,6 +444,8 @@ class SemanticIndex:
         self._dropped: set[int] = set()
         self._added_rows: set[int] = set()
         self.conn = None
+        self._reader = self._faiss_file = self._row_digests = self._digest_check = None
+        self._verified_full = False
         self.manifest = {
             "counts": {"added_since_training": 0, "replaced_since_training": 0, "removed_since_training": 0},
             "training": {"n_docs": len(documents),
@@ -407,26 +481,41 @@ class SemanticIndex:
         if self.skipped is None:
             self.skipped = self._read_skipped()
         self.faiss  # make sure it is loaded (or built) from the current folder before the swap
+        self._check_carried()
         atomic_write_folder(dest, self._write)
         self.close()
         self.folder = dest
+        self._reader = FolderReader(dest)
         self.conn = docstore.connect(dest / docstore.STORE_FILE, readonly=True)
         self._new_docs, self._dropped, self._added_rows = {}, set(), set()
+        self._verified_full = True  # every file was just written from memory
+        self._row_digests, self._digest_check = self._saved_digests, None
         return dest
 
+    def _check_carried(self) -> None:
+        """Check the stored rows a save copies from the current folder, unless already checked
+        (files are copied by :meth:`_write`, which checks them on the way)."""
+        reader = getattr(self, "_reader", None)
+        meta = (getattr(self, "manifest", None) or {}).get("files", {}).get(docstore.STORE_FILE)
+        if reader is not None and meta is not None and self.conn is not None and not self._verified_full:
+            reader.check(docstore.STORE_FILE, meta)
+
     def _read_skipped(self) -> list:
-        if self.folder is None or not (self.folder / SKIPPED_FILE).is_file():
-            return []
-        path = self.folder / SKIPPED_FILE
+        reader = getattr(self, "_reader", None)
         meta = (getattr(self, "manifest", None) or {}).get("files", {}).get(SKIPPED_FILE)
+        if reader is None or meta is None:
+            return []
+        path = reader.path(SKIPPED_FILE)
         try:
-            if meta is not None and sha256_file(path) != meta["sha256"]:
-                raise ValueError("it does not match its checksum")
-            skipped = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(skipped, list):
-                raise ValueError("not a list")
-        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-            raise IndexFormatError(f"index file {path} is corrupted ({exc}); rebuild the index with `semhash index`") from exc
+            skipped = json.loads(reader.read(SKIPPED_FILE, meta).decode("utf-8"))
+            if not isinstance(skipped, list) or not all(
+                    isinstance(s, dict) and isinstance(s.get("path"), str) and isinstance(s.get("reason"), str)
+                    for s in skipped):
+                raise ValueError("not a list of skipped files")
+        except IndexFormatError:
+            raise
+        except READ_ERRORS as exc:  # UnicodeDecodeError is a ValueError
+            raise IndexFormatError(f"index file {path} is corrupted ({exc}); {REBUILD}") from exc
         return skipped
 
     def _write(self, tmp: Path) -> None:
@@ -444,10 +533,11 @@ class SemanticIndex:
             if self.training_.decoder is not None:
                 self.training_.decoder.save(tmp / DECODER_FILE)
                 files.append(DECODER_FILE)
-        elif self.folder is not None:
-            for name in (KERAS_FILE, TRAINING_FILE, DECODER_FILE):
-                if (self.folder / name).is_file():
-                    shutil.copy2(self.folder / name, tmp / name)
+        elif getattr(self, "_reader", None) is not None:
+            for name in (KERAS_FILE, TRAINING_FILE, DECODER_FILE):  # only files the manifest lists, checked on the way
+                meta = self.manifest["files"].get(name)
+                if meta is not None:
+                    self._reader.copy(name, meta, tmp / name)
                     files.append(name)
         files += self.table.save(tmp)
         self.faiss.save(tmp / FAISS_FILE)
@@ -456,6 +546,8 @@ class SemanticIndex:
         files += tfidf.save(tmp, TFIDF_PREFIX)
         self._write_store(tmp / docstore.STORE_FILE)
         files.append(docstore.STORE_FILE)
+        self._saved_digests = self._write_row_digests(tmp, tfidf.shape[0])
+        files.append(ROW_DIGESTS_FILE)
         (tmp / SKIPPED_FILE).write_text(json.dumps(self.skipped, ensure_ascii=False, indent=1), encoding="utf-8")
         files.append(SKIPPED_FILE)
         model_params = self.config.model_dict() if hasattr(self.config, "model_dict") else self.config["model"]
@@ -481,11 +573,37 @@ class SemanticIndex:
             "corpus_root": self.manifest.get("corpus_root"),
             "added_bit_sum": self.manifest.get("added_bit_sum"),
             "next_row": self.manifest.get("next_row", int(self.tfidf.shape[0])),
-            "files": {name: {"bytes": (tmp / name).stat().st_size, "sha256": sha256_file(tmp / name)}
-                      for name in files},
+            **self._checksums(tmp, files),
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        self.manifest = manifest
+        text = dump_manifest(manifest)
+        (tmp / MANIFEST).write_text(text, encoding="utf-8")
+        self.manifest = json.loads(text)
+
+    @staticmethod
+    def _write_row_digests(tmp: Path, n_rows: int) -> np.ndarray:
+        """``documents_digest.npy``: the digest of each stored row, so a query checks the rows it
+        shows without reading the whole store."""
+        conn = sqlite3.connect(tmp / docstore.STORE_FILE)
+        try:
+            digests = docstore.row_digests(conn, int(n_rows))
+        finally:
+            conn.close()
+        np.save(tmp / ROW_DIGESTS_FILE, digests, allow_pickle=False)
+        return digests
+
+    @staticmethod
+    def _checksums(tmp: Path, files: list[str]) -> dict:
+        """The manifest's ``files`` (size and sha256 of each) and ``blocks`` (where each
+        block-checked file's block digests start in ``block_checksums.npy``, written here)."""
+        metas, first, digests = {}, {}, []
+        for name in files:
+            metas[name], blocks = file_meta(tmp / name, blocks=name in BLOCK_FILES)
+            if blocks is not None:
+                first[name] = sum(len(d) for d in digests)
+                digests.append(blocks)
+        np.save(tmp / BLOCKS_FILE, np.concatenate(digests), allow_pickle=False)
+        metas[BLOCKS_FILE] = file_meta(tmp / BLOCKS_FILE)[0]
+        return {"files": metas, "blocks": {"bytes": BLOCK_BYTES, "first": first}}
 
     def _write_store(self, path: Path) -> None:
         """The current store: the saved rows still live, plus the unsaved additions."""
@@ -507,68 +625,138 @@ class SemanticIndex:
 
     @classmethod
     def load(cls, folder: str | os.PathLike, mmap: bool = False, verify: bool | str = True) -> "SemanticIndex":
-        """Open a saved index, checking its format version, file sizes and checksums.
+        """Open a saved index, checking its manifest, file sizes and checksums.
 
-        ``verify=True`` checks the sha256 of the files the query path reads, up to
-        ``VERIFY_MAX_BYTES`` each (larger ones, such as the TF-IDF rows of a million documents,
-        get the size check only, so opening stays fast); ``"full"`` checks every file;
-        ``False`` checks sizes only.
+        ``verify=True`` checks every byte the query path reads before it is used: the files
+        read whole at load (vocabulary, document frequencies, encoder, hash table) against
+        their sha256; with ``mmap`` the TF-IDF rows and the stored documents' digests block by
+        block (8 KiB) the first time a query reads them, and each document a query shows
+        against its row digest; FAISS on first use. An index of format 1 (no block or row
+        checksums) has its TF-IDF rows and document store checked whole at load.
+        ``"full"`` checks every file, those the query path never reads included;
+        ``False`` checks the manifest and the file sizes only.
+        Files the query path never reads (model.keras, training.json, skipped.json) are only
+        required by ``"full"``. A symlink in the folder, or a file the manifest does not list,
+        is never read.
         """
         folder = Path(folder)
         if folder.parent.is_dir():
             with contextlib.suppress(OSError):
                 recover_if_idle(folder)
+        for attempt in range(3):
+            try:
+                reader = FolderReader(folder)
+            except FileNotFoundError:
+                raise IndexNotFoundError(f"no index at {folder}; build one with `semhash index DIR --index {folder}`") from None
+            except OSError as exc:
+                raise IndexFormatError(f"{folder} is not an index folder ({exc.strerror}); {REBUILD}") from None
+            try:
+                return cls._load(reader, mmap, verify)
+            except IndexFormatError:
+                retry = attempt < 2 and reader.replaced()  # a writer swapped a new index in meanwhile
+                reader.close()
+                if not retry:
+                    raise
+            except BaseException:
+                reader.close()
+                raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load(cls, reader: FolderReader, mmap: bool, verify: bool | str) -> "SemanticIndex":
+        folder = reader.folder
         manifest_path = folder / MANIFEST
-        if not folder.exists():
-            raise IndexNotFoundError(f"no index at {folder}; build one with `semhash index DIR --index {folder}`")
-        if not manifest_path.is_file():
-            raise IndexFormatError(f"{manifest_path} is missing: this is not a semhash index (rebuild it with `semhash index`)")
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise IndexFormatError(f"{manifest_path} is damaged ({exc}); rebuild the index with `semhash index`") from exc
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise IndexFormatError(f"{manifest_path} is not a semhash manifest; rebuild the index with `semhash index`")
-        version = manifest.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise IndexFormatError(
-                f"{manifest_path} has format version {version}, newer than this semhash reads "
-                f"({FORMAT_VERSION}); upgrade semhash (pip install -U semhash) or rebuild the index"
-            )
-        if version < FORMAT_VERSION:
-            raise IndexFormatError(f"{manifest_path} has old format version {version}; rebuild the index")
-        _check_manifest(manifest, manifest_path)
-        for name, meta in manifest["files"].items():
-            path = folder / name
-            if not path.is_file():
-                raise IndexFormatError(f"index file missing: {path}; rebuild the index with `semhash index`")
-            if path.stat().st_size != meta["bytes"]:
-                raise IndexFormatError(
-                    f"index file {path} has {path.stat().st_size} bytes, the manifest says {meta['bytes']} "
-                    "(truncated or replaced); rebuild the index with `semhash index`"
-                )
-            if verify == "full":
-                check = True
-            else:
-                check = verify and meta["bytes"] <= VERIFY_MAX_BYTES and name not in NOT_ON_QUERY_PATH
-            if check and sha256_file(path) != meta["sha256"]:
-                raise IndexFormatError(
-                    f"index file {path} does not match its checksum (corrupted); rebuild the index with `semhash index`"
-                )
+        if not reader.exists(MANIFEST):
+            raise IndexFormatError(f"{manifest_path} is missing: this is not a semhash index ({REBUILD})")
+        manifest = parse_manifest(reader.read(MANIFEST, None, limit=MANIFEST_MAX_BYTES), manifest_path,
+                                  REQUIRED_FILES.__getitem__, KNOWN_FILES)
+        files, full = manifest["files"], verify == "full"
+        lazy = bool(verify) and not full and mmap and "blocks" in manifest
+        n_bits = manifest["n_bits"]
+
+        def whole(name: str, check: bool = bool(verify)):
+            if mmap:
+                return reader.map(name, files[name], verify=check)
+            return reader.read(name, files[name], verify=check)
+
+        def array(name: str) -> np.ndarray:
+            return npy_array(reader.path(name), whole(name))
+
+        block_checks = {}
+        if BLOCKS_FILE in files:  # small (16 bytes per 8 KiB): checked whenever it is listed
+            digests = npy_array(reader.path(BLOCKS_FILE), reader.read(BLOCKS_FILE, files[BLOCKS_FILE],
+                                                                      verify=bool(verify)))
+            if digests.ndim != 2 or digests.dtype != np.uint8 or digests.shape[1] != DIGEST_BYTES:
+                raise IndexFormatError(f"index file {reader.path(BLOCKS_FILE)} is not a table of digests; {REBUILD}")
+
+        def block_checked(name: str) -> np.ndarray:
+            if not lazy:
+                return array(name)
+            meta, at, size = files[name], manifest["blocks"]["first"].get(name), manifest["blocks"]["bytes"]
+            n = -(-meta["bytes"] // size)
+            if at is None or at + n > len(digests):
+                raise IndexFormatError(f"{manifest_path} has no block checksums for {name}; {REBUILD}")
+            arr, block_checks[name] = lazy_npy(reader.path(name), reader.map(name, meta, verify=False),
+                                               digests[at : at + n], size)
+            return arr
+
         self = cls(folder)
+        self._reader, self.conn, self._faiss, self._faiss_file = reader, None, None, None
+        try:
+            with _reading(reader.path(VOCAB_FILE)):
+                self.vectorizer = Vectorizer.from_saved(whole(VOCAB_FILE), array(DF_FILE))
+            with _reading(reader.path(ENCODER_FILE)):
+                # BytesIO shares the bytes read: the file is read once, then np.load copies the arrays out
+                self.encoder = EncoderWeights.load(io.BytesIO(reader.read(ENCODER_FILE, files[ENCODER_FILE],
+                                                                          verify=bool(verify))))
+            with _reading(folder / "hashtable_*.npy"):
+                self.table = HammingTable.from_arrays({k: array(f) for k, f in TABLE_FILES.items()}, n_bits, folder)
+            with _reading(reader.path(TFIDF_FILES[0])):
+                self.tfidf = self._load_tfidf(block_checked, block_checks, len(self.vectorizer.vocabulary_))
+            self._row_digests = self._digest_check = None
+            if ROW_DIGESTS_FILE in files:
+                with _reading(reader.path(ROW_DIGESTS_FILE)):
+                    self._row_digests = block_checked(ROW_DIGESTS_FILE)
+                    self._digest_check = block_checks.get(ROW_DIGESTS_FILE)
+                    if self._row_digests.dtype != np.dtype("<u8"):
+                        raise ValueError("not an array of 64-bit digests")
+            self._check_fit(manifest)
+            # read later or by SQLite: checked now when nothing finer protects them
+            for name in (docstore.STORE_FILE, FAISS_FILE, *sorted(NOT_ON_QUERY_PATH & set(files))):
+                if full or (name == docstore.STORE_FILE and verify and self._row_digests is None):
+                    reader.check(name, files[name])
+                elif name not in NOT_ON_QUERY_PATH:
+                    os.close(reader.open(name, files[name]["bytes"]))
+            self._faiss_file = os.fdopen(reader.open(FAISS_FILE, files[FAISS_FILE]["bytes"]), "rb")
+            self.conn = docstore.connect(reader.path(docstore.STORE_FILE), readonly=True)
+        except BaseException:
+            self.close(keep_reader=True)
+            raise
         self.manifest = manifest
         self.config = {"vectorizer": manifest["params"]["vectorizer"], "model": manifest["params"]["model"]}
-        n_bits = int(manifest["n_bits"])
-        try:
-            self.vectorizer = Vectorizer.load(folder)
-            self.encoder = EncoderWeights.load(folder / ENCODER_FILE)
-            self.table = HammingTable.load(folder, n_bits, mmap=mmap)
-            # plain arrays, memory-mapped with the table: no SciPy on the query path
-            self.tfidf = CsrArrays.load(folder, TFIDF_PREFIX, len(self.vectorizer.vocabulary_), mmap=mmap)
-        except IndexFormatError:
-            raise
-        except (OSError, ValueError, KeyError, EOFError) as exc:
-            raise IndexFormatError(f"cannot read the index in {folder} ({exc}); rebuild it with `semhash index`") from exc
+        self._verify = bool(verify)
+        self._verified_full = full
+        self.skipped = None
+        self._new_docs: dict[int, tuple] = {}
+        self._dropped: set[int] = set()
+        self._added_rows: set[int] = set()
+        return self
+
+    @staticmethod
+    def _load_tfidf(read, checks: dict, n_cols: int) -> CsrArrays:
+        data, indices, indptr = (read(name) for name in TFIDF_FILES)
+        lazy = {part: checks[name] for part, name in zip(CsrArrays.PARTS, TFIDF_FILES) if name in checks}
+        if lazy:
+            if indptr.ndim == 1 and len(indptr):
+                lazy["indptr"].items([0, len(indptr) - 1])
+            check_csr(data, indices, indptr, TFIDF_PREFIX)
+            return LazyCsr(data, indices, indptr, (len(indptr) - 1, n_cols), lazy)
+        check_csr(data, indices, indptr, TFIDF_PREFIX)
+        return CsrArrays(data, indices, indptr, (len(indptr) - 1, n_cols))
+
+    def _check_fit(self, manifest: dict) -> None:
+        """The files agree with each other and with the manifest."""
+        folder, n_bits = self.folder, manifest["n_bits"]
         if self.encoder.n_bits != n_bits or self.encoder.n_inputs != len(self.vectorizer.vocabulary_):
             raise IndexFormatError(f"{folder / ENCODER_FILE} does not fit the vocabulary or code length; rebuild the index")
         expected = manifest["counts"]["documents"]
@@ -577,13 +765,14 @@ class SemanticIndex:
                 f"{folder / 'hashtable_codes.npy'} holds {len(self.table)} codes, the manifest says {expected}; "
                 "rebuild the index"
             )
-        self.skipped = None
-        self._new_docs: dict[int, tuple] = {}
-        self._dropped: set[int] = set()
-        self._added_rows: set[int] = set()
-        self._faiss = None
-        self.conn = docstore.connect(folder / docstore.STORE_FILE, readonly=True)
-        return self
+        n_rows = self.tfidf.shape[0]
+        if manifest.get("next_row", n_rows) != n_rows:
+            raise IndexFormatError(f"{folder / MANIFEST} is damaged (next_row {manifest['next_row']} is not the "
+                                   f"number of TF-IDF rows in {TFIDF_FILES[2]}, {n_rows}); {REBUILD}")
+        if len(self.table) and int(np.max(self.table.ids_)) >= n_rows:
+            raise IndexFormatError(f"{folder / 'hashtable_ids.npy'} names rows beyond the {n_rows} TF-IDF rows; {REBUILD}")
+        if self._row_digests is not None and len(self._row_digests) < n_rows:
+            raise IndexFormatError(f"{folder / ROW_DIGESTS_FILE} has fewer rows than the index; {REBUILD}")
 
     @property
     def faiss(self):
@@ -591,20 +780,56 @@ class SemanticIndex:
         if self._faiss is None:
             from .faiss_index import FaissBinaryIndex
 
-            path = self.folder / FAISS_FILE if self.folder is not None else None
-            if path is not None and path.is_file():
-                try:
-                    self._faiss = FaissBinaryIndex.load(path, self.n_bits)
-                except Exception as exc:  # FAISS raises RuntimeError for damaged files
-                    raise IndexFormatError(f"cannot read {path} ({exc}); rebuild the index") from exc
+            source = getattr(self, "_faiss_file", None)
+            if source is not None:
+                path = self._reader.path(FAISS_FILE)
+                source.seek(0)
+                data = source.read()  # the file opened at load: never one of a newer index
+                if getattr(self, "_verify", True) and sha256_hex(data) != self.manifest["files"][FAISS_FILE]["sha256"]:
+                    raise mismatch(path)
+                self._faiss = FaissBinaryIndex.from_bytes(data, self.n_bits, path)
             else:
                 self._faiss = FaissBinaryIndex.build(np.asarray(self.table.codes_), np.asarray(self.table.ids_), self.n_bits)
         return self._faiss
 
-    def close(self) -> None:
+    def close(self, keep_reader: bool = False) -> None:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+        source = getattr(self, "_faiss_file", None)
+        if source is not None:
+            source.close()
+            self._faiss_file = None
+        if not keep_reader and getattr(self, "_reader", None) is not None:
+            self._reader.close()
+            self._reader = None
+
+    def checked_path(self, name: str) -> Path:
+        """The path of the index file ``name`` (one the manifest lists), after checking that it is
+        a regular file with the size and sha256 the manifest gives."""
+        meta = self.manifest.get("files", {}).get(name)
+        if self._reader is None or meta is None:
+            raise IndexFormatError(f"{name} is not a file of the index in {self.folder}; {REBUILD}")
+        self._reader.check(name, meta)
+        return self._reader.path(name)
+
+    def _check_stored(self, rows: list[int], found: dict) -> None:
+        """Each row read from the store matches its digest, and none that was stored is missing."""
+        digests = getattr(self, "_row_digests", None)
+        if digests is None:
+            return
+        at = np.asarray(rows, dtype=np.int64)
+        inside = at < len(digests)
+        if self._digest_check is not None:
+            self._digest_check.items(at[inside])
+        expected = np.zeros(len(at), dtype=np.uint64)
+        expected[inside] = digests[at[inside]]
+        for r, want in zip(rows, expected.tolist()):
+            doc = found.get(r)
+            got = 0 if doc is None else docstore.row_digest(doc.row, doc.id, doc.path, doc.title, doc.snippet)
+            if got != want:
+                raise IndexFormatError(f"index file {self._reader.path(docstore.STORE_FILE)} does not match its "
+                                       f"checksum (row {r}, corrupted); {REBUILD}")
 
     # ------------------------------------------------------------------ use
 
@@ -619,10 +844,12 @@ class SemanticIndex:
                 rest.append(r)
         if rest:
             try:
-                out.update(docstore.fetch(self.conn, rest))
+                found = docstore.fetch(self.conn, rest)
             except sqlite3.DatabaseError as exc:
                 raise IndexFormatError(f"cannot read {self.folder / docstore.STORE_FILE} ({exc}); "
                                        "rebuild the index with `semhash index`") from exc
+            self._check_stored(rest, found)
+            out.update(found)
         return out
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -859,8 +1086,8 @@ def update_index(name_or_path, change, mmap: bool = False):
     return result
 
 
-def open_index(name_or_path=None, mmap: bool = False, verify: bool = True) -> SemanticIndex:
-    """Load an index by name (under :func:`index_home`) or path."""
+def open_index(name_or_path=None, mmap: bool = False, verify: bool | str = True) -> SemanticIndex:
+    """Load an index by name (under :func:`index_home`) or path (``verify``: see :meth:`SemanticIndex.load`)."""
     dest = resolve_index_path(name_or_path)
     try:
         return SemanticIndex.load(dest, mmap=mmap, verify=verify)

@@ -53,18 +53,15 @@ class Outlier:
 def keras_model(index):
     """The index's trained autoencoder: in memory after :meth:`SemanticIndex.build`, else
     ``model.keras`` from the index folder (checked against the manifest's checksum)."""
-    from .index import KERAS_FILE, sha256_file
+    from .index import KERAS_FILE
     from .model import load_keras_model
 
     training = getattr(index, "training_", None)
     if training is not None:
         return training.keras_model
-    if index.folder is None or not (index.folder / KERAS_FILE).is_file():
+    if index.folder is None or KERAS_FILE not in index.manifest.get("files", {}):
         raise SemhashError("this index has no trained model (model.keras); rebuild it with `semhash index`")
-    path = index.folder / KERAS_FILE
-    meta = index.manifest.get("files", {}).get(KERAS_FILE)
-    if meta is not None and sha256_file(path) != meta["sha256"]:
-        raise IndexFormatError(f"index file {path} does not match its checksum (corrupted); rebuild the index")
+    path = index.checked_path(KERAS_FILE)  # a regular file (no symlink) that matches its checksum
     try:
         return load_keras_model(path)
     except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors ... for bad files
@@ -91,7 +88,7 @@ def numpy_decoder(index) -> DecoderWeights | None:
     """The index's decoder as NumPy arrays: in memory after :meth:`SemanticIndex.build`, else
     ``decoder.npz`` (checked against the manifest's checksum); ``None`` when the index has none
     (built before semhash saved it)."""
-    from .index import DECODER_FILE, sha256_file
+    from .index import DECODER_FILE
 
     training = getattr(index, "training_", None)
     if training is not None and getattr(training, "decoder", None) is not None:
@@ -99,11 +96,7 @@ def numpy_decoder(index) -> DecoderWeights | None:
     meta = (index.manifest.get("files") or {}).get(DECODER_FILE) if index.folder is not None else None
     if meta is None:  # only a file the manifest lists is trusted
         return None
-    path = index.folder / DECODER_FILE
-    if not path.is_file():
-        raise IndexFormatError(f"index file missing: {path}; rebuild the index with `semhash index`")
-    if sha256_file(path) != meta.get("sha256"):
-        raise IndexFormatError(f"index file {path} does not match its checksum (corrupted); rebuild the index")
+    path = index.checked_path(DECODER_FILE)  # a regular file (no symlink) that matches its checksum
     try:
         decoder = DecoderWeights.load(path)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:

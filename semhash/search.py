@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .codes import CsrArrays, binarize, encode_logits, pack_bits
+from .codes import CsrArrays, binarize, csr_arrays_for_rows, encode_logits, pack_bits
 from .errors import QueryError
 from .hashtable import expand_ranges
 from .vectorize import term_counts
@@ -209,7 +209,7 @@ def select_candidates(ids, dist, limit: int, rerank: bool, code, bit_weights, co
 def cosine_scores(tfidf, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Dot products (float32) of the CSR rows ``rows`` of ``tfidf`` with one sparse query,
     straight from the CSR arrays (no SciPy call)."""
-    indptr, indices, data = tfidf.indptr, tfidf.indices, tfidf.data
+    indptr, indices, data = csr_arrays_for_rows(tfidf, rows)  # checked where they are read lazily
     starts, ends = indptr[rows], indptr[rows + 1]
     pos = expand_ranges(starts, ends)
     q = np.zeros(tfidf.shape[1], dtype=np.float32)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .codes import csr_arrays_for_rows
 from .errors import SemhashError
 from .search import Hit, check_lookup, check_query_args, encode_terms, shortlist
 
@@ -39,9 +40,10 @@ def document_query(index, row: int) -> tuple[np.ndarray, tuple[np.ndarray, np.nd
         raise UnknownDocumentError(f"row {row} has no code in the hash table; the index is inconsistent")
     code = np.asarray(table.codes_[int(at[0])], dtype=np.uint8)
     tfidf = index.tfidf if getattr(index.tfidf, "format", "csr") == "csr" else index.tfidf.tocsr()
-    start, end = int(tfidf.indptr[row]), int(tfidf.indptr[row + 1])
-    cols = np.asarray(tfidf.indices[start:end], dtype=np.int64)
-    weights = np.asarray(tfidf.data[start:end], dtype=np.float32)
+    indptr, indices, data = csr_arrays_for_rows(tfidf, np.array([row]))  # checked where read lazily
+    start, end = int(indptr[row]), int(indptr[row + 1])
+    cols = np.asarray(indices[start:end], dtype=np.int64)
+    weights = np.asarray(data[start:end], dtype=np.float32)
     order = np.argsort(cols)
     return code, (cols[order], weights[order])
 

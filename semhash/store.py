@@ -6,13 +6,28 @@ user's document id (a relative path or a record id). All SQL uses bound paramete
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import sqlite3
+import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
 
 from .errors import ConfigError, IndexFormatError
 
 STORE_FILE = "documents.sqlite"
+# the columns a hit reads; a saved index keeps a digest of each row's values (row_digests)
+ROW_COLUMNS = ("row", "id", "path", "title", "snippet")
+# a read-only store may run at most this many SQLite VM steps per statement, plus this many per
+# byte of the file (a full scan costs far less); a runaway statement stops with an error
+WORK_BASE = 50_000_000
+WORK_PER_BYTE = 200
+PROGRESS_EVERY = 10_000
 SNIPPET_CHARS = 300
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -45,12 +60,42 @@ def make_snippet(text: str, title: str = "", limit: int = SNIPPET_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
+class GuardedConnection(sqlite3.Connection):
+    """A read-only store's connection: its statements run one at a time (``lock``).
+
+    Its progress handler is Python code, which needs the GIL while SQLite holds the
+    connection's mutex; two threads running statements on one connection at once could each
+    wait for the other. The store functions below hold ``lock`` while a statement runs and its
+    rows are read.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+
+
+def _serial(conn: sqlite3.Connection):
+    return getattr(conn, "lock", None) or nullcontext()
+
+
+def store_uri(path: str | Path) -> str:
+    """A read-only, immutable SQLite URI for ``path`` (any character in the path is quoted)."""
+    return f"file:{quote(os.fsencode(Path(path).absolute()))}?mode=ro&immutable=1"
+
+
 def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
+    """Open a store. Read-only stores are checked and bounded (:func:`harden`): index folders
+    are never changed in place, so they are opened immutable and nothing is written beside them."""
     path = Path(path)
     if readonly:
-        if not path.is_file():
+        if not path.is_file() or path.is_symlink():
             raise IndexFormatError(f"document store missing: {path}; rebuild the index with `semhash index`")
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        conn = sqlite3.connect(store_uri(path), uri=True, check_same_thread=False, factory=GuardedConnection)
+        try:
+            harden(conn, path)
+        except BaseException:
+            conn.close()
+            raise
     else:
         conn = sqlite3.connect(path, check_same_thread=False)
         conn.executescript(SCHEMA)
@@ -97,6 +142,64 @@ def check_documents(documents) -> list:
     return list(by_id.values())
 
 
+def harden(conn: sqlite3.Connection, path: Path) -> None:
+    """Make a read-only store safe to query, or raise :class:`IndexFormatError`.
+
+    Nothing in the file may run code or loop: ``documents`` must be a plain table with the
+    expected columns and the file may hold no view or trigger; schema functions are untrusted
+    (``trusted_schema=OFF``), writes are refused (``query_only``), and every statement is
+    stopped after a budget of VM steps proportional to the file's size.
+    """
+    def bad(problem: str) -> IndexFormatError:
+        return IndexFormatError(f"document store {path} {problem}; rebuild the index with `semhash index`")
+
+    budget = (WORK_BASE + WORK_PER_BYTE * path.stat().st_size) // PROGRESS_EVERY
+    left = [budget]
+
+    def reset(_statement) -> None:  # called as each statement starts
+        left[0] = budget
+
+    def step() -> int:  # a non-zero return stops the statement
+        left[0] -= 1
+        return left[0] < 0
+
+    try:
+        conn.execute("PRAGMA trusted_schema=OFF")
+        conn.execute("PRAGMA query_only=ON")
+        conn.set_trace_callback(reset)
+        conn.set_progress_handler(step, PROGRESS_EVERY)
+        objects = conn.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+        columns = conn.execute("SELECT name, pk, hidden FROM pragma_table_xinfo('documents')").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise bad(f"is unreadable ({exc})") from exc
+    kinds = {(t, n): sql for t, n, sql in objects}
+    if any(t in ("view", "trigger") for t, _ in kinds):
+        raise bad("holds a view or trigger (a semhash store holds only its table)")
+    sql = kinds.get(("table", "documents"))
+    if sql is None or sql.lstrip().upper().startswith("CREATE VIRTUAL"):
+        raise bad("has no documents table")
+    found = {name: (pk, hidden) for name, pk, hidden in columns}
+    if any(hidden for _, hidden in found.values()) or found.get("row", (0, 0))[0] != 1 \
+            or not set(ROW_COLUMNS) <= set(found):
+        raise bad(f"does not have the columns {', '.join(ROW_COLUMNS)} (row the primary key, none generated)")
+
+
+def row_digest(row: int, doc_id: str, path: str, title: str, snippet: str) -> int:
+    """A non-zero 64-bit digest of what a hit shows of one stored row."""
+    payload = json.dumps([int(row), doc_id, path, title, snippet], ensure_ascii=True).encode("ascii")
+    return int.from_bytes(hashlib.sha256(payload).digest()[:8], "little") or 1
+
+
+def row_digests(conn: sqlite3.Connection, n_rows: int) -> np.ndarray:
+    """``(n,)`` uint64, ``n >= n_rows``: each stored row's :func:`row_digest`, 0 where no row is."""
+    with _serial(conn):
+        rows = conn.execute(f"SELECT {', '.join(ROW_COLUMNS)} FROM documents ORDER BY row").fetchall()
+    out = np.zeros(max(n_rows, rows[-1][0] + 1 if rows else 0), dtype="<u8")
+    for r in rows:
+        out[r[0]] = row_digest(*r)
+    return out
+
+
 def write_documents(conn: sqlite3.Connection, rows, added: bool = False) -> None:
     """Insert or replace ``(row, id, path, title, text)`` tuples."""
     conn.executemany(
@@ -121,12 +224,13 @@ def fetch(conn: sqlite3.Connection, rows) -> dict[int, StoredDoc]:
     for start in range(0, len(rows), 500):  # stay under SQLite's bound-parameter limit
         chunk = rows[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        try:
-            cur = conn.execute(f"SELECT row, id, path, title, snippet FROM documents WHERE row IN ({marks})", chunk)
-        except sqlite3.DatabaseError as exc:
-            raise IndexFormatError(f"document store unreadable ({exc}); rebuild the index") from exc
-        for r in cur:
-            out[r[0]] = StoredDoc(*r)
+        with _serial(conn):
+            try:
+                cur = conn.execute(f"SELECT row, id, path, title, snippet FROM documents WHERE row IN ({marks})", chunk)
+            except sqlite3.DatabaseError as exc:
+                raise IndexFormatError(f"document store unreadable ({exc}); rebuild the index") from exc
+            for r in cur:
+                out[r[0]] = StoredDoc(*r)
     return out
 
 
@@ -137,8 +241,9 @@ def rows_for_ids(conn: sqlite3.Connection, ids) -> dict[str, int]:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for doc_id, row in conn.execute(f"SELECT id, row FROM documents WHERE id IN ({marks})", chunk):
-            out[doc_id] = row
+        with _serial(conn):
+            for doc_id, row in conn.execute(f"SELECT id, row FROM documents WHERE id IN ({marks})", chunk):
+                out[doc_id] = row
     return out
 
 
@@ -154,6 +259,7 @@ def ids_for_path(conn: sqlite3.Connection, path: str, folder: bool = False) -> d
 
 def count(conn: sqlite3.Connection) -> int:
     try:
-        return int(conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+        with _serial(conn):
+            return int(conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
     except sqlite3.DatabaseError as exc:
         raise IndexFormatError(f"document store unreadable ({exc}); rebuild the index") from exc

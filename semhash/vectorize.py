@@ -198,11 +198,22 @@ class Vectorizer:
     @classmethod
     def load(cls, folder: str | Path) -> "Vectorizer":
         folder = Path(folder)
-        payload = json.loads((folder / VOCAB_FILE).read_text(encoding="utf-8"))
+        return cls.from_saved((folder / VOCAB_FILE).read_bytes(), np.load(folder / DF_FILE, allow_pickle=False))
+
+    @classmethod
+    def from_saved(cls, vocabulary: bytes, df: np.ndarray) -> "Vectorizer":
+        """A fitted vectorizer from the bytes of ``vocabulary.json`` and the document frequencies
+        (``ValueError``, ``KeyError`` or ``TypeError`` when they do not fit together)."""
+        payload = json.loads(bytes(vocabulary).decode("utf-8"))
+        terms = payload["terms"]
+        if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+            raise ValueError(f"{VOCAB_FILE}: terms must be a list of words")
         vec = cls(VectorizerConfig(**payload["config"]))
-        vec.vocabulary_ = {term: j for j, term in enumerate(payload["terms"])}
+        vec.vocabulary_ = {term: j for j, term in enumerate(terms)}
         vec.n_docs_ = int(payload["n_docs"])
-        vec.df_ = np.load(folder / DF_FILE)
-        if vec.df_.shape != (len(vec.vocabulary_),):
-            raise ValueError(f"{DF_FILE} has {vec.df_.shape} entries for {len(vec.vocabulary_)} terms")
+        vec.df_ = df
+        if len(vec.vocabulary_) != len(terms):
+            raise ValueError(f"{VOCAB_FILE}: a word is listed twice")
+        if df.shape != (len(terms),) or df.dtype.kind not in "iu":
+            raise ValueError(f"{DF_FILE} has {df.shape} {df.dtype} entries for {len(terms)} terms")
         return vec

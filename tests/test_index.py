@@ -106,9 +106,10 @@ def test_batch_equals_single(small_index):
 def test_manifest_and_info(small_index):
     folder, _ = small_index
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["n_bits"] == 16
+    assert manifest["format_version"] == 2 and manifest["n_bits"] == 16
     for name in ("vocabulary.json", "document_frequency.npy", "encoder.npz", "model.keras", "faiss.index",
-                 "hashtable_codes.npy", "documents.sqlite", "tfidf_data.npy", "tfidf_indptr.npy", "skipped.json"):
+                 "hashtable_codes.npy", "documents.sqlite", "tfidf_data.npy", "tfidf_indptr.npy", "skipped.json",
+                 "block_checksums.npy", "documents_digest.npy"):
         assert name in manifest["files"] and (folder / name).is_file()
     info = SemanticIndex.load(folder).info()
     assert info["documents"] == 90 and info["n_bits"] == 16

@@ -112,7 +112,8 @@ def test_outliers_with_a_damaged_model_is_a_clear_error(small_index, tmp_path):
     result = CliRunner().invoke(cli, ["outliers", "--index", str(copy)])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        f"Error: index file {copy / 'decoder.npz'} does not match its checksum (corrupted); rebuild the index")
+        f"Error: index file {copy / 'decoder.npz'} does not match its checksum (corrupted); "
+        "rebuild the index with `semhash index`")
     (copy / "decoder.npz").unlink()
     result = CliRunner().invoke(cli, ["outliers", "--index", str(copy)])
     assert result.exit_code == 1 and f"index file missing: {copy / 'decoder.npz'}" in result.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -370,17 +371,39 @@ def test_every_damaged_file_is_named(small_index, tmp_path, how):
         bad = tmp_path / f"{how}-{name}"
         shutil.copytree(small_index[0], bad)
         damage(bad / name, how)
-        if how == "flip" and name in NOT_ON_QUERY_PATH:
+        if name in NOT_ON_QUERY_PATH:
             SemanticIndex.load(bad).close()  # not on the query path: queries keep working ...
-            with pytest.raises(IndexFormatError, match=f"{name} does not match its checksum"):
+            query = runner.invoke(cli, ["query", "shuttle launch", "--index", str(bad)])
+            assert query.exit_code == 0 and "1. " in query.output, query.output
+            found = "index file missing" if how == "delete" else "has .* bytes" if how == "truncate" else \
+                "does not match its checksum"
+            with pytest.raises(IndexFormatError, match=rf"{name.replace('.', '[.]')}.*|{found}") as err:
                 SemanticIndex.load(bad, verify="full")  # ... a full check finds it ...
-            with pytest.raises(IndexFormatError, match=f"{name} does not match its checksum"):
+            assert name in str(err.value) and re.search(found, str(err.value)), err.value
+            with pytest.raises(IndexFormatError, match=name.replace(".", r"\.")):
                 update_index(bad, lambda idx: idx.remove(["space/space-000.txt"]))  # ... and updates refuse
             info = runner.invoke(cli, ["info", "--index", str(bad)])
-            if name == "skipped.json":
-                assert info.exit_code == 1 and "skipped.json is corrupted" in last_error(info)
+            if name == "skipped.json":  # info shows the skipped files: it reads them
+                assert info.exit_code == 1 and "skipped.json" in last_error(info)
             else:
                 assert info.exit_code == 0
+            continue
+        if how == "flip" and name == "documents.sqlite":  # each row is checked as it is read
+            idx = SemanticIndex.load(bad)
+            rows = np.asarray(idx.table.ids_)
+            try:
+                docs = idx.documents(rows)
+            except IndexFormatError as exc:
+                assert "documents.sqlite" in str(exc) and "rebuild" in str(exc)
+            else:  # the flip missed every row: what is shown is intact
+                assert docs == small_index[1].documents(rows)
+            idx.close()
+            continue
+        if how == "flip" and name == "faiss.index":  # read (and checked) on first use only
+            idx = SemanticIndex.load(bad)
+            with pytest.raises(IndexFormatError, match=r"faiss\.index does not match its checksum"):
+                idx.faiss  # noqa: B018
+            idx.close()
             continue
         with pytest.raises(IndexFormatError, match=name.replace(".", r"\.")):
             SemanticIndex.load(bad)
@@ -421,20 +444,20 @@ def test_damaged_manifest_and_newer_format(small_index, tmp_path):
 
 def test_code_file_length_not_matching_the_manifest(small_index, tmp_path):
     from semhash.index import sha256_file
+    from semhash.manifest import dumps
 
     bad = tmp_path / "short"
     shutil.copytree(small_index[0], bad)
     manifest = json.loads((bad / MANIFEST).read_text())
-    manifest["counts"]["documents"] += 1  # the manifest promises a code the file does not hold
-    (bad / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(IndexFormatError, match=r"hashtable_codes\.npy holds 90 codes, the manifest says 91"):
+    manifest["counts"]["documents"] -= 1  # the manifest does not count a code the file holds
+    (bad / MANIFEST).write_text(dumps(manifest))  # consistent, with its own checksum
+    with pytest.raises(IndexFormatError, match=r"hashtable_codes\.npy holds 90 codes, the manifest says 89"):
         SemanticIndex.load(bad)
     codes = np.load(bad / "hashtable_codes.npy")  # a consistent manifest over a shorter file
     np.save(bad / "hashtable_codes.npy", codes[:-1])
-    manifest["counts"]["documents"] -= 1
     manifest["files"]["hashtable_codes.npy"] = {"bytes": (bad / "hashtable_codes.npy").stat().st_size,
                                                "sha256": sha256_file(bad / "hashtable_codes.npy")}
-    (bad / MANIFEST).write_text(json.dumps(manifest))
+    (bad / MANIFEST).write_text(dumps(manifest))
     with pytest.raises(IndexFormatError, match="rebuild"):
         SemanticIndex.load(bad).search("shuttle launch orbit")
 
