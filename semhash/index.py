@@ -1068,7 +1068,7 @@ def update_index(name_or_path, change, mmap: bool = False):
     ``change(index)`` edits the loaded index (``add``/``remove``); if it raises, nothing is saved.
     """
     dest = resolve_index_path(name_or_path)
-    if not dest.exists() and not (dest.parent.is_dir() and _backups(dest)):
+    if not dest.exists() and not (dest.parent.is_dir() and _leftovers(dest)[0]):
         raise _index_not_found(name_or_path, dest)  # before the lock: no lock file for a typo
     with writer_lock(dest):
         recover(dest)  # a writer killed mid-swap: put its previous index back first

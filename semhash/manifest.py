@@ -221,9 +221,10 @@ def consistent(m: dict, required: set[str], known: set[str]) -> None:
     counts = m["counts"]
     if "next_row" in m and counts["documents"] > m["next_row"]:
         raise Invalid(f"counts.documents ({counts['documents']}) is more than next_row ({m['next_row']})")
-    added = counts.get("added_since_training", 0)
-    if m.get("added_bit_sum") and max(m["added_bit_sum"]) > added:
-        raise Invalid("added_bit_sum counts more documents than counts.added_since_training")
+    encoded = counts.get("added_since_training", 0) + counts.get("replaced_since_training", 0)
+    if m.get("added_bit_sum") and max(m["added_bit_sum"]) > encoded:  # the codes of added and replacing documents
+        raise Invalid("added_bit_sum counts more documents than counts.added_since_training and "
+                      "replaced_since_training together")
     blocks = m.get("blocks")
     if m["format_version"] >= 2 and blocks is None:
         raise Invalid("blocks is missing")
