@@ -491,3 +491,13 @@ def test_nearest_neighbours_of_query_rows_and_their_average():
     A = neighbour_average(nbrs, X.shape[0])
     assert A.shape == (Q.shape[0], X.shape[0])
     np.testing.assert_allclose(A.toarray() @ X.toarray(), X.toarray()[nbrs].mean(axis=1), atol=1e-6)
+
+
+def test_word_share_step_cuts_only_a_vocabulary_that_few_words_dominate():
+    from semhash.model import RBM_MAX_WORD_SHARE, word_share_step
+
+    assert word_share_step(np.ones(1000)) == 1.0  # 0.1 % each: the full rate
+    assert word_share_step(np.r_[np.ones(99), 1.0]) == 1.0  # 1 % each: still the full rate
+    concentrated = np.r_[np.ones(30), 10.0]  # one word carries 25 % of the weight
+    assert word_share_step(concentrated) == pytest.approx(RBM_MAX_WORD_SHARE / (10 / 40))
+    assert word_share_step(np.zeros(5)) == 1.0
