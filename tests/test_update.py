@@ -209,7 +209,7 @@ def test_drift_is_judged_against_sampling_noise():
     assert drifted_bits(train, 10_000, [0.5, 0.5, 0.5, 0.3], 40).tolist() == [False, False, True, False]
 
 
-def test_info_advises_retraining_only_for_a_real_drift(small_index, tmp_path):
+def test_info_advises_retraining_only_for_a_real_drift(small_index, topical_corpus, tmp_path):
     folder = copy_index(small_index, tmp_path)
     runner = CliRunner()
 
@@ -224,9 +224,14 @@ def test_info_advises_retraining_only_for_a_real_drift(small_index, tmp_path):
     update_index(folder, lambda idx: idx.add(new_docs(60, seed=2, prefix="mixed")))  # the training mixture
     text, upd = info()
     assert upd["drifted_bits"] == 0 and not upd["retrain_advised"] and "within sampling noise" in text
-    rng = random.Random(3)
-    space = [Document(f"space-only/{i}.txt", f"space-only/{i}.txt", "s", topical_text("space", rng)) for i in range(120)]
-    update_index(folder, lambda idx: idx.add(space))  # one topic only: its bits, not the corpus's
+    # a real drift: 120 documents that all have bit 0 set, where training set it for about half
+    # (copies of corpus texts whose code has it: the same text always gets the same code, so the
+    # drift does not depend on how well the small model tells the topics apart)
+    texts = [d.text for d in read_corpus(topical_corpus).documents]
+    with_bit = [t for t, bits in zip(texts, small_index[1].encode(texts)) if bits[0] & 0x80]
+    assert 0 < len(with_bit) < len(texts)
+    drifted = [Document(f"bit-0/{i}.txt", f"bit-0/{i}.txt", "s", with_bit[i % len(with_bit)]) for i in range(120)]
+    update_index(folder, lambda idx: idx.add(drifted))
     text, upd = info()
     assert upd["retrain_advised"] and upd["drifted_bits"] >= 1
     assert f"{upd['drifted_bits']} of 16 bits differ from training beyond sampling noise" in text
