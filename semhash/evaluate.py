@@ -36,6 +36,7 @@ import scipy.sparse as sp
 
 from .codes import hamming_matrix, pack_bits
 from .errors import ConfigError, CorpusError
+from .train.itq import itq_rotation
 
 # --------------------------------------------------------------------------------------------
 # constants
@@ -651,21 +652,6 @@ def lsi_median_codes(
     """LSI to ``n_bits`` dims, each thresholded at its median over the training set."""
     _check_n_bits(n_bits, X_train, need_rank=True)
     return median_threshold_bits(*lsi_projection(X_train, X_query, n_bits, seed))
-
-
-def itq_rotation(V: np.ndarray, n_iter: int = 50, seed: int = 0) -> np.ndarray:
-    """Iterative quantization (Gong & Lazebnik 2011): the rotation R minimising ||B - V R||_F.
-
-    Alternates B = sign(V R) with the orthogonal Procrustes solution R = U W^T, where
-    U S W^T is the SVD of V^T B; starts from a random orthogonal matrix.
-    """
-    c = V.shape[1]
-    R, _r = np.linalg.qr(np.random.default_rng(seed).standard_normal((c, c)))
-    for _ in range(n_iter):
-        B = np.where(V @ R >= 0, 1.0, -1.0)
-        U, _s, Wt = np.linalg.svd(V.T @ B)
-        R = U @ Wt
-    return R
 
 
 def itq_bits(
