@@ -1,4 +1,4 @@
-"""Binary codes as plain NumPy: forward pass, binarization, bit packing, Hamming distance.
+"""Binary codes as plain NumPy: forward pass, binarization, bit packing (Hamming distance: :mod:`semhash.hamming`).
 
 Bit order: bit ``i`` of a code lives in byte ``i // 8`` at position ``7 - i % 8``
 (most significant bit first, NumPy's ``packbits`` default). Every export uses this order.
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-# popcount of every byte value, for Hamming distances over packed codes
-POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+# their home before semhash.hamming; semhash.evaluate and users import them from here
+from .hamming import POPCOUNT8, hamming_distances, hamming_matrix  # noqa: F401
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
@@ -30,21 +30,6 @@ def unpack_bits(packed: np.ndarray, n_bits: int | None = None) -> np.ndarray:
         packed = packed[None, :]
     bits = np.unpackbits(packed, axis=1)
     return bits if n_bits is None else bits[:, :n_bits]
-
-
-def hamming_distances(query: np.ndarray, packed: np.ndarray) -> np.ndarray:
-    """Hamming distance from one packed code ``(n_bytes,)`` to each row of ``packed``."""
-    query = np.asarray(query, dtype=np.uint8).reshape(1, -1)
-    return POPCOUNT8[np.bitwise_xor(packed, query)].sum(axis=1, dtype=np.int32)
-
-
-def hamming_matrix(queries: np.ndarray, packed: np.ndarray) -> np.ndarray:
-    """All Hamming distances ``(n_queries, n_db)`` between two sets of packed codes."""
-    queries = np.asarray(queries, dtype=np.uint8)
-    out = np.zeros((queries.shape[0], packed.shape[0]), dtype=np.int32)
-    for j in range(packed.shape[1]):  # loop over bytes, not over codes
-        out += POPCOUNT8[np.bitwise_xor(queries[:, j : j + 1], packed[None, :, j])]
-    return out
 
 
 def to_hex(packed: np.ndarray) -> list[str]:

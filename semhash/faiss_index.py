@@ -28,8 +28,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from semhash.errors import IndexFormatError, NotFittedError
-from semhash.hashtable import as_ids, as_packed, check_n_bits, check_radius, sort_hits, top_k
+from .checks import check_fitted, check_radius
+from .errors import IndexFormatError
+from .hamming import check_neighbours, sort_hits, top_k
+from .hashtable import as_ids, as_packed, check_code_length
 
 
 def make_index(n_bits: int) -> faiss.IndexBinaryIDMap:
@@ -57,10 +59,10 @@ class FaissBinaryIndex:
         self.n_bits = n_bits
 
     @classmethod
-    def build(cls, packed: np.ndarray, ids: np.ndarray, n_bits: int) -> "FaissBinaryIndex":
+    def build(cls, packed: np.ndarray, ids: np.ndarray, n_bits: int) -> FaissBinaryIndex:
         """An index over ``packed`` codes ``(n, n_bits // 8)`` with document ids ``ids``."""
         self = cls(n_bits)
-        check_n_bits(n_bits)
+        check_code_length(n_bits)
         self.index_ = make_index(n_bits)
         self.add(packed, ids)
         return self
@@ -70,8 +72,7 @@ class FaissBinaryIndex:
         return self.n_bits // 8
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "index_"):
-            raise NotFittedError("FaissBinaryIndex is empty: call FaissBinaryIndex.build or .load")
+        check_fitted(self, "index_", "call FaissBinaryIndex.build or .load first")
 
     def __len__(self) -> int:
         self._check_fitted()
@@ -91,10 +92,8 @@ class FaissBinaryIndex:
         ``(n_queries, min(k, len(self)))``, each row sorted by ``(distance, id)``."""
         self._check_fitted()
         queries = as_packed(queries_packed, self.n_bytes, 2, "queries_packed")
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-            raise ValueError(f"k must be a non-negative integer, got {k!r}")
         n = len(self)
-        k = min(int(k), n)
+        k = min(check_neighbours(k), n)
         out_ids = np.zeros((len(queries), k), dtype=np.int64)
         out_dist = np.zeros((len(queries), k), dtype=np.int32)
         if k == 0 or len(queries) == 0:
@@ -116,7 +115,7 @@ class FaissBinaryIndex:
 
     # -- updates
 
-    def add(self, packed: np.ndarray, ids: np.ndarray) -> "FaissBinaryIndex":
+    def add(self, packed: np.ndarray, ids: np.ndarray) -> FaissBinaryIndex:
         """Add codes with new, unused ids."""
         self._check_fitted()
         packed = as_packed(packed, self.n_bytes, 2)
@@ -128,7 +127,7 @@ class FaissBinaryIndex:
             self.index_.add_with_ids(packed, ids)
         return self
 
-    def remove(self, ids: np.ndarray) -> "FaissBinaryIndex":
+    def remove(self, ids: np.ndarray) -> FaissBinaryIndex:
         """Remove documents by id; every id must be in the index."""
         self._check_fitted()
         ids = as_ids(ids)
@@ -149,10 +148,10 @@ class FaissBinaryIndex:
         faiss.write_index_binary(self.index_, str(path))
 
     @classmethod
-    def from_bytes(cls, data: bytes, n_bits: int, path: Path) -> "FaissBinaryIndex":
+    def from_bytes(cls, data: bytes, n_bits: int, path: Path) -> FaissBinaryIndex:
         """An index from the bytes of a file written by :meth:`save` (``path`` names it in errors)."""
         self = cls(n_bits)
-        check_n_bits(n_bits)
+        check_code_length(n_bits)
         try:
             index = faiss.deserialize_index_binary(np.frombuffer(data, dtype=np.uint8))
         except RuntimeError as exc:
@@ -160,10 +159,10 @@ class FaissBinaryIndex:
         return self._adopt(index, path)
 
     @classmethod
-    def load(cls, path: Path, n_bits: int) -> "FaissBinaryIndex":
+    def load(cls, path: Path, n_bits: int) -> FaissBinaryIndex:
         """Read an index written by :meth:`save`; checks its width against ``n_bits``."""
         self = cls(n_bits)
-        check_n_bits(n_bits)
+        check_code_length(n_bits)
         path = Path(path)
         if not path.is_file():
             raise IndexFormatError(f"FAISS index file missing: {path}")
@@ -173,7 +172,7 @@ class FaissBinaryIndex:
             raise IndexFormatError(f"cannot read FAISS index {path}: {exc}") from exc
         return self._adopt(index, path)
 
-    def _adopt(self, index, path: Path) -> "FaissBinaryIndex":
+    def _adopt(self, index, path: Path) -> FaissBinaryIndex:
         if not isinstance(index, faiss.IndexBinaryIDMap):
             raise IndexFormatError(f"{path} is a {type(index).__name__}, not an IndexBinaryIDMap; rebuild the index")
         if index.d != self.n_bits:
