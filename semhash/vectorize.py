@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ConfigError, NotFittedError
+from .checks import check_fitted, check_list
+from .errors import ConfigError
 
 if TYPE_CHECKING:  # SciPy is imported inside the functions that build matrices
     import scipy.sparse as sp
@@ -70,9 +71,9 @@ def term_counts(text: str, vocabulary: dict[str, int]) -> dict[int, int]:
     return counts
 
 
-def count_matrix(texts: list[str], vocabulary: dict[str, int]) -> "sp.csr_matrix":
+def count_matrix(texts: list[str], vocabulary: dict[str, int]) -> sp.csr_matrix:
     """Term counts ``(n_texts, len(vocabulary))`` for the known words of each text."""
-    import scipy.sparse as sp
+    import scipy.sparse as sp  # matrices are for building and training: the query path never loads SciPy
 
     indptr = [0]
     indices: list[int] = []
@@ -95,20 +96,54 @@ def idf_weights(df: np.ndarray, n_docs: int) -> np.ndarray:
     return np.log1p(n_docs / np.maximum(df, 1)).astype(np.float32)
 
 
-def weight_counts(counts, idf: np.ndarray | None) -> "sp.csr_matrix":
-    """``log(1 + tf) * idf`` for TF-IDF; the counts unchanged when ``idf`` is None."""
-    import scipy.sparse as sp
+def tfidf_weights(tf: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """The TF-IDF weight of each word, ``log(1 + tf) * idf``, from its count in the text and its
+    :func:`idf_weights` (float32 in, float32 out): the one definition, used for the matrices of
+    :meth:`Vectorizer.transform` and for each query (:func:`query_terms`)."""
+    return np.log1p(tf) * idf
 
+
+def query_terms(vocabulary: dict, idf: np.ndarray | None, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(columns, weights)`` of one text, columns ascending: the saved vocabulary and idf
+    applied directly (the weights of :meth:`Vectorizer.transform`, with NumPy only)."""
+    counts = term_counts(text, vocabulary)
+    cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
+    tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+    order = np.argsort(cols)
+    cols, tf = cols[order], tf[order]
+    if idf is None:
+        return cols, tf
+    return cols, tfidf_weights(tf, idf[cols])
+
+
+def reverse_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """``matrix`` (CSR, changed in place) with the stored entries of each row in reverse order."""
+    lengths = np.diff(matrix.indptr)
+    row = np.repeat(np.arange(len(lengths)), lengths)
+    at = matrix.indptr[row] + matrix.indptr[row + 1] - 1 - np.arange(len(row))
+    matrix.indices, matrix.data = matrix.indices[at], matrix.data[at]
+    matrix.has_sorted_indices = False
+    return matrix
+
+
+def weight_counts(counts, idf: np.ndarray | None) -> sp.csr_matrix:
+    """:func:`tfidf_weights` of a count matrix (CSR float32); the counts unchanged when ``idf`` is None.
+
+    Each row keeps its words in the reverse of the counts' order: the layout the product by
+    ``diag(idf)`` that computed this before gave, which every index stores (sums over a row
+    follow it, so the same corpus still gives the same floats).
+    """
     if idf is None:
         return counts.astype(np.float32)
-    weighted = counts.astype(np.float32, copy=True)
-    weighted.data = np.log1p(weighted.data)
-    return (weighted @ sp.diags(idf)).tocsr().astype(np.float32)
+    weighted = counts.tocsr().astype(np.float32, copy=True)
+    weighted.data = tfidf_weights(weighted.data, idf[weighted.indices]).astype(np.float32, copy=False)
+    weighted.eliminate_zeros()
+    return reverse_rows(weighted)
 
 
-def l2_normalize(matrix) -> "sp.csr_matrix":
+def l2_normalize(matrix) -> sp.csr_matrix:
     """Rows scaled to unit length (empty rows stay empty)."""
-    import scipy.sparse as sp
+    import scipy.sparse as sp  # matrices are for building and training: the query path never loads SciPy
 
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
@@ -121,11 +156,9 @@ class Vectorizer:
     def __init__(self, config: VectorizerConfig | None = None):
         self.config = config or VectorizerConfig()
 
-    def fit(self, texts: list[str]) -> "Vectorizer":
+    def fit(self, texts: list[str]) -> Vectorizer:
         """Learn the vocabulary and document frequencies from ``texts``."""
-        if isinstance(texts, str):
-            raise ConfigError("fit expects a list of documents, not a single string")
-        texts = list(texts)
+        texts = check_list(texts, "documents", "fit")
         if not texts:
             raise ConfigError("cannot fit a vocabulary on zero documents")
         self.config.validate()
@@ -157,33 +190,36 @@ class Vectorizer:
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "vocabulary_"):
-            raise NotFittedError("this Vectorizer is not fitted yet: call fit(texts) or load() first")
+        check_fitted(self, "vocabulary_", "call fit(texts) or load() first")
 
     @property
     def idf_(self) -> np.ndarray | None:
+        """:func:`idf_weights` of the fitted document frequencies (``None`` for counts); computed
+        once per fitted state (every query reads it)."""
         self._check_fitted()
         if self.config.weighting == "counts":
             return None
-        return idf_weights(self.df_, self.n_docs_)
+        cached = self.__dict__.get("_idf")  # (df_, n_docs_, idf): holding df_ keeps its identity unique
+        if cached is None or cached[0] is not self.df_ or cached[1] != self.n_docs_:
+            cached = (self.df_, self.n_docs_, idf_weights(self.df_, self.n_docs_))
+            self.__dict__["_idf"] = cached
+        return cached[2]
 
     @property
     def terms_(self) -> list[str]:
         self._check_fitted()
         return sorted(self.vocabulary_, key=self.vocabulary_.__getitem__)
 
-    def counts(self, texts: list[str]) -> "sp.csr_matrix":
+    def counts(self, texts: list[str]) -> sp.csr_matrix:
         """Raw term counts over the fitted vocabulary."""
         self._check_fitted()
-        if isinstance(texts, str):
-            raise ConfigError("expected a list of texts, not a single string; wrap it in a list")
-        return count_matrix(list(texts), self.vocabulary_)
+        return count_matrix(check_list(texts, "texts"), self.vocabulary_)
 
-    def transform(self, texts: list[str]) -> "sp.csr_matrix":
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
         """Weighted rows (TF-IDF or counts), not normalized: the model's input."""
         return weight_counts(self.counts(texts), self.idf_)
 
-    def fit_transform(self, texts: list[str]) -> "sp.csr_matrix":
+    def fit_transform(self, texts: list[str]) -> sp.csr_matrix:
         return self.fit(texts).transform(texts)
 
     def save(self, folder: str | Path) -> list[str]:
@@ -196,12 +232,12 @@ class Vectorizer:
         return [VOCAB_FILE, DF_FILE]
 
     @classmethod
-    def load(cls, folder: str | Path) -> "Vectorizer":
+    def load(cls, folder: str | Path) -> Vectorizer:
         folder = Path(folder)
         return cls.from_saved((folder / VOCAB_FILE).read_bytes(), np.load(folder / DF_FILE, allow_pickle=False))
 
     @classmethod
-    def from_saved(cls, vocabulary: bytes, df: np.ndarray) -> "Vectorizer":
+    def from_saved(cls, vocabulary: bytes, df: np.ndarray) -> Vectorizer:
         """A fitted vectorizer from the bytes of ``vocabulary.json`` and the document frequencies
         (``ValueError``, ``KeyError`` or ``TypeError`` when they do not fit together)."""
         payload = json.loads(bytes(vocabulary).decode("utf-8"))
