@@ -36,3 +36,23 @@ class IndexFormatError(SemhashError):
 
 class QueryError(SemhashError, ValueError):
     """A query cannot be answered (empty, or no known words)."""
+
+
+class UnknownDocumentError(SemhashError, LookupError):
+    """A document id that is not in the index."""
+
+
+class PostgresError(SemhashError):
+    """A PostgreSQL backend operation failed."""
+
+
+class PostgresConfigError(PostgresError, ValueError):
+    """A DSN, table name or document cannot be used with PostgreSQL."""
+
+
+class PostgresConnectionError(PostgresError):
+    """The server cannot be reached or refused the login."""
+
+
+class PostgresTableError(PostgresError):
+    """The table is missing, was not made by semhash, or belongs to another index."""

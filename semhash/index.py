@@ -775,6 +775,11 @@ class SemanticIndex:
             raise IndexFormatError(f"{folder / ROW_DIGESTS_FILE} has fewer rows than the index; {REBUILD}")
 
     @property
+    def faiss_loaded(self) -> bool:
+        """Whether :attr:`faiss` is loaded already (the query path uses it then, whatever the size)."""
+        return self._faiss is not None
+
+    @property
     def faiss(self):
         """The FAISS binary index, loaded (or built) on first use: FAISS is only a fallback."""
         if self._faiss is None:

@@ -1,0 +1,72 @@
+"""The local index as a candidate source of the query pipeline (:mod:`semhash.pipeline`).
+
+Reads only the public state of a :class:`semhash.index.SemanticIndex`: its hash table (ball,
+codes), its TF-IDF rows, its document store and, for the k-nearest fill of a large database,
+its FAISS index. A whole batch is one snapshot (the index does not change under a search), so
+the pipeline may rank its queries on threads and reads the document store once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from .pipeline import StoredDocument
+
+# the kNN fill uses FAISS from this many documents on (below, the NumPy scan is as fast)
+FAISS_FILL_ABOVE = 200_000
+
+
+def knn_fill(index: Any, code: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest documents by a full scan, sorted by ``(distance, id)``.
+
+    FAISS when it is already loaded or the database is large (its scan is compiled and
+    multi-threaded); otherwise the NumPy scan of the hash table, which answers the same and
+    spares a cold process the FAISS import.
+    """
+    if index.faiss_loaded or len(index.table) >= FAISS_FILL_ABOVE:
+        return index.faiss.knn(code, k)
+    return index.table.knn(code, k)
+
+
+class LocalSource:
+    """A :class:`semhash.pipeline.CandidateSource` over a local index (``index``: a
+    :class:`semhash.index.SemanticIndex` or anything with its ``n_bits``, ``table``, ``tfidf``,
+    ``documents()``, ``faiss`` and ``faiss_loaded``)."""
+
+    queries_per_snapshot: int | None = None  # a whole batch: the index does not change under it
+
+    def __init__(self, index: Any):
+        self.index = index
+        self.n_bits = index.n_bits
+
+    @contextmanager
+    def snapshot(self, threads: int) -> Iterator[None]:
+        if threads > 1 and not self.index.faiss_loaded and self.size() >= FAISS_FILL_ABOVE:
+            _ = self.index.faiss  # load once here, not from several threads at the same time
+        yield
+
+    def size(self) -> int:
+        return len(self.index.table)
+
+    def ball(self, code: np.ndarray, radius: int, lookup: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.index.table.ball(code, radius, method=lookup)
+
+    def knn(self, code: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return knn_fill(self.index, code, k)
+
+    def codes_of(self, ids: np.ndarray) -> np.ndarray:
+        return self.index.table.codes_of(ids)
+
+    def tfidf_rows(self, ids: np.ndarray) -> tuple[Any, np.ndarray]:
+        tfidf = self.index.tfidf
+        return (tfidf if getattr(tfidf, "format", "csr") == "csr" else tfidf.tocsr()), np.asarray(ids, np.int64)
+
+    def documents(self, ids: np.ndarray) -> Mapping[int, StoredDocument]:
+        return self.index.documents(ids)
+
+
+__all__ = ["FAISS_FILL_ABOVE", "LocalSource", "knn_fill"]

@@ -1,0 +1,206 @@
+"""The query pipeline, written once for every place documents live: ball -> fill -> select ->
+re-rank -> order -> hits.
+
+A :class:`CandidateSource` says what a query needs from where the documents live (the local
+index: :class:`semhash.local.LocalSource`; PostgreSQL: :class:`semhash.postgres.PostgresSource`):
+
+1. the Hamming ball of the query's code within ``radius`` (bit flipping, multi-index hashing or a
+   scan locally; key probes or a ``bit_count`` range query in PostgreSQL);
+2. when the ball holds fewer documents than the shortlist needs, an exact k-nearest fill of the
+   same codes (``k`` without re-ranking, ``max(k, MIN_SHORTLIST)`` with it);
+3. the codes of candidates: the shortlist keeps at most ``MAX_SHORTLIST`` of them, the nearest by
+   the query-weighted Hamming distance (:mod:`semhash.ranking`);
+4. their TF-IDF rows: the shortlist is re-ranked by cosine similarity (default), or keeps the
+   query-weighted order (``rerank=False``; the score is then ``1 - weighted distance / sum of
+   the weights``);
+5. the stored documents (id, title, snippet, path) of the hits: :func:`build_hits` makes every
+   :class:`Hit`.
+
+:func:`run_queries` runs a batch: each of the source's snapshots (one consistent read: the whole
+batch locally, one query in PostgreSQL, each in its own read-only transaction) ranks its queries
+(on threads, over contiguous chunks, when the source allows it), reads their documents once and
+builds the hits, in input order. The first query of a snapshot runs alone: it builds the
+source's lazy caches (multi-index tables, the searchable key view, the id index of the codes)
+before any thread could race to build them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from .query import Query, QueryOptions
+from .ranking import cosine_scores, merge_candidates, order_shortlist, select_candidates
+
+MIN_SHORTLIST = 100
+MAX_SHORTLIST = 1000
+# batch search: at most this many threads, each given at least MIN_CHUNK queries
+MAX_THREADS = 8
+MIN_CHUNK = 16
+
+T = TypeVar("T")
+Ranked = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows, Hamming distances, scores, best first
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    id: str
+    title: str
+    snippet: str
+    path: str
+    distance: int
+    score: float
+    row: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class StoredDocument(Protocol):
+    """What a hit shows of a document."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def snippet(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+
+class CandidateSource(Protocol):
+    """Where the documents live: what a query needs from them. Ids are the index's row numbers;
+    every array of ids and distances is sorted by ``(distance, id)``."""
+
+    @property
+    def n_bits(self) -> int:
+        """The code length."""
+
+    @property
+    def queries_per_snapshot(self) -> int | None:
+        """Queries answered in one snapshot (None: a whole batch, on threads; 1: one at a time)."""
+
+    def snapshot(self, threads: int) -> AbstractContextManager[Any]:
+        """One consistent read of the documents, for the calls made inside it (by ``threads``
+        threads when ``queries_per_snapshot`` is None)."""
+
+    def size(self) -> int:
+        """The number of documents."""
+
+    def ball(self, code: np.ndarray, radius: int, lookup: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, distances)`` of every document within ``radius`` of the packed ``code``."""
+
+    def knn(self, code: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest ``(ids, distances)`` by an exact scan (``k <= size()``)."""
+
+    def codes_of(self, ids: np.ndarray) -> np.ndarray:
+        """Packed codes of documents met in this snapshot's balls and fills."""
+
+    def tfidf_rows(self, ids: np.ndarray) -> tuple[Any, np.ndarray]:
+        """A CSR matrix (SciPy or :class:`semhash.codes.CsrArrays`) and the rows of it that hold
+        the L2-normalized TF-IDF rows of ``ids``, in order."""
+
+    def documents(self, ids: np.ndarray) -> Mapping[int, StoredDocument]:
+        """The stored documents of ``ids``, by id."""
+
+
+def rank_query(source: CandidateSource, query: Query, opts: QueryOptions) -> Ranked:
+    """The ranked ``(rows, distances, scores)`` of one query (no document is read)."""
+    want = opts.k + (query.exclude is not None)
+    need = max(want, MIN_SHORTLIST) if opts.rerank else want
+    ids, dist = source.ball(query.code, opts.radius, opts.lookup)
+    if len(ids) < need:
+        kids, kdist = source.knn(query.code, min(need, source.size()))
+    else:
+        kids, kdist = np.zeros(0, np.int64), np.zeros(0, np.int32)
+    ids, dist = merge_candidates(ids, dist, kids, kdist, None)
+    ids, dist, wdist = select_candidates(ids, dist, max(MAX_SHORTLIST, want), opts.rerank, query.code,
+                                         query.bit_weights, source.codes_of)
+    scores = cosine_scores(*source.tfidf_rows(ids), *query.terms) if opts.rerank and len(ids) else None
+    ids, dist, scores = order_shortlist(ids, dist, scores, want, wdist, query.bit_weights)
+    if scores is None:
+        scores = 1.0 - dist / source.n_bits
+    if query.exclude is not None:
+        keep = ids != query.exclude
+        ids, dist, scores = ids[keep][: opts.k], dist[keep][: opts.k], np.asarray(scores)[keep][: opts.k]
+    return ids, dist, scores
+
+
+def build_hits(ranked: Ranked, docs: Mapping[int, StoredDocument]) -> list[Hit]:
+    """The hits of one ranked query, best first (a row with no stored document is skipped)."""
+    hits: list[Hit] = []
+    for r, d, s in zip(*(np.asarray(a).tolist() for a in ranked)):
+        doc = docs.get(r)
+        if doc is not None:
+            hits.append(Hit(rank=len(hits) + 1, id=doc.id, title=doc.title, snippet=doc.snippet, path=doc.path,
+                            distance=int(d), score=round(float(s), 6), row=int(r)))
+    return hits
+
+
+def map_chunks(fn: Callable[[int], T], n: int, threads: int) -> list[T]:
+    """``[fn(i) for i in range(n)]``, over ``threads`` contiguous chunks, in input order (the
+    first exception, in input order, is raised)."""
+    if threads <= 1 or n < 2 * MIN_CHUNK:
+        return [fn(i) for i in range(n)]
+    n_chunks = min(threads, n // MIN_CHUNK)
+    bounds = np.linspace(0, n, n_chunks + 1).astype(int).tolist()
+    parts: list[Any] = [None] * n_chunks
+
+    def work(c: int) -> None:
+        try:
+            parts[c] = [fn(i) for i in range(bounds[c], bounds[c + 1])]
+        except BaseException as exc:  # noqa: BLE001 - raised again in the calling thread, below
+            parts[c] = exc
+
+    workers = [threading.Thread(target=work, args=(c,), daemon=True) for c in range(n_chunks)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for part in parts:
+        if isinstance(part, BaseException):
+            raise part
+    return [r for part in parts for r in part]
+
+
+def default_threads() -> int:
+    """The threads of a batch search: the cores, at most :data:`MAX_THREADS`."""
+    return max(1, min(os.cpu_count() or 1, MAX_THREADS))
+
+
+def _answer(source: CandidateSource, queries: Sequence[Query], opts: QueryOptions, threads: int) -> list[list[Hit]]:
+    """The hits of queries inside one snapshot: ranked (the first alone), documents read once."""
+    if not queries:
+        return []
+    ranked = [rank_query(source, queries[0], opts)]
+    ranked += map_chunks(lambda i: rank_query(source, queries[i + 1], opts), len(queries) - 1, threads)
+    docs = source.documents(np.unique(np.concatenate([r[0] for r in ranked])))
+    return [build_hits(r, docs) for r in ranked]
+
+
+def run_queries(source: CandidateSource, queries: Sequence[Query], opts: QueryOptions,
+                threads: int = 1) -> list[list[Hit]]:
+    """The hits of each query, in input order: every search, batch and ``similar`` comes here."""
+    step = source.queries_per_snapshot or max(len(queries), 1)
+    out: list[list[Hit]] = []
+    for start in range(0, len(queries), step):
+        with source.snapshot(threads):
+            out += _answer(source, queries[start : start + step], opts, threads)
+    return out
+
+
+__all__ = [
+    "MAX_SHORTLIST", "MAX_THREADS", "MIN_CHUNK", "MIN_SHORTLIST", "CandidateSource", "Hit", "StoredDocument",
+    "build_hits", "default_threads", "map_chunks", "rank_query", "run_queries",
+]

@@ -1,0 +1,103 @@
+"""How codes and documents become PostgreSQL values and back (pure functions, NumPy only).
+
+A code is stored three ways: ``code_int`` / ``code_int2``, the signed 64-bit words of its key
+(:func:`semhash.bitflip.pack_keys`, probed with the flip masks of the hash table), and
+``code_bits``, a ``bit(n_bits)`` string, first bit first (``bit_count`` of an XOR).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..bitflip import flip_masks, pack_keys
+from ..errors import PostgresConfigError
+
+
+def code_keys(packed: np.ndarray) -> np.ndarray:
+    """Signed 64-bit keys ``(n, n_words)`` of packed codes: :func:`semhash.bitflip.pack_keys`
+    reinterpreted as PostgreSQL ``bigint`` (two's complement, the same bits)."""
+    return np.ascontiguousarray(pack_keys(packed)).view(np.int64)
+
+
+def code_bits(packed: np.ndarray, n_bits: int) -> list[str]:
+    """``'0101...'`` strings of packed codes, first bit first: PostgreSQL ``bit(n)`` input."""
+    bits = np.unpackbits(np.asarray(packed, dtype=np.uint8).reshape(len(packed), -1), axis=1)[:, :n_bits]
+    return ["".join(row) for row in np.where(bits.astype(bool), "1", "0")]
+
+
+def packed_from_bits(strings: list[str], n_bits: int) -> np.ndarray:
+    """Packed codes ``(n, n_bits // 8)`` of ``'0101...'`` strings (the inverse of :func:`code_bits`)."""
+    if not strings:
+        return np.zeros((0, n_bits // 8), dtype=np.uint8)
+    bits = np.frombuffer("".join(strings).encode("ascii"), dtype=np.uint8).reshape(len(strings), n_bits) - ord("0")
+    return np.packbits(bits, axis=1)
+
+
+def probe_keys(query: np.ndarray, n_bits: int, radius: int) -> np.ndarray:
+    """Signed keys ``(n_masks, n_words)`` of every code within ``radius`` of ``query``."""
+    masks, _ = flip_masks(n_bits, radius)
+    qkey = np.ascontiguousarray(code_keys(query.reshape(1, -1))).view(np.uint64)
+    return np.ascontiguousarray(masks ^ qkey).view(np.int64)
+
+
+def rows_and_distances(found: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (int64) and distances (int32) of ``(row, distance, ...)`` tuples."""
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+    arr = np.asarray([f[:2] for f in found], dtype=np.int64)
+    return arr[:, 0], arr[:, 1].astype(np.int32)
+
+
+def query_model_fingerprint(index: Any) -> str:
+    """SHA-256 of what turns a query into a code: vocabulary, idf and encoder weights."""
+    h = hashlib.sha256()
+    vec, enc = index.vectorizer, index.encoder
+    h.update(json.dumps(sorted((str(w), int(j)) for w, j in vec.vocabulary_.items())).encode("utf-8"))
+    idf = getattr(vec, "idf_", None)
+    h.update(b"idf:none" if idf is None else np.ascontiguousarray(idf, dtype=np.float64).tobytes())
+    for arr in [*enc.kernels, *enc.biases, enc.thresholds]:
+        h.update(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
+    h.update(json.dumps([list(enc.activations), float(enc.input_length)]).encode("utf-8"))
+    return h.hexdigest()
+
+
+def _check_text_fields(doc: Any) -> None:
+    for field in ("id", "path", "title", "snippet"):
+        if "\x00" in getattr(doc, field):
+            raise PostgresConfigError(
+                f"document {doc.id!r} has a NUL character in its {field}, which PostgreSQL text cannot hold; "
+                "remove it from the corpus and rebuild the index"
+            )
+
+
+def document_rows(index: Any) -> Iterator[tuple]:
+    """``(row, id, path, title, snippet, key, key2, bits, idx, val)`` for every indexed row, in
+    row order (:data:`semhash.postgres.statements.COLUMNS`)."""
+    rows = np.asarray(index.table.ids_, dtype=np.int64)
+    codes = np.asarray(index.table.codes_, dtype=np.uint8)
+    order = np.argsort(rows, kind="stable")
+    rows, codes = rows[order], codes[order]
+    docs = index.documents(rows)
+    missing = [int(r) for r in rows if int(r) not in docs]
+    if missing:
+        raise PostgresConfigError(
+            f"{len(missing)} indexed row(s) have no stored document (first: row {missing[0]}); save and reopen the index first"
+        )
+    keys = code_keys(codes)
+    bits = code_bits(codes, index.n_bits)
+    tfidf = index.tfidf
+    indptr, indices, data = tfidf.indptr, tfidf.indices, np.asarray(tfidf.data, dtype=np.float32)
+    for i, r in enumerate(rows):
+        d = docs[int(r)]
+        _check_text_fields(d)
+        a, b = int(indptr[r]), int(indptr[r + 1])
+        yield (
+            int(r), d.id, d.path, d.title, d.snippet,
+            int(keys[i, 0]), int(keys[i, 1]) if keys.shape[1] > 1 else None, bits[i],
+            indices[a:b].astype(np.int64).tolist(), data[a:b].astype(np.float64).tolist(),
+        )
