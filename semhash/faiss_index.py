@@ -55,7 +55,7 @@ def range_hits(
 class FaissBinaryIndex:
     """Exact Hamming kNN / range search with FAISS; learned state in ``index_``."""
 
-    def __init__(self, n_bits: int):
+    def __init__(self, n_bits: int) -> None:
         self.n_bits = n_bits
 
     @classmethod
@@ -172,7 +172,7 @@ class FaissBinaryIndex:
             raise IndexFormatError(f"cannot read FAISS index {path}: {exc}") from exc
         return self._adopt(index, path)
 
-    def _adopt(self, index, path: Path) -> FaissBinaryIndex:
+    def _adopt(self, index: faiss.IndexBinary, path: Path) -> FaissBinaryIndex:
         if not isinstance(index, faiss.IndexBinaryIDMap):
             raise IndexFormatError(f"{path} is a {type(index).__name__}, not an IndexBinaryIDMap; rebuild the index")
         if index.d != self.n_bits:

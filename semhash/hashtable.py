@@ -121,7 +121,7 @@ class HammingTable:
     ``_by_id`` (the id index of :meth:`codes_of`), ``_auto`` (the method per radius).
     """
 
-    def __init__(self, n_bits: int):
+    def __init__(self, n_bits: int) -> None:
         self.n_bits = n_bits
 
     # -- construction

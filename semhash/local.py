@@ -39,7 +39,7 @@ class LocalSource:
 
     queries_per_snapshot: int | None = None  # a whole batch: the index does not change under it
 
-    def __init__(self, index: Any):
+    def __init__(self, index: Any) -> None:
         self.index = index
         self.n_bits = index.n_bits
 

@@ -2,7 +2,7 @@
 re-rank -> order -> hits.
 
 A :class:`CandidateSource` says what a query needs from where the documents live (the local
-index: :class:`semhash.local.LocalSource`; PostgreSQL: :class:`semhash.postgres.PostgresSource`):
+index: :class:`semhash.local.LocalSource`; PostgreSQL: :class:`semhash.postgres.PostgresSearcher`):
 
 1. the Hamming ball of the query's code within ``radius`` (bit flipping, multi-index hashing or a
    scan locally; key probes or a ``bit_count`` range query in PostgreSQL);
@@ -50,6 +50,10 @@ Ranked = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows, Hamming distances, s
 
 @dataclass(frozen=True)
 class Hit:
+    """One search result: its 1-based ``rank``, the document's ``id``, ``title``, ``snippet`` and
+    ``path``, its Hamming ``distance`` to the query, its ``score`` (cosine, or ``1 -`` the
+    normalized distance without re-ranking; 6 decimals) and its ``row`` in the index."""
+
     rank: int
     id: str
     title: str

@@ -126,7 +126,7 @@ def reverse_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return matrix
 
 
-def weight_counts(counts, idf: np.ndarray | None) -> sp.csr_matrix:
+def weight_counts(counts: sp.spmatrix, idf: np.ndarray | None) -> sp.csr_matrix:
     """:func:`tfidf_weights` of a count matrix (CSR float32); the counts unchanged when ``idf`` is None.
 
     Each row keeps its words in the reverse of the counts' order: the layout the product by
@@ -141,7 +141,7 @@ def weight_counts(counts, idf: np.ndarray | None) -> sp.csr_matrix:
     return reverse_rows(weighted)
 
 
-def l2_normalize(matrix) -> sp.csr_matrix:
+def l2_normalize(matrix: sp.spmatrix) -> sp.csr_matrix:
     """Rows scaled to unit length (empty rows stay empty)."""
     import scipy.sparse as sp  # matrices are for building and training: the query path never loads SciPy
 
@@ -153,7 +153,7 @@ def l2_normalize(matrix) -> sp.csr_matrix:
 class Vectorizer:
     """Text to weighted bag-of-words rows, with a vocabulary fitted by scikit-learn."""
 
-    def __init__(self, config: VectorizerConfig | None = None):
+    def __init__(self, config: VectorizerConfig | None = None) -> None:
         self.config = config or VectorizerConfig()
 
     def fit(self, texts: list[str]) -> Vectorizer:

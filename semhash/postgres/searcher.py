@@ -51,7 +51,7 @@ class PostgresSearcher:
 
     queries_per_snapshot: int | None = 1  # each query in its own read-only transaction
 
-    def __init__(self, dsn: str, table: str = DEFAULT_TABLE, index: Any = None):
+    def __init__(self, dsn: str, table: str = DEFAULT_TABLE, index: Any = None) -> None:
         self.dsn = dsn
         self.table = table
         self.index = index
