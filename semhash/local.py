@@ -8,19 +8,51 @@ the pipeline may rank its queries on threads and reads the document store once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from .codes import EncoderWeights
+from .hashtable import HammingTable
 from .pipeline import StoredDocument
+from .vectorize import Vectorizer
 
 # the kNN fill uses FAISS from this many documents on (below, the NumPy scan is as fast)
 FAISS_FILL_ABOVE = 200_000
 
 
-def knn_fill(index: Any, code: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+class LocalIndex(Protocol):
+    """What the query path reads of a :class:`semhash.index.SemanticIndex`."""
+
+    @property
+    def n_bits(self) -> int: ...
+
+    @property
+    def table(self) -> HammingTable: ...
+
+    @property
+    def tfidf(self) -> Any: ...  # CSR rows: a SciPy matrix or semhash.codes.CsrArrays
+
+    @property
+    def encoder(self) -> EncoderWeights: ...
+
+    @property
+    def vectorizer(self) -> Vectorizer: ...
+
+    @property
+    def faiss(self) -> Any: ...  # semhash.faiss_index.FaissBinaryIndex, loaded on first use
+
+    @property
+    def faiss_loaded(self) -> bool: ...
+
+    def documents(self, rows: Any) -> Mapping[int, StoredDocument]: ...
+
+    def rows_for_ids(self, ids: Iterable[str]) -> Mapping[str, int]: ...
+
+
+def knn_fill(index: LocalIndex, code: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest documents by a full scan, sorted by ``(distance, id)``.
 
     FAISS when it is already loaded or the database is large (its scan is compiled and
@@ -33,13 +65,11 @@ def knn_fill(index: Any, code: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarr
 
 
 class LocalSource:
-    """A :class:`semhash.pipeline.CandidateSource` over a local index (``index``: a
-    :class:`semhash.index.SemanticIndex` or anything with its ``n_bits``, ``table``, ``tfidf``,
-    ``documents()``, ``faiss`` and ``faiss_loaded``)."""
+    """A :class:`semhash.pipeline.CandidateSource` over a local index."""
 
     queries_per_snapshot: int | None = None  # a whole batch: the index does not change under it
 
-    def __init__(self, index: Any) -> None:
+    def __init__(self, index: LocalIndex) -> None:
         self.index = index
         self.n_bits = index.n_bits
 
@@ -69,4 +99,4 @@ class LocalSource:
         return self.index.documents(ids)
 
 
-__all__ = ["FAISS_FILL_ABOVE", "LocalSource", "knn_fill"]
+__all__ = ["FAISS_FILL_ABOVE", "LocalIndex", "LocalSource", "knn_fill"]

@@ -25,7 +25,7 @@ from typing import Any
 from .checks import MAX_K, MAX_QUERY_CHARS, check_list, check_text
 from .errors import QueryError
 from .hashtable import LOOKUPS
-from .local import FAISS_FILL_ABOVE, LocalSource, knn_fill
+from .local import FAISS_FILL_ABOVE, LocalIndex, LocalSource, knn_fill
 from .pipeline import MAX_SHORTLIST, MAX_THREADS, MIN_CHUNK, MIN_SHORTLIST, Hit, default_threads, run_queries
 from .query import (
     QueryOptions,
@@ -58,19 +58,19 @@ def query_idf(vectorizer: Any) -> Any:
     return vectorizer.idf_
 
 
-def text_terms(index: Any, text: Any) -> Terms:
+def text_terms(index: LocalIndex, text: Any) -> Terms:
     """``(columns, weights)`` of one query text for ``index`` (:func:`semhash.query.terms_of`):
     :class:`QueryError` for an empty or too long text, or one with no word of the vocabulary."""
     return terms_of(index.vectorizer, text)
 
 
-def check_texts(index: Any, texts: list[str]) -> list:
+def check_texts(index: LocalIndex, texts: list[str]) -> list:
     """For each text, its ``(columns, weights)`` (:func:`text_terms`) or the :class:`QueryError`
     that says why it cannot be searched."""
     return terms_or_errors(index.vectorizer, check_list(texts, "queries", error=QueryError))
 
 
-def search_terms(index: Any, terms: list[Terms], opts: QueryOptions, threads: int = 1) -> list[list[Hit]]:
+def search_terms(index: LocalIndex, terms: list[Terms], opts: QueryOptions, threads: int = 1) -> list[list[Hit]]:
     """Hits of already vectorized queries (``(columns, weights)`` each) on ``index``, in input order."""
     return run_queries(LocalSource(index), encode_queries(index.encoder, terms), opts, threads)
 
@@ -79,7 +79,7 @@ def _threads(threads: int | None) -> int:
     return default_threads() if threads is None else max(1, int(threads))
 
 
-def search_batch(index: Any, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
+def search_batch(index: LocalIndex, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
                  lookup: str = "auto", threads: int | None = None) -> list[list[Hit]]:
     """Hits for each text, in input order. Raises :class:`QueryError` naming a bad query
     (:func:`search_each` answers the other texts instead).
@@ -98,7 +98,7 @@ def search_batch(index: Any, texts: list[str], k: int = 10, radius: int | None =
     return search_terms(index, terms, opts, threads)
 
 
-def search_each(index: Any, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
+def search_each(index: LocalIndex, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
                 lookup: str = "auto", threads: int | None = None) -> list:
     """:func:`search_batch` that answers every text: its hits, or the :class:`QueryError` saying
     why it cannot be searched (empty, too long, no word of the vocabulary), in input order.
@@ -118,7 +118,7 @@ def search_each(index: Any, texts: list[str], k: int = 10, radius: int | None = 
     return out
 
 
-def search(index: Any, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,
+def search(index: LocalIndex, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,
            lookup: str = "auto") -> list[Hit]:
     """The ``k`` best documents for ``text``."""
     return search_batch(index, [text], k=k, radius=radius, rerank=rerank, lookup=lookup, threads=1)[0]

@@ -11,18 +11,16 @@ text gives).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from .codes import csr_arrays_for_rows
 from .errors import UnknownDocumentError
-from .local import LocalSource
+from .local import LocalIndex, LocalSource
 from .pipeline import CandidateSource, Hit, run_queries
 from .query import Query, QueryOptions, Terms, encode_terms
 
 
-def document_row(index: Any, doc_id: str) -> int:
+def document_row(index: LocalIndex, doc_id: str) -> int:
     """The row of ``doc_id``; :class:`UnknownDocumentError` when it is not indexed."""
     if not isinstance(doc_id, str) or not doc_id:
         raise UnknownDocumentError(f"a document id must be a non-empty string, got {doc_id!r}")
@@ -48,12 +46,12 @@ def stored_query(source: CandidateSource, row: int) -> tuple[np.ndarray, Terms]:
     return code, (cols[order], weights[order])
 
 
-def document_query(index: Any, row: int) -> tuple[np.ndarray, Terms]:
+def document_query(index: LocalIndex, row: int) -> tuple[np.ndarray, Terms]:
     """:func:`stored_query` of a row of a local index."""
     return stored_query(LocalSource(index), row)
 
 
-def similar(index: Any, doc_id: str, k: int = 10, radius: int | None = None, rerank: bool = True,
+def similar(index: LocalIndex, doc_id: str, k: int = 10, radius: int | None = None, rerank: bool = True,
             lookup: str = "auto") -> list[Hit]:
     """The ``k`` documents most similar to the indexed document ``doc_id`` (itself left out).
 
