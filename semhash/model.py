@@ -52,6 +52,7 @@ import scipy.sparse as sp
 
 from .codes import DecoderWeights, EncoderWeights, encode_logits, length_normalize
 from .errors import ConfigError
+from .choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS  # noqa: F401 - re-exported: semhash.model.VARIANTS
 from .train.config import ModelConfig  # noqa: F401 - re-exported: semhash.model.ModelConfig
 from .train.itq import itq_bits_of, itq_blocks
 
