@@ -1,0 +1,7 @@
+"""``python -m semhash.cli``: the ``semhash`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
