@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import os
 import pkgutil
 import re
@@ -27,10 +28,17 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
 
-from semhash.errors import ConfigError, IndexFormatError, IndexNotFoundError
+from pydoc_data.topics import topics
+
+from .corpus import read_corpus
+from .errors import ConfigError, IndexFormatError, IndexNotFoundError
+from .index import IndexConfig, SemanticIndex
+from .store import titles_and_lengths
+from .train.config import ModelConfig
 
 DEFAULT_DEMO_DIR = Path("corpora/stdlib-docs")
 DEMO_INDEX = "demo"
@@ -92,8 +100,6 @@ def iter_stdlib_docs() -> Iterator[tuple[str, str]]:
         text = module_doc(module)
         if text:
             yield f"modules/{module.__name__}.txt", text
-    from pydoc_data.topics import topics
-
     for name in sorted(topics):
         text = topics[name].strip()
         if text:
@@ -296,10 +302,6 @@ def demo_index(corpus: str | os.PathLike, dest: str | os.PathLike, *, rebuild: b
     An index at ``dest`` built from another corpus is never replaced without ``rebuild``
     (:class:`ConfigError`).
     """
-    from semhash.corpus import read_corpus
-    from semhash.index import IndexConfig, SemanticIndex
-    from semhash.model import ModelConfig
-
     corpus, dest = Path(corpus), Path(dest)
     config = IndexConfig(model=ModelConfig())
     report = read_corpus(corpus, progress=progress)
@@ -317,8 +319,6 @@ def demo_index(corpus: str | os.PathLike, dest: str | os.PathLike, *, rebuild: b
 def _existing_index(dest: Path, corpus: Path):
     """The index at ``dest`` if it is a demo index of ``corpus``, ``None`` if there is none;
     :class:`ConfigError` for anything else there."""
-    from semhash.index import SemanticIndex
-
     if not dest.exists():
         return None
     refuse = (f"{dest} holds an index that `semhash demo` did not build from {corpus}; give the demo "
@@ -338,11 +338,6 @@ def _existing_index(dest: Path, corpus: Path):
 def _built_from(index, documents, config) -> bool:
     """Whether ``index`` holds exactly ``documents`` (ids, titles, lengths; those without a word
     of the vocabulary among its skipped files) and was trained with ``config``."""
-    import json
-    from dataclasses import asdict
-
-    from semhash.store import titles_and_lengths
-
     def plain(value):
         return json.loads(json.dumps(value))
 
