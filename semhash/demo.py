@@ -30,9 +30,8 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from types import ModuleType
-
 from pydoc_data.topics import topics
+from types import ModuleType
 
 from .corpus import read_corpus
 from .errors import ConfigError, IndexFormatError, IndexNotFoundError
@@ -294,8 +293,8 @@ def _unique_name(rel: str, used: set[str]) -> str:
 
 
 def demo_index(corpus: str | os.PathLike, dest: str | os.PathLike, *, rebuild: bool = False,
-               progress: bool = False):
-    """``(index, reused)``: the demo index of ``corpus`` at ``dest``, trained with the default
+               progress: bool = False) -> tuple[SemanticIndex, bool]:
+    """``(index, trained)``: the demo index of ``corpus`` at ``dest``, trained with the default
     :class:`~semhash.index.IndexConfig` (the documented model), or the index already there when
     it was built from the same documents with the same parameters (``rebuild`` trains anyway).
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import tempfile
+from collections.abc import Callable
 
 import click
 from click.core import ParameterSource
@@ -32,7 +33,7 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="semhash")
-def cli():
+def cli() -> None:
     """semhash: semantic hashing document retrieval.
 
     Index a folder, then query it:
@@ -92,7 +93,7 @@ table_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 
-def search_options(fn):
+def search_options(fn: Callable) -> Callable:
     """The options every ranked search takes: -k, --radius, --no-rerank, --json."""
     for option in reversed((
         click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results."),

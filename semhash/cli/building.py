@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +16,9 @@ from ..choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS
 from ..errors import SemhashError
 from .app import fail, index_option
 from .output import echo_hits
+
+if TYPE_CHECKING:  # annotations only: the index loads when a command runs
+    from ..index import IndexConfig, SemanticIndex
 
 DEMO_QUERIES = ("compress a file", "parse command line arguments", "send an email", "read a csv file")
 
@@ -53,13 +57,15 @@ def _hidden_sizes(hidden: str) -> tuple[int, ...]:
               help="Input weighting: log(1+tf)*log(1+N/df), or raw counts.")
 @click.option("--max-features", type=int, default=10000, show_default=True, help="Vocabulary size.")
 @click.option("--min-df", type=int, default=2, show_default=True, help="Ignore words in fewer documents.")
-@click.option("--max-df", type=float, default=0.8, show_default=True, help="Ignore words in more than this share of documents.")
+@click.option("--max-df", type=float, default=0.8, show_default=True,
+              help="Ignore words in more than this share of documents.")
 @click.option("--keep-stop-words", is_flag=True, help="Keep English stop words in the vocabulary.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same codes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hidden, batch_size, weighting,
-              max_features, min_df, max_df, keep_stop_words, seed, quiet, variant=None, neighbours=0, graph_codes=None,
-              graph_teacher=None):
+def index_cmd(directory: Path, index_name: str | None, bits: int, pretrain: str, epochs: int | None,
+              pretrain_epochs: int | None, hidden: str, batch_size: int | None, weighting: str, max_features: int,
+              min_df: int, max_df: float, keep_stop_words: bool, seed: int, quiet: bool, variant: str | None = None,
+              neighbours: int = 0, graph_codes: float | None = None, graph_teacher: str | None = None) -> None:
     """Read DIRECTORY, train the autoencoder and save a searchable index.
 
     Example: semhash index ../shared/datasets/20news-bydate/train --index ng20 --bits 32
@@ -70,7 +76,8 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
 
     started = time.time()
     sizes = _hidden_sizes(hidden)
-    model_kw = {"n_bits": bits, "pretrain": pretrain, "hidden": sizes, "seed": seed, "neighbours": neighbours}
+    model_kw: dict[str, Any] = {"n_bits": bits, "pretrain": pretrain, "hidden": sizes, "seed": seed,
+                                "neighbours": neighbours}
     for key, value in (("variant", variant), ("epochs", epochs), ("pretrain_epochs", pretrain_epochs),
                        ("batch_size", batch_size), ("graph_codes", graph_codes), ("graph_teacher", graph_teacher)):
         if value is not None:
@@ -95,7 +102,8 @@ def index_cmd(directory, index_name, bits, pretrain, epochs, pretrain_epochs, hi
         click.echo(f"skipped files are listed in {dest / 'skipped.json'}", err=True)
 
 
-def _build_and_save(directory: Path, index_name: str | None, config, quiet: bool):
+def _build_and_save(directory: Path, index_name: str | None, config: IndexConfig,
+                    quiet: bool) -> tuple[Path, SemanticIndex]:
     """Read the corpus, train and save the index; ``(folder, index)``."""
     from ..corpus import read_corpus  # the library loads when a command runs, not for --help
     from ..index import SemanticIndex, resolve_index_path, writer_lock  # NumPy and the index: (the same)
@@ -117,7 +125,7 @@ def _build_and_save(directory: Path, index_name: str | None, config, quiet: bool
 @click.command("corpus")
 @click.argument("dest", required=False, type=click.Path(path_type=Path), default=None)
 @click.option("--max-docs", type=int, default=None, help="Write at most this many documents.")
-def corpus_cmd(dest, max_docs):
+def corpus_cmd(dest: Path | None, max_docs: int | None) -> None:
     """Write the built-in demo corpus (Python standard library docs) to DEST.
 
     Example: semhash corpus corpora/stdlib-docs
@@ -139,7 +147,7 @@ def corpus_cmd(dest, max_docs):
 @click.option("--max-docs", type=click.IntRange(min=1), default=None,
               help="A quicker demo on the first N documents of the corpus.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def demo_cmd(index_name, rebuild, max_docs, quiet):
+def demo_cmd(index_name: str | None, rebuild: bool, max_docs: int | None, quiet: bool) -> None:
     """Build the stdlib demo corpus, index it and run a few example queries.
 
     The index (indexes/demo) is trained with the default model; a second run reuses it when

@@ -30,8 +30,9 @@ from .app import fail, given_options, index_option, needs_postgres, postgres_opt
               metavar="BYTES", help="VARCHAR max_length of the Milvus id and title fields (longer titles are cut).")
 @postgres_option
 @table_option
-def export_cmd(index_name, out_dir, formats, target_name, postgres_dsn=None, pg_table=None, milvus_index="BIN_FLAT",
-               milvus_max_length=MILVUS_VARCHAR_MAX):
+def export_cmd(index_name: str | None, out_dir: Path | None, formats: str, target_name: str,
+               postgres_dsn: str | None = None, pg_table: str | None = None, milvus_index: str = "BIN_FLAT",
+               milvus_max_length: int = MILVUS_VARCHAR_MAX) -> None:
     """Write every document's code in the formats search backends ingest.
 
     JSONL (hex, base64 and byte list), Parquet, Elasticsearch bit dense_vector and OpenSearch
@@ -55,9 +56,8 @@ def export_cmd(index_name, out_dir, formats, target_name, postgres_dsn=None, pg_
                                "--postgres alone writes no files (add --out DIR, or leave them out)")
     if postgres_dsn is not None:
         _load_postgres(index_name, postgres_dsn, pg_table)
-        if out_dir is None:
-            return
-    _export_files(ctx, index_name, out_dir, formats, target_name, milvus_index, milvus_max_length)
+    if out_dir is not None:  # (without --postgres, --out was required above)
+        _export_files(ctx, index_name, out_dir, formats, target_name, milvus_index, milvus_max_length)
 
 
 def _load_postgres(index_name: str | None, dsn: str, pg_table: str | None) -> None:
@@ -108,7 +108,7 @@ def _export_files(ctx: click.Context, index_name: str | None, out_dir: Path, for
               help="Most hits one search request may ask for (texts x k); more get 422.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
               show_default=True, help="uvicorn log level.")
-def serve_cmd(index_name, host, port, max_body, max_hits, log_level):
+def serve_cmd(index_name: str | None, host: str, port: int, max_body: int, max_hits: int, log_level: str) -> None:
     """Serve an index over HTTP: search, similar documents, codes, add and remove.
 
     JSON endpoints: POST /search, POST /search/batch, POST /similar,

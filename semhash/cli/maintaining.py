@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import SemhashError
 from .app import fail, index_option, json_option
 from .output import echo_json, print_row
+
+if TYPE_CHECKING:  # annotations only: the index loads when a command runs
+    from ..index import SemanticIndex
 
 
 @click.command("info")
@@ -19,7 +24,7 @@ from .output import echo_json, print_row
 @click.option("--verify", is_flag=True,
               help="Check every file of the index against its checksum (model.keras and documents.sqlite "
                    "included); exit 1 naming the first damaged file.")
-def info_cmd(index_name, as_json, verify=False):
+def info_cmd(index_name: str | None, as_json: bool, verify: bool = False) -> None:
     """Show an index's parameters and statistics.
 
     Example: semhash info --index ng20 --verify
@@ -55,8 +60,10 @@ def _info_lines(info: dict) -> list[str]:
         f"skipped:      {info['skipped']}",
         f"vocabulary:   {info['vocabulary']} words ({info['params']['vectorizer']['weighting']})",
         f"code:         {info['n_bits']} bits, layers {model.get('hidden')} -> {info['n_bits']}, "
-        f"pretrain {model.get('pretrain')}, code units {model.get('code_mode')}, variant {model.get('variant', 'plain')}",
-        f"bit balance:  mean {bal['mean']:.3f}, min {bal['min']:.3f}, max {bal['max']:.3f} (share of documents with the bit set)",
+        f"pretrain {model.get('pretrain')}, code units {model.get('code_mode')}, "
+        f"variant {model.get('variant', 'plain')}",
+        f"bit balance:  mean {bal['mean']:.3f}, min {bal['min']:.3f}, max {bal['max']:.3f} "
+        "(share of documents with the bit set)",
         f"buckets:      {buckets.get('n_buckets')} distinct codes, largest {buckets.get('max_bucket')}, "
         f"mean {buckets.get('mean_bucket', 0):.2f} docs, {100 * buckets.get('singleton_fraction', 0):.1f}% singletons",
         f"training:     {info['training_seconds']} s",
@@ -83,7 +90,7 @@ def _update_lines(info: dict) -> list[str]:
 # --------------------------------------------------------------------------- live updates
 
 
-def documents_for_paths(paths, corpus_root: str | None):
+def documents_for_paths(paths: Iterable[str | Path], corpus_root: str | None) -> tuple[list, list]:
     """Documents of files and folders, named as :func:`semhash.corpus.document_path` says.
 
     Under the indexed corpus folder ids are relative to it (as `semhash index` made them),
@@ -115,7 +122,7 @@ def documents_for_paths(paths, corpus_root: str | None):
     return check_documents(documents), skipped
 
 
-def ids_to_remove(idx, args, corpus_root: str | None) -> list[str]:
+def ids_to_remove(idx: SemanticIndex, args: Iterable[str], corpus_root: str | None) -> list[str]:
     """The document ids that ``semhash remove ARGS`` means, each ARG a path or an id.
 
     A path names what `semhash add` of it added: the documents whose stored path is the one
@@ -146,7 +153,7 @@ def ids_to_remove(idx, args, corpus_root: str | None) -> list[str]:
 @click.command("add")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
-def add_cmd(paths, index_name):
+def add_cmd(paths: tuple[Path, ...], index_name: str | None) -> None:
     """Add (or replace) documents in an index without retraining.
 
     Files and folders are read like `semhash index` reads a corpus. Files under the indexed
@@ -172,7 +179,7 @@ def add_cmd(paths, index_name):
 @click.command("remove")
 @click.argument("ids", nargs=-1, required=True)
 @index_option
-def remove_cmd(ids, index_name):
+def remove_cmd(ids: tuple[str, ...], index_name: str | None) -> None:
     """Remove documents by the path they were added from, or by id.
 
     A file path removes what `semhash add` of it added (all records of a .jsonl/.csv file), a
@@ -182,7 +189,7 @@ def remove_cmd(ids, index_name):
     """
     from ..index import update_index  # NumPy and the index load when a command runs, not for --help
 
-    def change(idx):
+    def change(idx: SemanticIndex) -> int:
         return idx.remove(ids_to_remove(idx, ids, idx.manifest.get("corpus_root")))
 
     try:
@@ -196,7 +203,7 @@ def remove_cmd(ids, index_name):
 @index_option
 @click.option("-n", "n", type=click.IntRange(min=1), default=20, show_default=True, help="Number of documents.")
 @json_option
-def outliers_cmd(index_name, n, as_json):
+def outliers_cmd(index_name: str | None, n: int, as_json: bool) -> None:
     """List the documents the autoencoder reconstructs worst (unusual documents).
 
     The error is the KL divergence from a document's word distribution to its reconstruction

@@ -4,11 +4,15 @@ where every line gets one result (its output, or its error in place)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import SemhashError
+
+if TYPE_CHECKING:  # annotations only: NumPy loads when a command runs
+    from ..search import Hit
 
 
 def print_row(rank: int, tag: str, doc_id: str, title: str, snippet: str) -> None:
@@ -18,13 +22,13 @@ def print_row(rank: int, tag: str, doc_id: str, title: str, snippet: str) -> Non
         click.echo(f"     {snippet[:160]}")
 
 
-def print_hits(hits) -> None:
+def print_hits(hits: Iterable[Hit]) -> None:
     """Hits as ranked rows tagged with their Hamming distance and score."""
     for h in hits:
         print_row(h.rank, f"d={h.distance:>2} s={h.score:.3f}", h.id, h.title, h.snippet)
 
 
-def echo_hits(hits, as_json: bool) -> None:
+def echo_hits(hits: Sequence[Hit], as_json: bool) -> None:
     """The hits of one query or document: JSON, or ranked lines."""
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
@@ -34,12 +38,12 @@ def echo_hits(hits, as_json: bool) -> None:
     print_hits(hits)
 
 
-def echo_json(value) -> None:
+def echo_json(value: Any) -> None:
     """``value`` as indented JSON, non-ASCII kept."""
     click.echo(json.dumps(value, ensure_ascii=False, indent=1))
 
 
-def file_lines(stream) -> list[str]:
+def file_lines(stream: Iterable[str]) -> list[str]:
     """Every line of a ``--file`` (blank ones too: each line gets one result), without its end."""
     return [line.rstrip("\r\n") for line in stream]
 
@@ -59,7 +63,7 @@ def raise_if_lines_failed(results: Sequence) -> None:
                                "each has its error in place of its result")
 
 
-def each_checked(items: Sequence, checked: Sequence, run: Callable[[list], Sequence]) -> list:
+def each_checked(items: Sequence, checked: Sequence, run: Callable[[list], Iterable]) -> list:
     """The result of each item, or the error ``checked`` holds in its place: ``run(good)`` is
     called once, with the items whose check is not a :class:`SemhashError`."""
     results = iter(run([item for item, c in zip(items, checked) if not isinstance(c, SemhashError)]))

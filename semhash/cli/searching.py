@@ -7,6 +7,7 @@ each command, and nothing here imports scikit-learn, SciPy, TensorFlow or FAISS.
 from __future__ import annotations
 
 import json
+from typing import TextIO
 
 import click
 
@@ -28,8 +29,9 @@ from .output import each_checked, echo_hits, echo_json, file_lines, raise_if_lin
               help="Threads for a --file batch [default: the number of cores, at most 8].")
 @postgres_option
 @table_option
-def query_cmd(text, index_name, k, radius, no_rerank, as_json, query_file, lookup, threads, postgres_dsn=None,
-              pg_table=None):
+def query_cmd(text: str | None, index_name: str | None, k: int, radius: int | None, no_rerank: bool, as_json: bool,
+              query_file: TextIO | None, lookup: str, threads: int | None, postgres_dsn: str | None = None,
+              pg_table: str | None = None) -> None:
     """Search an index for TEXT and print the best documents.
 
     With --file, every line of the file is a query and gets exactly one result, in order:
@@ -49,7 +51,7 @@ def query_cmd(text, index_name, k, radius, no_rerank, as_json, query_file, looku
     if local_only:
         raise click.UsageError(f"{' and '.join(local_only)} apply to the local index, not to --postgres "
                                "(PostgreSQL finds the ball with its btree index and answers one query at a time)")
-    texts = [text] if query_file is None else file_lines(query_file)
+    texts = file_lines(query_file) if query_file is not None else [text or ""]  # TEXT is given without --file
     search = dict(k=k, radius=radius, rerank=not no_rerank)
     try:
         if postgres_dsn is not None:
@@ -65,7 +67,8 @@ def query_cmd(text, index_name, k, radius, no_rerank, as_json, query_file, looku
         raise_if_lines_failed(results)
 
 
-def _query_local(index_name, texts: list[str], each: bool, search: dict, lookup: str, threads) -> list:
+def _query_local(index_name: str | None, texts: list[str], each: bool, search: dict, lookup: str,
+                 threads: int | None) -> list:
     """The hits of each text in the local index; with ``each``, an error in place of a text's hits."""
     from ..index import open_index  # the index and NumPy load when a command runs, not for --help
     from ..search import search_each  # (the same)
@@ -76,7 +79,8 @@ def _query_local(index_name, texts: list[str], each: bool, search: dict, lookup:
     return idx.search_batch(texts, lookup=lookup, threads=threads, **search)
 
 
-def _query_postgres(index_name, texts: list[str], each: bool, dsn: str, table: str | None, search: dict) -> list:
+def _query_postgres(index_name: str | None, texts: list[str], each: bool, dsn: str, table: str | None,
+                    search: dict) -> list:
     """The hits of each text in the PostgreSQL table, encoded with the local index."""
     from ..index import open_index  # the index and NumPy load when a command runs, not for --help
     from ..postgres import DEFAULT_TABLE, PostgresSearcher  # psycopg: the optional extra, for --postgres only
@@ -84,7 +88,7 @@ def _query_postgres(index_name, texts: list[str], each: bool, dsn: str, table: s
 
     idx = open_index(index_name, mmap=True)
     with PostgresSearcher(dsn, table or DEFAULT_TABLE, idx) as searcher:
-        def run(batch):
+        def run(batch: list[str]) -> list:
             return searcher.search_batch(batch, **search)
 
         return each_checked(texts, check_texts(idx, texts), run) if each else run(texts)
@@ -109,7 +113,8 @@ def _echo_file_results(texts: list[str], results: list, as_json: bool) -> None:
 @click.argument("doc_id")
 @index_option
 @search_options
-def similar_cmd(doc_id, index_name, k, radius, no_rerank, as_json):
+def similar_cmd(doc_id: str, index_name: str | None, k: int, radius: int | None, no_rerank: bool,
+                as_json: bool) -> None:
     """Print the indexed documents most like the document DOC_ID (itself left out).
 
     DOC_ID is an id as `semhash query` prints it. The document's stored code and TF-IDF row
@@ -138,7 +143,7 @@ def similar_cmd(doc_id, index_name, k, radius, no_rerank, as_json):
                    "array), uint8 (Milvus: bytes(...)), json (all of them, one object per line).")
 @click.option("--file", "text_file", type=click.File("r", encoding="utf-8"), default=None,
               help="Read one text per line from a file ('-' for standard input); every line gets an output line.")
-def encode_cmd(texts, index_name, fmt, text_file):
+def encode_cmd(texts: tuple[str, ...], index_name: str | None, fmt: str, text_file: TextIO | None) -> None:
     """Print the code of each TEXT, one line each, as the exported files write them.
 
     Use it to query a backend loaded with `semhash export` with the same codes. A text is

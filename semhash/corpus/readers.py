@@ -191,15 +191,15 @@ def read_csv(path: Path, rel: str, max_chars: int) -> FileResult:
                     continue  # blank line
                 rowno += 1
                 records.add(f"{rel}:{rowno}", f"{rel}#{rowno}", _cell(row, id_col), _cell(row, title_col),
-                            _cell(row, text_col, ""))
+                            _cell(row, text_col) or "")
         except csv.Error as exc:
             records.skip(rel, f"invalid CSV after row {rowno}: {exc}")
     return records.result()
 
 
-def _cell(row: list[str], col: int | None, default: str | None = None) -> str | None:
-    """The value of column ``col`` of ``row``; ``default`` for no such column or a short row."""
-    return row[col] if col is not None and col < len(row) else default
+def _cell(row: list[str], col: int | None) -> str | None:
+    """The value of column ``col`` of ``row``; ``None`` for no such column or a short row."""
+    return row[col] if col is not None and col < len(row) else None
 
 
 def _csv_layout(first_line: str) -> tuple[str, list[str]] | None:

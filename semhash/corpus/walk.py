@@ -95,7 +95,7 @@ def _walk(root: Path, skipped: list[Skipped]) -> Iterator[tuple[Path, str]]:
         top = _sorted_entries(root)
     except OSError as exc:
         raise CorpusError(f"cannot read corpus folder {root}: {strerror(exc)}") from exc
-    stack = [(iter(top), "", (root_real,))]
+    stack: list[tuple[Iterator[os.DirEntry], str, tuple[str, ...]]] = [(iter(top), "", (root_real,))]
     while stack:
         entries, prefix, ancestors = stack[-1]
         entry = next(entries, None)

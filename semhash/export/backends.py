@@ -8,6 +8,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,11 @@ from ..choices import MILVUS_VARCHAR_MAX
 from ..codes import to_hex
 from ..errors import ConfigError
 from .code_formats import as_packed, to_base64, to_int8_bytes, to_uint8_lists
+
+if TYPE_CHECKING:  # annotations only (pyarrow is an optional extra)
+    import pyarrow as pa
+
+    from ..index import SemanticIndex
 
 BIT_ORDER = "msb-first: bit i is in byte i // 8 at position 7 - i % 8 (numpy.packbits order)"
 PARQUET_HINT = "Parquet export needs pyarrow, which is not installed: pip install pyarrow"
@@ -37,7 +43,7 @@ class CodeRecord:
     code: np.ndarray  # packed uint8, (n_bits // 8,)
 
 
-def index_records(index) -> list[CodeRecord]:
+def index_records(index: SemanticIndex) -> list[CodeRecord]:
     """Every live document of ``index`` with its stored code, in row order."""
     rows = np.asarray(index.table.ids_, dtype=np.int64)
     codes = np.asarray(index.table.codes_, dtype=np.uint8)
@@ -70,13 +76,13 @@ def parquet_available() -> bool:
     """Whether pyarrow (an optional extra) can be imported."""
     try:
         import pyarrow  # noqa: F401  (the optional extra: only asked whether it is there)
-        import pyarrow.parquet  # noqa: F401
+        import pyarrow.parquet  # noqa: F401  (the same)
     except ImportError:
         return False
     return True
 
 
-def parquet_table(records: list[CodeRecord], n_bits: int):
+def parquet_table(records: list[CodeRecord], n_bits: int) -> pa.Table:
     """A ``pyarrow.Table`` of the codes (``code`` is a binary column of the packed bytes)."""
     try:
         import pyarrow as pa  # the optional extra, needed only for Parquet

@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..checks import check_list
 from ..choices import CODE_FORMATS
@@ -19,19 +21,22 @@ from ..codes import to_hex, unpack_bits
 from ..errors import ConfigError, QueryError
 from ..search import text_terms
 
+if TYPE_CHECKING:  # annotations only
+    from ..index import SemanticIndex
 
-def as_packed(packed) -> np.ndarray:
+
+def as_packed(packed: ArrayLike) -> np.ndarray:
     """``packed`` as a 2-d ``uint8`` array, one code per row (a single code becomes one row)."""
     packed = np.asarray(packed, dtype=np.uint8)
     return packed[None, :] if packed.ndim == 1 else packed
 
 
-def to_uint8_lists(packed) -> list[list[int]]:
+def to_uint8_lists(packed: ArrayLike) -> list[list[int]]:
     """Each packed code as a list of its bytes, ints 0..255 (Milvus: ``bytes(lst)``)."""
     return as_packed(packed).tolist()
 
 
-def to_int8_bytes(packed) -> list[list[int]]:
+def to_int8_bytes(packed: ArrayLike) -> list[list[int]]:
     """Each packed code as signed bytes, ints -128..127 (two's complement of the same byte).
 
     The form Elasticsearch ``bit`` and OpenSearch ``binary`` vectors take as a JSON array.
@@ -39,7 +44,7 @@ def to_int8_bytes(packed) -> list[list[int]]:
     return as_packed(packed).view(np.int8).tolist()
 
 
-def from_int8_bytes(values) -> np.ndarray:
+def from_int8_bytes(values: ArrayLike) -> np.ndarray:
     """Packed uint8 codes from :func:`to_int8_bytes` lists (or any ints -128..255)."""
     arr = np.atleast_2d(np.asarray(values, dtype=np.int16))
     if arr.size and (arr.min() < -128 or arr.max() > 255):
@@ -47,18 +52,18 @@ def from_int8_bytes(values) -> np.ndarray:
     return (arr & 0xFF).astype(np.uint8)
 
 
-def to_base64(packed) -> list[str]:
+def to_base64(packed: ArrayLike) -> list[str]:
     """Standard base64 of each packed code's bytes."""
     return [base64.b64encode(bytes(row)).decode("ascii") for row in as_packed(packed)]
 
 
-def to_bit_strings(packed, n_bits: int | None = None) -> list[str]:
+def to_bit_strings(packed: ArrayLike, n_bits: int | None = None) -> list[str]:
     """Each code as a string of ``0``/``1``, bit 0 first (the order of ES/OpenSearch dimensions)."""
     bits = unpack_bits(as_packed(packed), n_bits)
     return ["".join("1" if b else "0" for b in row) for row in bits]
 
 
-def code_dict(packed_row, n_bits: int) -> dict:
+def code_dict(packed_row: ArrayLike, n_bits: int) -> dict:
     """Every representation of one code (what ``semhash encode --format json`` prints)."""
     row = as_packed(packed_row)
     return {
@@ -98,7 +103,7 @@ CODE_FORMATTERS: dict[str, Callable[[np.ndarray, int], list]] = {
 }
 
 
-def code_values(packed, n_bits: int, fmt: str) -> list:
+def code_values(packed: ArrayLike, n_bits: int, fmt: str) -> list:
     """The JSON value of each code in ``fmt`` (what ``POST /encode`` answers): a string for
     ``hex`` and ``bits``, a list of ints for ``int8`` and ``uint8``, an object for ``json``."""
     packed = as_packed(packed)
@@ -108,13 +113,13 @@ def code_values(packed, n_bits: int, fmt: str) -> list:
     return formatter(packed, n_bits)
 
 
-def format_codes(packed, n_bits: int, fmt: str) -> list[str]:
+def format_codes(packed: ArrayLike, n_bits: int, fmt: str) -> list[str]:
     """One printable line per code in ``fmt`` (one of :data:`semhash.choices.CODE_FORMATS`):
     the value itself for a string, else its JSON."""
     return [v if isinstance(v, str) else json.dumps(v) for v in code_values(packed, n_bits, fmt)]
 
 
-def encode_texts(index, texts: list[str]) -> np.ndarray:
+def encode_texts(index: SemanticIndex, texts: list[str]) -> np.ndarray:
     """Packed codes of ``texts`` (as ``index.encode``), refusing a text a query would refuse
     (empty, too long, no word of the vocabulary: :func:`semhash.search.text_terms`)."""
     texts = check_list(texts, "texts", "encode_texts")

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..choices import EXPORT_FORMATS, MILVUS_VARCHAR_MAX
@@ -34,6 +35,9 @@ from .backends import (
     parquet_available,
     parquet_table,
 )
+
+if TYPE_CHECKING:  # annotations only
+    from ..index import SemanticIndex
 
 FORMATS = EXPORT_FORMATS
 
@@ -98,7 +102,7 @@ def write_text(path: Path, lines: Iterable[str]) -> Path:
     return path
 
 
-def write_json(path: Path, obj) -> Path:
+def write_json(path: Path, obj: Any) -> Path:
     """Write ``obj`` as indented JSON to ``path`` through a temporary file."""
     return write_text(path, [json.dumps(obj, indent=2, ensure_ascii=False)])
 
@@ -152,7 +156,7 @@ FILE_WRITERS: dict[str, Callable[[ExportJob], list[Path]]] = {
 }
 
 
-def export_index(index, out_dir: str | os.PathLike, formats: str | Iterable[str] | None = None,
+def export_index(index: SemanticIndex, out_dir: str | os.PathLike, formats: str | Iterable[str] | None = None,
                  index_name: str = "semhash", milvus: MilvusOptions | None = None) -> list[Path]:
     """Write every document's code to ``out_dir`` in ``formats``; returns the files written.
 

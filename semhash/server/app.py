@@ -4,7 +4,8 @@ Endpoints are plain ``def`` functions: FastAPI runs them in its thread pool, so 
 does not block the event loop. Each reader takes the service's current snapshot once.
 """
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query
@@ -14,6 +15,7 @@ from ..checks import MAX_K, is_whole
 from ..corpus import Document, extract_title
 from ..errors import ConfigError
 from ..export import code_values, encode_texts
+from ..search import Hit
 from ..similar import similar
 from .limits import DEFAULT_MAX_BODY, DEFAULT_MAX_HITS, BodyLimit, hits_over_limit
 from .models import (
@@ -46,12 +48,12 @@ def check_hits_wanted(n_texts: int | None, k: int, max_hits: int) -> None:
         raise HTTPException(422, why)
 
 
-def hits_out(hits) -> dict:
+def hits_out(hits: Iterable[Hit]) -> dict:
     """A search's hits as the response body."""
     return {"hits": [h.to_dict() for h in hits]}
 
 
-def create_app(service: IndexService, max_body: int = DEFAULT_MAX_BODY, max_hits: int = DEFAULT_MAX_HITS):
+def create_app(service: IndexService, max_body: int = DEFAULT_MAX_BODY, max_hits: int = DEFAULT_MAX_HITS) -> BodyLimit:
     """The FastAPI application over ``service`` (already started), wrapped in :class:`BodyLimit`.
 
     ``max_body`` bytes of request body (413 beyond), ``max_hits`` hits per search request
@@ -152,12 +154,14 @@ def add_document_routes(app: FastAPI, service: IndexService) -> None:
         return {"removed": removed, "documents": len(service.current().index.table)}
 
     app.delete("/documents", response_model=DeleteResponse,
-               summary="Remove documents by id (every id must be indexed; otherwise 404 and nothing is removed)")(delete)
+               summary="Remove documents by id (every id must be indexed; otherwise 404 and nothing is "
+                       "removed)")(delete)
     app.post("/documents/delete", response_model=DeleteResponse,
-             summary="Remove documents by id (the same as DELETE /documents, for clients without DELETE bodies)")(delete)
+             summary="Remove documents by id (the same as DELETE /documents, for clients without DELETE "
+                     "bodies)")(delete)
 
 
-def serve(name_or_path=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+def serve(name_or_path: str | os.PathLike | None = None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           max_body: int = DEFAULT_MAX_BODY, log_level: str = "info", max_hits: int = DEFAULT_MAX_HITS) -> None:
     """Load the index and serve it until interrupted (blocks)."""
     import uvicorn  # the HTTP server, needed only to serve (create_app alone does not)

@@ -5,6 +5,7 @@ wrong method, 500 for a damaged index or a bug (still JSON)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -64,7 +65,7 @@ def status_of(exc: SemhashError) -> int:
 
 async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
     """422: the first schema error in ``message``, all of them (without input) in ``detail``."""
-    errors = validation_errors(exc.errors())
+    errors = validation_errors(list(exc.errors()))
     first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(p) for p in first["loc"]) or "body"
     return error(422, f"{where}: {first['msg']}", errors)
@@ -85,10 +86,14 @@ async def on_bug(request: Request, exc: Exception) -> JSONResponse:
 
 def add_error_handlers(app: FastAPI) -> None:
     """Answer every error of ``app`` as JSON."""
-    app.add_exception_handler(RequestValidationError, on_invalid)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(SemhashError, on_semhash)
-    app.add_exception_handler(Exception, on_bug)
+    handlers: dict[type[Exception], Callable[[Request, Any], Awaitable[JSONResponse]]] = {
+        RequestValidationError: on_invalid,
+        StarletteHTTPException: on_http,
+        SemhashError: on_semhash,
+        Exception: on_bug,
+    }
+    for exc_class, handler in handlers.items():
+        app.add_exception_handler(exc_class, handler)
 
 
 __all__ = ["add_error_handlers", "error", "json_safe", "status_of", "validation_errors"]

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -90,7 +90,7 @@ class IndexService:
         if self.check_interval >= 0 and now - self._checked >= self.check_interval:
             self._checked = now
             self._reload_if_changed(snap)
-        return self._snapshot
+        return cast(Snapshot, self._snapshot)  # set by start(); a reload only replaces it
 
     def _reload_if_changed(self, snap: Snapshot) -> None:
         try:
