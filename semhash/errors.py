@@ -36,3 +36,8 @@ class IndexFormatError(SemhashError):
 
 class QueryError(SemhashError, ValueError):
     """A query cannot be answered (empty, or no known words)."""
+
+
+class BinaryDataError(ValueError):
+    """Data that is not text (raised by ``semhash.corpus.decode_bytes``; a corpus reader skips
+    the file). A ``ValueError``, not a :class:`SemhashError`: it never reaches a user."""
