@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import importlib
 
-from .choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS
-from .train.config import CODE_MODES, ModelConfig
-from .train.quiet import _stderr_caught, import_tensorflow_quietly
+from .choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS  # noqa: F401 - re-exported
+from .train.config import CODE_MODES, ModelConfig  # noqa: F401 - re-exported
+from .train.quiet import _stderr_caught, import_tensorflow_quietly  # noqa: F401 - re-exported
 
 _MOVED = {
     "semhash.train.arrays": ("batches", "dense_rows", "row_distributions", "sigmoid", "softmax"),
@@ -35,9 +35,6 @@ _MOVED = {
     "semhash.train.trainer": ("TrainingResult", "check_code_targets", "train", "train_encoder"),
 }
 _MODULE_OF = {name: module for module, names in _MOVED.items() for name in names}
-
-__all__ = sorted([*_MODULE_OF, "CODE_MODES", "GRAPH_TEACHERS", "ModelConfig", "PRETRAIN_KINDS", "VARIANTS",
-                  "import_tensorflow_quietly"])
 
 
 def __getattr__(name: str):

@@ -39,8 +39,9 @@ def test_numpy_side_of_training_imports_no_tensorflow():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
     config_only = subprocess.run(
-        [sys.executable, "-c", "import sys, semhash.train.config\n"
-         "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'sklearn', 'scipy'}))"],
+        [sys.executable, "-c", ("import sys, semhash.train.config\n"
+                                "print(sorted({m.split('.')[0] for m in sys.modules}"
+                                " & {'tensorflow', 'keras', 'sklearn', 'scipy'}))")],
         capture_output=True, text=True, timeout=300)
     assert config_only.returncode == 0, config_only.stderr
     assert config_only.stdout.strip() == "[]"

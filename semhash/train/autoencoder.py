@@ -96,10 +96,10 @@ AUTOENCODER_VARIANTS: dict[str, Variant] = {
 class Autoencoder(NamedTuple):
     """The Keras models of one autoencoder; they share their layers."""
 
-    autoencoder: object  # words -> word logits
-    encoder: object  # words -> code logits (variational: [means, log-variances])
-    decoder: object  # code -> word logits
-    trainer: object  # words -> [word logits, code logits], for the graph-code loss
+    autoencoder: keras.Model  # words -> word logits
+    encoder: keras.Model  # words -> code logits (variational: [means, log-variances])
+    decoder: keras.Model  # code -> word logits
+    trainer: keras.Model  # words -> [word logits, code logits], for the graph-code loss
 
 
 def build_layers(n_inputs: int, cfg: ModelConfig) -> tuple[list, list]:

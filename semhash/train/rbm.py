@@ -82,12 +82,13 @@ class SoftmaxVisible(VisibleUnits):
 VISIBLE_UNITS: dict[str, VisibleUnits] = {"softmax": SoftmaxVisible(), "bernoulli": VisibleUnits()}
 
 
-def cd1_step(v0: np.ndarray, W: np.ndarray, b_h: np.ndarray, b_v: np.ndarray, visible: VisibleUnits,
+def cd1_step(v0: np.ndarray, W: np.ndarray, b_h: np.ndarray, b_v: np.ndarray, visible: str,
              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """One contrastive-divergence step; returns the gradients and the reconstruction loss."""
+    """One contrastive-divergence step with the ``visible`` units (:data:`VISIBLE_UNITS`);
+    returns the gradients and the reconstruction loss."""
     h0 = sigmoid(v0 @ W + b_h)
     h0_sample = (rng.random(h0.shape, dtype=np.float32) < h0).astype(np.float32)
-    v1, loss = visible.reconstruct(v0, h0_sample, W, b_v)
+    v1, loss = VISIBLE_UNITS[visible].reconstruct(v0, h0_sample, W, b_v)
     h1 = sigmoid(v1 @ W + b_h)
     m = v0.shape[0]
     dW = (v0.T @ h0 - v1.T @ h1) / m
@@ -116,7 +117,7 @@ def train_rbm(X, n_hidden: int, visible: str, epochs: int, lr: float, batch_size
         for idx in batches(n, batch_size, rng):
             v0 = dense_rows(X, idx)
             v0_scale = units.batch_scale(v0)
-            dW, dbh, dbv, loss = cd1_step(v0, W, b_h, b_v, units, rng)
+            dW, dbh, dbv, loss = cd1_step(v0, W, b_h, b_v, visible, rng)
             step = lr / v0_scale
             for v, g, p in zip(vel, (dW - 2e-4 * W * v0_scale, dbh, dbv), (W, b_h, b_v)):
                 v *= momentum

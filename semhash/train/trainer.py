@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,7 +35,7 @@ class TrainingResult:
     """What training produced: the NumPy encoder, the Keras model and the loss curves."""
 
     encoder: EncoderWeights
-    keras_model: object
+    keras_model: Any  # the Keras autoencoder (keras.Model)
     pretrain_losses: list[list[float]] = field(default_factory=list)
     finetune_losses: list[float] = field(default_factory=list)
     validation_losses: list[float] = field(default_factory=list)
