@@ -1,7 +1,7 @@
 """Speed benchmark (issue #4): lookup latency against database size, FAISS and BM25 baselines,
 cold CLI time, encoding throughput, memory and mmap open time.
 
-    python benchmarks/speed.py --index ng20 --sizes 10000,100000,1000000
+    python -m benchmarks.speed --index ng20 --sizes 10000,100000,1000000
 
 Database codes are real: the index's encoder (trained on 20NG train) encodes 20NG train+test;
 beyond those 18.8k documents the database grows with *perturbed documents* (a random subset,
@@ -20,7 +20,6 @@ Writes ``benchmarks/SPEED.md``, ``benchmarks/speed.json`` and ``benchmarks/speed
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from benchmarks.common import REPO, argument_parser, command_line, int_list
 from semhash.codes import encode_packed
 from semhash.corpus import read_corpus
 from semhash.hashtable import HammingTable, substring_slices
@@ -42,7 +42,6 @@ from semhash.search import (MAX_SHORTLIST, MIN_SHORTLIST, codes_and_weights, cos
                              knn_fill, merge_candidates, order_shortlist, select_candidates)
 from semhash.vectorize import l2_normalize, tokenize
 
-REPO = Path(__file__).resolve().parents[1]
 NG20 = REPO.parent / "shared" / "datasets" / "20news-bydate"
 K = 10
 
@@ -494,7 +493,7 @@ def write_report(path: Path, res: dict) -> None:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argument_parser("speed", __doc__)
     ap.add_argument("--index", default="ng20", help="index name or path (its encoder makes the codes)")
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--bits", default="32,64", help="code lengths to benchmark (64 is synthetic for a 32-bit index)")
@@ -512,7 +511,7 @@ def main(argv=None) -> None:
     import bm25s
     import faiss
 
-    res = {"command": "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    res = {"command": command_line("speed", argv),
            "index": args.index, "n_queries": args.queries,
            "env": {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "platform": platform.platform(),
                    "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
@@ -552,8 +551,8 @@ def main(argv=None) -> None:
     X_base, X_q = X[base], X[qrows]
     tfidf_base, qvecs_all = l2_normalize(X_base), l2_normalize(X_q)
     qvecs = [(qvecs_all[i].indices.astype(np.int64), qvecs_all[i].data) for i in range(args.queries)]
-    sizes = [int(s) for s in args.sizes.split(",")]
-    bits_list = [int(b) for b in args.bits.split(",")]
+    sizes = int_list(args.sizes)
+    bits_list = int_list(args.bits)
     res["synthetic_64"] = 64 in bits_list and enc.n_bits != 64
     res["lookup"] = []
     for bits in bits_list:

@@ -541,7 +541,7 @@ def test_benchmark_script_writes_results_md(tmp_path: Path):
     assert module.main(args) == 0
     text = out.read_text()
     assert "| LSH (random hyperplanes) |" in text and "AMMI (QUOTED, not measured)" in text
-    assert "python benchmarks/quality.py --methods lsh,tfidf --bits 16" in text
+    assert "python -m benchmarks.quality --methods lsh,tfidf --bits 16" in text
     assert "CPUs (`os.cpu_count()`)" in text and "Total wall time" in text
     assert "| issue 7 target | ≥ 56 |" in text and "over 2 seed(s)" in text
     runs = []
@@ -558,17 +558,15 @@ def test_benchmark_script_writes_results_md(tmp_path: Path):
     assert module.main(["--rebuild", "--json", str(saved), "--out", str(rebuilt), "--report", str(tmp_path / "report")]) == 0
     again = rebuilt.read_text()
     assert f"| LSH (random hyperplanes) | {cell} |" in again and "--rebuild" in again
-    assert again.replace("- re-rendered from `benchmarks/quality.json` with `python benchmarks/quality.py --rebuild`\n", "") == text
+    assert again.replace("- re-rendered from `benchmarks/quality.json` with `python -m benchmarks.quality --rebuild`\n", "") == text
 
 
 def _benchmark_module(name: str):
-    import importlib.util
+    """``benchmarks.<name>``: the scripts are a package, run as ``python -m benchmarks.<name>``
+    from the repository root (which ``python -m pytest`` puts on the path)."""
+    import importlib
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"benchmarks.{name}")
 
 
 def test_label_ceiling_codewords_are_distinct_and_every_bit_splits_the_classes():
