@@ -90,20 +90,20 @@ def count_matrix(texts: list[str], vocabulary: dict[str, int]) -> "sp.csr_matrix
     return matrix
 
 
-def idf_weights(df: np.ndarray, n_docs: int) -> np.ndarray:
-    """Inverse document frequency ``log(1 + N / df)``."""
-    return np.log1p(n_docs / np.maximum(df, 1)).astype(np.float32)
+def idf_weights(df: np.ndarray, n_docs: int, dtype: type = np.float32) -> np.ndarray:
+    """Inverse document frequency ``log(1 + N / df)`` (``dtype``: the evaluation protocol keeps float64)."""
+    return np.log1p(n_docs / np.maximum(df, 1)).astype(dtype)
 
 
-def weight_counts(counts, idf: np.ndarray | None) -> "sp.csr_matrix":
+def weight_counts(counts, idf: np.ndarray | None, dtype: type = np.float32) -> "sp.csr_matrix":
     """``log(1 + tf) * idf`` for TF-IDF; the counts unchanged when ``idf`` is None."""
     import scipy.sparse as sp
 
     if idf is None:
-        return counts.astype(np.float32)
-    weighted = counts.astype(np.float32, copy=True)
+        return counts.astype(dtype)
+    weighted = counts.astype(dtype, copy=True)
     weighted.data = np.log1p(weighted.data)
-    return (weighted @ sp.diags(idf)).tocsr().astype(np.float32)
+    return (weighted @ sp.diags(idf)).tocsr().astype(dtype)
 
 
 def l2_normalize(matrix) -> "sp.csr_matrix":
