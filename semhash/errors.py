@@ -1,5 +1,8 @@
 """Typed exceptions raised by the library; the CLI turns them into one-line messages."""
 
+# the fix every error about a damaged or incomplete index folder ends with
+REBUILD = "rebuild the index with `semhash index`"
+
 
 class SemhashError(Exception):
     """Base class for every error semhash raises on purpose."""

@@ -32,7 +32,6 @@ Nothing here imports TensorFlow except :meth:`SemanticIndex.build` (and
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -49,10 +48,11 @@ import numpy as np
 from . import __version__
 from . import store as docstore
 from .codes import CsrArrays, EncoderWeights, LazyCsr, bit_balance, check_csr, encode_packed, unpack_bits
-from .errors import ConfigError, IndexFormatError, IndexNotFoundError, SemhashError
+from .errors import REBUILD, ConfigError, IndexFormatError, IndexNotFoundError, SemhashError
 from .hashtable import FILES as TABLE_FILES
 from .hashtable import HammingTable
-from .integrity import BLOCK_BYTES, DIGEST_BYTES, FolderReader, file_meta, lazy_npy, mismatch, npy_array, sha256_hex
+from .integrity import (BLOCK_BYTES, DIGEST_BYTES, FolderReader, file_meta, lazy_npy, mismatch, npy_array, sha256_file,  # noqa: F401 - sha256_file re-exported
+                        sha256_hex)
 from .manifest import FORMAT, FORMAT_VERSION
 from .manifest import MAX_BYTES as MANIFEST_MAX_BYTES
 from .manifest import dumps as dump_manifest
@@ -71,7 +71,6 @@ BLOCKS_FILE = "block_checksums.npy"
 ROW_DIGESTS_FILE = "documents_digest.npy"
 DEFAULT_HOME = Path("indexes")
 DEFAULT_NAME = "default"
-REBUILD = "rebuild the index with `semhash index`"
 
 # The files of the format, by how a query reads them.
 # Read whole at load and checked whole:
@@ -161,14 +160,6 @@ def _index_not_found(name_or_path, dest: Path) -> IndexNotFoundError:
                  else "which holds: " + ", ".join(names))
         message += f"; index names resolve in {home.absolute()} ({why}), {there}"
     return IndexNotFoundError(f"{message}; build one with `semhash index DIR --index {target}`")
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _fsync_tree(folder: Path) -> None:

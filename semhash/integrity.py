@@ -21,14 +21,14 @@ import io
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from .errors import IndexFormatError
+from .errors import REBUILD, IndexFormatError
 
 BLOCK_BYTES = 8192  # a TF-IDF row is a few hundred bytes: a re-ranked row costs one or two blocks
 DIGEST_BYTES = 16  # the first 16 bytes of each block's sha256
-REBUILD = "rebuild the index with `semhash index`"
 # a .npy header of the arrays semhash writes is a few hundred bytes; it must fit in block 0
 NPY_HEADER_MAX = BLOCK_BYTES
 
@@ -43,6 +43,22 @@ def mismatch(path, where: str = "") -> IndexFormatError:
 
 def sha256_hex(data) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_stream(f: BinaryIO, out: BinaryIO | None = None) -> str:
+    """The sha256 of what is left to read in ``f``, read in 1 MiB chunks (each also written to ``out``)."""
+    h = hashlib.sha256()
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
+        if out is not None:
+            out.write(chunk)
+    return h.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The sha256 of the file at ``path``."""
+    with open(path, "rb") as f:
+        return sha256_stream(f)
 
 
 def block_digests(data, block_bytes: int = BLOCK_BYTES) -> np.ndarray:
@@ -263,29 +279,24 @@ class FolderReader:
         """Size and sha256 of ``name`` (read in chunks, for files that are not loaded)."""
         fd = self.open(name, meta["bytes"])
         try:
-            h = hashlib.sha256()
             with os.fdopen(fd, "rb", closefd=False) as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
+                digest = sha256_stream(f)
         finally:
             os.close(fd)
-        if h.hexdigest() != meta["sha256"]:
+        if digest != meta["sha256"]:
             raise mismatch(self.path(name))
 
     def copy(self, name: str, meta: dict, dest: Path) -> None:
         """Copy ``name`` to ``dest``, checking its size and sha256 on the way."""
         fd = self.open(name, meta["bytes"])
-        h = hashlib.sha256()
         try:
             with os.fdopen(fd, "rb", closefd=False) as src, open(dest, "wb") as out:
-                for chunk in iter(lambda: src.read(1 << 20), b""):
-                    h.update(chunk)
-                    out.write(chunk)
+                digest = sha256_stream(src, out)
         finally:
             os.close(fd)
-        if h.hexdigest() != meta["sha256"]:
+        if digest != meta["sha256"]:
             raise mismatch(self.path(name))
 
 
 __all__ = ["BLOCK_BYTES", "ArrayCheck", "BlockCheck", "FolderReader", "block_digests", "file_meta", "lazy_npy",
-           "npy_array"]
+           "npy_array", "sha256_file", "sha256_stream"]

@@ -16,13 +16,12 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import IndexFormatError
+from .errors import REBUILD, IndexFormatError
 
 FORMAT = "semhash-index"
 FORMAT_VERSION = 2  # 2: manifest_sha256, block checksums, row digests of the store
 MAX_BYTES = 16 * 2**20  # a manifest is a few kB; anything far larger is not one
 CHECKSUM = "manifest_sha256"
-REBUILD = "rebuild the index with `semhash index`"
 SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 

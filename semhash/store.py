@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from .errors import ConfigError, IndexFormatError
+from .errors import REBUILD, ConfigError, IndexFormatError
 
 STORE_FILE = "documents.sqlite"
 # the columns a hit reads; a saved index keeps a digest of each row's values (row_digests)
@@ -89,7 +89,7 @@ def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
     path = Path(path)
     if readonly:
         if not path.is_file() or path.is_symlink():
-            raise IndexFormatError(f"document store missing: {path}; rebuild the index with `semhash index`")
+            raise IndexFormatError(f"document store missing: {path}; {REBUILD}")
         conn = sqlite3.connect(store_uri(path), uri=True, check_same_thread=False, factory=GuardedConnection)
         try:
             harden(conn, path)
@@ -151,7 +151,7 @@ def harden(conn: sqlite3.Connection, path: Path) -> None:
     stopped after a budget of VM steps proportional to the file's size.
     """
     def bad(problem: str) -> IndexFormatError:
-        return IndexFormatError(f"document store {path} {problem}; rebuild the index with `semhash index`")
+        return IndexFormatError(f"document store {path} {problem}; {REBUILD}")
 
     budget = (WORK_BASE + WORK_PER_BYTE * path.stat().st_size) // PROGRESS_EVERY
     left = [budget]
