@@ -6,6 +6,7 @@ shows progress with tqdm and trains with TensorFlow, which a query never pays fo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -36,14 +37,14 @@ class Parts(NamedTuple):
     manifest: dict[str, Any]
 
 
-def skipped_records(skipped) -> list[dict]:
+def skipped_records(skipped: Iterable) -> list[dict]:
     """Skipped files (``semhash.corpus.Skipped`` or dicts) as the dicts ``skipped.json`` holds
     (UTF-8: names that are not get escaped)."""
     records = [dict(path=s.path, reason=s.reason) if hasattr(s, "reason") else dict(s) for s in skipped]
     return [{k: escape_surrogates(v) if isinstance(v, str) else v for k, v in s.items()} for s in records]
 
 
-def vectorize(vectorizer: Vectorizer, documents: list, skipped) -> tuple[list, "sp.csr_matrix", list[dict]]:
+def vectorize(vectorizer: Vectorizer, documents: list, skipped: Iterable) -> tuple[list, "sp.csr_matrix", list[dict]]:
     """Weighted rows of the documents that have words of the vocabulary; the others skipped."""
     X = vectorizer.transform([d.text for d in documents])
     has_words = np.diff(X.indptr) > 0
@@ -52,8 +53,8 @@ def vectorize(vectorizer: Vectorizer, documents: list, skipped) -> tuple[list, "
     return [d for d, ok in zip(documents, has_words) if ok], X[has_words], skipped
 
 
-def fit_vocabulary(config: IndexConfig, documents: list, skipped) -> tuple[Vectorizer, list, "sp.csr_matrix",
-                                                                            list[dict]]:
+def fit_vocabulary(config: IndexConfig, documents: list,
+                   skipped: Iterable) -> tuple[Vectorizer, list, "sp.csr_matrix", list[dict]]:
     """The vocabulary fitted on ``documents``, and :func:`vectorize` with it (at least 2 rows)."""
     if not documents:
         raise ConfigError("no documents to index")
@@ -73,7 +74,7 @@ def train_model(X: "sp.csr_matrix", model: ModelConfig, progress: bool) -> "Trai
     return train(X, model, progress=progress)
 
 
-def encode_in_batches(encoder: EncoderWeights, X, progress: bool, batch: int = 4096) -> np.ndarray:
+def encode_in_batches(encoder: EncoderWeights, X: "sp.csr_matrix", progress: bool, batch: int = 4096) -> np.ndarray:
     """Packed codes of the rows of ``X``, ``batch`` rows at a time (with a progress bar)."""
     parts = []
     with tqdm(total=X.shape[0], desc="encode", disable=not progress, leave=False, unit="doc") as bar:
@@ -83,7 +84,7 @@ def encode_in_batches(encoder: EncoderWeights, X, progress: bool, batch: int = 4
     return np.concatenate(parts) if parts else np.zeros((0, encoder.n_bits // 8), np.uint8)
 
 
-def encode_documents(encoder: EncoderWeights, documents: list, X, progress: bool) -> Parts:
+def encode_documents(encoder: EncoderWeights, documents: list, X: "sp.csr_matrix", progress: bool) -> Parts:
     """Rows ``0..n-1`` for ``documents``: their codes in a hash table, their L2-normalized rows,
     the documents (unsaved) and the manifest's counts and training statistics."""
     rows = np.arange(len(documents), dtype=np.int64)

@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any, Callable
 
 import numpy as np
@@ -135,7 +136,7 @@ def read_parts(f: Files) -> Loaded:
     return Loaded(f.manifest, vectorizer, encoder, table, tfidf, row_digests, f.checks.get(ROW_DIGESTS_FILE))
 
 
-def check_fit(parts: Loaded, folder) -> None:
+def check_fit(parts: Loaded, folder: Path) -> None:
     """The files agree with each other and with the manifest."""
     manifest, n_bits, table = parts.manifest, parts.manifest["n_bits"], parts.table
     if parts.encoder.n_bits != n_bits or parts.encoder.n_inputs != len(parts.vectorizer.vocabulary_):

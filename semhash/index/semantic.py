@@ -13,6 +13,7 @@ import contextlib
 import os
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ from .loading import Loaded, load_parts, read_skipped
 from .transactions import atomic_write_folder, recover_if_idle, writer_lock
 
 if TYPE_CHECKING:
+    from ..corpus import Document
     from ..faiss_index import FaissBinaryIndex
     from ..model import TrainingResult
 
@@ -98,7 +100,8 @@ class SemanticIndex:
     # ------------------------------------------------------------------ build
 
     @classmethod
-    def build(cls, documents, config: IndexConfig | None = None, skipped=(), progress: bool = False,
+    def build(cls, documents: Iterable[Document], config: IndexConfig | None = None, skipped: Iterable = (),
+              progress: bool = False,
               source: str | os.PathLike | None = None) -> "SemanticIndex":
         """Fit the vocabulary, train the model and index ``documents`` (in memory).
 
@@ -125,8 +128,8 @@ class SemanticIndex:
         return self
 
     @classmethod
-    def from_model(cls, vectorizer: Vectorizer, encoder: EncoderWeights, documents,
-                   config: IndexConfig | None = None, skipped=(), progress: bool = False) -> "SemanticIndex":
+    def from_model(cls, vectorizer: Vectorizer, encoder: EncoderWeights, documents: Iterable[Document],
+                   config: IndexConfig | None = None, skipped: Iterable = (), progress: bool = False) -> "SemanticIndex":
         """Index ``documents`` with an already trained vocabulary and encoder (no training)."""
         from . import building  # shows tqdm progress: never on the query path
 
@@ -313,7 +316,7 @@ class SemanticIndex:
 
     # ------------------------------------------------------------------ use
 
-    def documents(self, rows) -> dict[int, docstore.StoredDoc]:
+    def documents(self, rows: Iterable[int]) -> dict[int, docstore.StoredDoc]:
         """Stored documents by row: unsaved additions first, then the SQLite store."""
         out, rest = {}, []
         for r in (int(r) for r in rows):
@@ -356,7 +359,7 @@ class SemanticIndex:
 
     # ------------------------------------------------------------------ live updates
 
-    def rows_for_ids(self, ids) -> dict[str, int]:
+    def rows_for_ids(self, ids: Iterable[str]) -> dict[str, int]:
         """Row of each of ``ids`` that is in the index (unsaved changes included)."""
         ids = list(ids)
         wanted = set(ids)
@@ -377,7 +380,7 @@ class SemanticIndex:
         found.update({d[1]: r for r, d in self._new_docs.items() if (d[2].startswith(prefix) if folder else d[2] == path)})
         return sorted(found, key=found.get)
 
-    def add(self, documents) -> dict:
+    def add(self, documents: Iterable[Document]) -> dict:
         """Encode ``documents`` with the trained model and add them; an existing id is replaced.
 
         Documents with no word of the vocabulary are skipped. Two different documents with one
@@ -412,7 +415,7 @@ class SemanticIndex:
                             replaced=len(replaced), next_row=int(rows[-1]) + 1)
         return {"added": len(docs) - len(replaced), "replaced": len(replaced), "skipped": skipped}
 
-    def remove(self, ids) -> int:
+    def remove(self, ids: Iterable[str]) -> int:
         """Remove documents by id; every id must be in the index (nothing is removed otherwise)."""
         ids = list(dict.fromkeys(check_list(ids, "ids", "remove")))
         rows = self.rows_for_ids(ids)

@@ -7,12 +7,15 @@ imported only inside the functions that change the rows (an update, never a quer
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..codes import unpack_bits
 from ..vectorize import l2_normalize
+
+if TYPE_CHECKING:  # SciPy is imported inside the functions that change rows
+    import scipy.sparse as sp
 
 # `semhash info` advises retraining when at least DRIFT_MIN_DOCS documents were added and a bit's
 # share among them differs from training by more than DRIFT_MIN_SHIFT and DRIFT_Z standard errors
@@ -21,7 +24,7 @@ DRIFT_MIN_SHIFT = 0.1
 DRIFT_Z = 4.0
 
 
-def append_rows(tfidf, start: int, X):
+def append_rows(tfidf: Any, start: int, X: "sp.csr_matrix") -> "sp.csr_matrix":
     """``tfidf`` with empty rows up to ``start``, then the L2-normalized rows of ``X`` (SciPy CSR)."""
     import scipy.sparse as sp  # SciPy: only an update pays for it
 
@@ -30,7 +33,7 @@ def append_rows(tfidf, start: int, X):
     return sp.vstack([current, gap, l2_normalize(X)]).tocsr()
 
 
-def clear_rows(tfidf, rows: np.ndarray):
+def clear_rows(tfidf: Any, rows: np.ndarray) -> "sp.csr_matrix":
     """``tfidf`` with ``rows`` emptied (row numbers stay: ids in the table and FAISS keep meaning)."""
     import scipy.sparse as sp  # SciPy: only an update pays for it
 
