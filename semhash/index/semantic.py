@@ -14,7 +14,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -101,8 +100,7 @@ class SemanticIndex:
 
     @classmethod
     def build(cls, documents: Iterable[Document], config: IndexConfig | None = None, skipped: Iterable = (),
-              progress: bool = False,
-              source: str | os.PathLike | None = None) -> "SemanticIndex":
+              progress: bool = False, source: str | os.PathLike | None = None) -> "SemanticIndex":
         """Fit the vocabulary, train the model and index ``documents`` (in memory).
 
         ``documents`` are :class:`semhash.corpus.Document`; ``skipped`` the files skipped
@@ -115,12 +113,11 @@ class SemanticIndex:
         from . import building  # trains with TensorFlow and shows tqdm progress: never on the query path
 
         config = config or IndexConfig()
-        if config.model is None:
-            config = replace(config, model=ModelConfig())
+        model = config.model if config.model is not None else ModelConfig()  # the default; config stays as given
         started = time.time()
         vectorizer, documents, X, skipped = building.fit_vocabulary(config, documents, skipped)
-        result = building.train_model(X, config.model, progress)
-        self = cls._assemble(vectorizer, result.encoder, config.model_dict(),
+        result = building.train_model(X, model, progress)
+        self = cls._assemble(vectorizer, result.encoder, model.to_dict(),
                              building.encode_documents(result.encoder, documents, X, progress), skipped)
         self.training_ = result
         self.manifest["training"]["seconds"] = round(time.time() - started, 2)
@@ -130,7 +127,8 @@ class SemanticIndex:
     @classmethod
     def from_model(cls, vectorizer: Vectorizer, encoder: EncoderWeights, documents: Iterable[Document],
                    config: IndexConfig | None = None, skipped: Iterable = (), progress: bool = False) -> "SemanticIndex":
-        """Index ``documents`` with an already trained vocabulary and encoder (no training)."""
+        """Index ``documents`` with an already trained vocabulary and encoder (no training);
+        the manifest keeps ``config``'s model options (none without ``config``)."""
         from . import building  # shows tqdm progress: never on the query path
 
         documents, X, skipped = building.vectorize(vectorizer, docstore.check_documents(documents), skipped)
