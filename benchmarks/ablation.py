@@ -4,9 +4,9 @@ Each configuration runs `semhash evaluate --preset 20ng --methods semhash` in it
 the **validation** half (the half meant for choosing models), so nothing here is tuned on the
 reported test half. Usage:
 
-    python benchmarks/ablation.py                      # 32 bits, every configuration (~65 min on 2 cores)
-    python benchmarks/ablation.py --bits 64 --configs plain:autoencoder,sparse:rbm
-    python benchmarks/ablation.py --reuse                # rerun only what benchmarks/ablation.json lacks
+    python -m benchmarks.ablation                      # 32 bits, every configuration (~65 min on 2 cores)
+    python -m benchmarks.ablation --bits 64 --configs plain:autoencoder,sparse:rbm
+    python -m benchmarks.ablation --reuse                # rerun only what benchmarks/ablation.json lacks
 
 Every measured row is kept in ``benchmarks/ablation.json`` (with its date and git commit), so
 ``--reuse`` can rebuild ABLATION.md from rows measured earlier and run only the new ones.
@@ -14,7 +14,6 @@ Every measured row is kept in ``benchmarks/ablation.json`` (with its date and gi
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -23,7 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from benchmarks.common import HERE, argument_parser
+
 # variant:pretrain[:neighbours[:graph_codes[:teacher]]]; graph_codes 0 = the reconstruction objective alone;
 # teacher = how the neighbour graph becomes target bits (spectral, the default, or smoothed)
 CONFIGS = ["plain:rbm:0:0", "plain:none:0:0", "plain:autoencoder:0:0", "denoising:rbm:0:0", "sparse:rbm:0:0",
@@ -131,7 +131,7 @@ def write_markdown(rows: list[dict], args, path: Path) -> None:
     if notes:
         lines += ["", "Notes on rows:", "", *notes]
     dates = sorted({(r.get("date") or "?")[:10] + " @ " + (r.get("commit") or "?") for r in rows})
-    lines += ["", "## Run", "", f"```\npython benchmarks/ablation.py --bits {args.bits} --split {args.split} "
+    lines += ["", "## Run", "", f"```\npython -m benchmarks.ablation --bits {args.bits} --split {args.split} "
               f"--configs {','.join(args.configs)}{' --reuse' if args.reuse else ''}\n```", "",
               "Rows measured on (date @ commit; `benchmarks/ablation.json` has each row's): " + ", ".join(dates), "",
               f"- date: {time.strftime('%Y-%m-%dT%H:%M:%S%z')}",
@@ -140,7 +140,7 @@ def write_markdown(rows: list[dict], args, path: Path) -> None:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argument_parser("ablation", __doc__)
     ap.add_argument("--bits", default="32")
     ap.add_argument("--split", default="validation", choices=["validation", "test"])
     ap.add_argument("--seed", type=int, default=0)

@@ -14,47 +14,29 @@ script measures, on the **validation** half of the 20NG protocol (database = tra
 
 This is where the teacher's settings were chosen, on the validation half only.
 
-    python benchmarks/graph_ceiling.py          # about 4 minutes on 2 cores
+    python -m benchmarks.graph_ceiling          # about 4 minutes on 2 cores
+    python -m benchmarks.graph_ceiling --bits 16 --limit-per-class 20 --out /tmp/GRAPH.md   # quick look
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from semhash.codes import pack_bits  # noqa: E402
-from semhash.evaluate import EvalConfig, precision_at_k, prepare_data  # noqa: E402
-from semhash.model import (  # noqa: E402
-    ModelConfig,
-    itq_blocks,
-    itq_bits_of,
-    nearest_neighbours,
-    neighbour_average,
-    smooth_over_graph,
-    spectral_embedding,
-)
-from semhash.vectorize import l2_normalize  # noqa: E402
-
-
-def p100(db_bits, q_bits, db_labels, q_labels) -> float:
-    packed_db, packed_q = pack_bits(db_bits.astype(np.uint8)), pack_bits(q_bits.astype(np.uint8))
-    return 100 * precision_at_k(packed_db, db_labels, packed_q, q_labels, (100,))[100]
+from benchmarks.common import HERE, argument_parser, int_list, load_20ng, p100, wall_time_line
+from semhash.model import nearest_neighbours, neighbour_average, smooth_over_graph, spectral_embedding
+from semhash.train.config import ModelConfig
+from semhash.train.itq import itq_bits_of, itq_blocks
+from semhash.vectorize import l2_normalize
 
 
 def smoothed_bits(N, Nq, nb, qb, k, steps, alpha, n_bits, seed=0):
     """Graph bits as semhash.model.smoothed_code_targets makes them, plus the queries' (smoothed over
     their neighbours in the training set, projected and rotated the same way)."""
-    from sklearn.decomposition import TruncatedSVD
+    from sklearn.decomposition import TruncatedSVD  # scikit-learn only for this teacher
 
     S, Sq = smooth_over_graph(N, neighbour_average(nb[:, :k], N.shape[0]), steps, alpha,
                               Nq, neighbour_average(qb[:, :k], N.shape[0]))
@@ -70,13 +52,15 @@ def spectral_bits(E, qb, n_bits, seed=0):
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argument_parser("graph_ceiling", __doc__)
     ap.add_argument("--bits", default="16,32,64,128")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "GRAPH.md")
+    ap.add_argument("--limit-per-class", type=int, default=None, help="quick run on a slice")
+    ap.add_argument("--root", type=Path, default=None, help="20news-bydate folder")
+    ap.add_argument("--out", type=Path, default=HERE / "GRAPH.md")
     args = ap.parse_args(argv)
-    bits = [int(b) for b in args.bits.split(",")]
+    bits = int_list(args.bits)
     started = time.perf_counter()
-    data = prepare_data(EvalConfig.preset_20ng(split="validation"))
+    data = load_20ng(args.root, "validation", args.limit_per_class)
     yl, ql = data.db_labels, data.query_labels
     N = l2_normalize(sp.csr_matrix(data.X_db, dtype=np.float64))
     Nq = l2_normalize(sp.csr_matrix(data.X_query, dtype=np.float64))
@@ -110,8 +94,7 @@ def main(argv=None) -> None:
                  + (f" (up to {dims} with eigenvalue ≥ {floor:g})" if floor > -np.inf else " (no eigenvalue floor)")
                  + (" ← the default" if (dims, floor) == (d.graph_dims, 0.5) else ""))
         row(label, lambda b, E=E: spectral_bits(E, qb, b))
-    lines += ["", f"Wall time {time.perf_counter() - started:.0f} s; {time.strftime('%Y-%m-%dT%H:%M:%S%z')}; "
-              f"{platform.platform()}, {os.cpu_count()} CPUs.", ""]
+    lines += ["", wall_time_line(started), ""]
     args.out.write_text("\n".join(lines), encoding="utf-8")
 
 

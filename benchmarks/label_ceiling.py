@@ -17,30 +17,35 @@ gets when it is **given the labels**, i.e. an upper reference for any unsupervis
 Nothing here chooses a setting: the unsupervised default is picked on the validation half
 (``benchmarks/ablation.py``). The labels are used only to measure this ceiling.
 
-    python benchmarks/label_ceiling.py          # about 16 minutes on 2 cores (4 trainings)
-    python benchmarks/label_ceiling.py --bits 32 --limit-per-class 40 --epochs 2   # quick look
-    python benchmarks/label_ceiling.py --rebuild  # rewrite CEILING.md from benchmarks/ceiling.json
+    python -m benchmarks.label_ceiling          # about 16 minutes on 2 cores (4 trainings)
+    python -m benchmarks.label_ceiling --bits 32 --limit-per-class 40 --epochs 2 --out /tmp/C.md --json /tmp/c.json  # quick look
+    python -m benchmarks.label_ceiling --rebuild  # rewrite CEILING.md from benchmarks/ceiling.json
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
-import shlex
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from semhash.codes import encode_bits, pack_bits  # noqa: E402
-from semhash.evaluate import EvalConfig, precision_at_k, precision_at_k_scores, prepare_data  # noqa: E402
-from semhash.vectorize import l2_normalize  # noqa: E402
+from benchmarks.common import (
+    HERE,
+    TARGET_20NG_P100,
+    add_training_args,
+    argument_parser,
+    command_line,
+    int_list,
+    load_20ng,
+    machine,
+    now,
+    p100,
+    train_default,
+)
+from semhash.codes import encode_bits
+from semhash.eval.metrics import precision_at_k_scores
+from semhash.vectorize import l2_normalize
 
 
 def class_codewords(n_classes: int, n_bits: int, seed: int) -> np.ndarray:
@@ -61,7 +66,7 @@ def class_codewords(n_classes: int, n_bits: int, seed: int) -> np.ndarray:
 def svm_p100(X_db, y_db, X_q, y_q, seed: int) -> tuple[float, float]:
     """P@100 (percent) when documents are ranked by sharing the query's predicted newsgroup
     (random order within), and the classifier's accuracy on the queries (percent)."""
-    from sklearn.svm import LinearSVC
+    from sklearn.svm import LinearSVC  # scikit-learn only for this reference
 
     N, Nq = l2_normalize(X_db), l2_normalize(X_q)
     clf = LinearSVC(C=0.5, random_state=seed).fit(N, y_db)
@@ -73,16 +78,10 @@ def svm_p100(X_db, y_db, X_q, y_q, seed: int) -> tuple[float, float]:
 def taught_p100(X_db, y_db, X_q, y_q, n_bits: int, seed: int, epochs: int | None) -> tuple[float, float]:
     """P@100 (percent) of the default model whose code layer is taught newsgroup codewords, and
     its training time in seconds."""
-    from semhash.model import ModelConfig, train_encoder  # imports TensorFlow
-
     classes, idx = np.unique(y_db, return_inverse=True)
     targets = class_codewords(len(classes), n_bits, seed)[idx]
-    cfg = ModelConfig(n_bits=n_bits, seed=seed, **({} if epochs is None else {"epochs": epochs}))
-    started = time.perf_counter()
-    encoder = train_encoder(X_db, cfg, code_targets=targets)
-    seconds = time.perf_counter() - started
-    db, q = pack_bits(encode_bits(encoder, X_db)), pack_bits(encode_bits(encoder, X_q))
-    return 100 * precision_at_k(db, y_db, q, y_q, (100,), seed)[100], seconds
+    encoder, seconds = train_default(X_db, n_bits, seed, epochs, code_targets=targets)
+    return p100(encode_bits(encoder, X_db), encode_bits(encoder, X_q), y_db, y_q, seed), seconds
 
 
 def full_corpus(result: dict) -> bool:
@@ -93,7 +92,7 @@ def full_corpus(result: dict) -> bool:
 def unsupervised_default(split: str, bits: list[int]) -> tuple[dict[int, float], int] | None:
     """The unsupervised default's mean P@100 per length from benchmarks/quality.json and the
     number of seeds behind it, when that file holds a run on this split."""
-    path = REPO / "benchmarks" / "quality.json"
+    path = HERE / "quality.json"
     if not path.is_file():
         return None
     runs = [r for r in json.loads(path.read_text())["results"]
@@ -109,15 +108,11 @@ def unsupervised_default(split: str, bits: list[int]) -> tuple[dict[int, float],
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bits", default="16,32,64,128")
+    ap = argument_parser("label_ceiling", __doc__)
+    add_training_args(ap)
     ap.add_argument("--split", default="test", choices=("validation", "test"))
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs (default: the model's)")
-    ap.add_argument("--limit-per-class", type=int, default=None, help="quick run on a slice")
-    ap.add_argument("--root", type=Path, default=None, help="20news-bydate folder")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "CEILING.md")
-    ap.add_argument("--json", type=Path, default=REPO / "benchmarks" / "ceiling.json")
+    ap.add_argument("--out", type=Path, default=HERE / "CEILING.md")
+    ap.add_argument("--json", type=Path, default=HERE / "ceiling.json")
     ap.add_argument("--rebuild", action="store_true", help="rewrite --out from --json without training")
     args = ap.parse_args(argv)
     if args.rebuild:
@@ -125,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         write_markdown(result, args.out)
         print(f"rebuilt {args.out} from {args.json}")
         return 0
-    bits = [int(b) for b in args.bits.split(",") if b.strip()]
-    command = "python benchmarks/label_ceiling.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    bits = int_list(args.bits)
+    command = command_line("label_ceiling", argv)
     started = time.perf_counter()
-    data = prepare_data(EvalConfig.preset_20ng(args.root, split=args.split, limit_per_class=args.limit_per_class))
+    data = load_20ng(args.root, args.split, args.limit_per_class)
     X_db, X_q, y_db, y_q = data.X_db, data.X_query, data.db_labels, data.query_labels
 
     svm, accuracy = svm_p100(X_db, y_db, X_q, y_q, args.seed)
@@ -143,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
               "svm_p100": svm, "svm_accuracy": accuracy,
               "taught_p100": {str(b): v for b, v in taught.items()},
               "taught_seconds": {str(b): v for b, v in seconds.items()},
-              "wall_seconds": wall, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-              "machine": f"{platform.platform()}, {os.cpu_count()} CPUs"}
+              "wall_seconds": wall, "date": now(), "machine": machine()}
     args.json.write_text(json.dumps(result, indent=1) + "\n")
     write_markdown(result, args.out)
     print(f"wall time {wall:.0f} s; wrote {args.out} and {args.json}")
@@ -173,9 +167,7 @@ def ceiling_rows(result: dict) -> list[str]:
 
 
 def target_row(bits: list[int]) -> str:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from quality import TARGET_20NG_P100  # noqa: PLC0415 - same folder
-
+    """issue 7's target at each code length."""
     return table_row("issue 7 target", [f"≥ {TARGET_20NG_P100[b]:g}" if b in TARGET_20NG_P100 else "—" for b in bits])
 
 

@@ -8,10 +8,11 @@ projections and rotations, tie breaking) on the same split, and the table shows 
 standard deviation and the range. The full report of each seed (results.json, report.md, plots)
 goes to ``--report``/seed-N (default reports/quality-20ng).
 
-    python benchmarks/quality.py --seeds 0,1,2 --quiet            # everything, 3 seeds (~50 min on 2 cores)
-    python benchmarks/quality.py                                  # one seed
-    python benchmarks/quality.py --rebuild                        # rewrite RESULTS.md from quality.json
-    python benchmarks/quality.py --methods lsh,lsi,itq,sh,tfidf,bm25   # baselines only
+    python -m benchmarks.quality --seeds 0,1,2 --quiet            # everything, 3 seeds (~50 min on 2 cores)
+    python -m benchmarks.quality                                  # one seed
+    python -m benchmarks.quality --rebuild                        # rewrite RESULTS.md from quality.json
+    python -m benchmarks.quality --methods lsh,lsi,itq,sh,tfidf,bm25   # baselines only
+    python -m benchmarks.quality --methods lsh,tfidf --bits 16 --limit-per-class 20 --out /tmp/R.md --json /tmp/q.json  # quick look
 
 Every run also saves its numbers (without the precision-recall curves) to
 ``benchmarks/quality.json``; ``--rebuild`` re-renders RESULTS.md from that file, from the
@@ -24,33 +25,20 @@ The corpus folder is ``<repo>/../shared/datasets/20news-bydate`` unless ``$SEMHA
 
 from __future__ import annotations
 
-import argparse
 import json
-import shlex
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from semhash.evaluate import (  # noqa: E402
-    ALL_METHODS,
-    DEFAULT_BITS,
-    QUOTED_20NG_P100,
-    EvalConfig,
-    ModelOptions,
-    format_table,
-    markdown_table,
-    result_bits,
-    run_evaluation,
-    write_report,
-)
-
-TARGET_20NG_P100 = {16: 56.0, 32: 63.0, 64: 66.0, 128: 68.0}  # issue 7: above the best published numbers
+from benchmarks.ablation import CONFIGS, config_name, table_lines
+from benchmarks.common import HERE, REPO, TARGET_20NG_P100, argument_parser, command_line, int_list
+from benchmarks.label_ceiling import ceiling_rows, full_corpus, target_row
+from semhash.eval.methods import ALL_METHODS, ModelOptions
+from semhash.eval.report import format_table, markdown_table, write_report
+from semhash.eval.results import QUOTED_20NG_P100, result_bits
+from semhash.eval.run import DEFAULT_BITS, EvalConfig, run_evaluation
 
 
 def seed_summary(all_results: list[dict]) -> tuple[list[int], list[dict]]:
@@ -113,12 +101,9 @@ def summary_markdown(bits: list[int], rows: list[dict], n_seeds: int) -> list[st
 
 def ablation_section() -> list[str]:
     """The ablation table (validation half) from benchmarks/ablation.json, when it exists."""
-    path = REPO / "benchmarks" / "ablation.json"
+    path = HERE / "ablation.json"
     if not path.is_file():
         return []
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from ablation import CONFIGS, config_name, table_lines  # noqa: PLC0415
-
     stored = json.loads(path.read_text())
     rows = [stored[k] for k in (f"{config_name(c)}@validation:seed0" for c in CONFIGS) if k in stored]
     if not rows:
@@ -126,19 +111,16 @@ def ablation_section() -> list[str]:
     bits = sorted({b for r in rows for b in r["p100"]}, key=int)
     return ["## Objective, pretraining and variants (validation half, seed 0)", "",
             "Chosen on the **validation** half, never on the test half above; the full table with each row's "
-            "date and commit is `benchmarks/ABLATION.md` (`python benchmarks/ablation.py --reuse`).", "",
+            "date and commit is `benchmarks/ABLATION.md` (`python -m benchmarks.ablation --reuse`).", "",
             *table_lines(rows, bits), ""]
 
 
 def ceiling_section(split: str) -> list[str]:
     """What the labels would buy on this split, from benchmarks/ceiling.json
     (``benchmarks/label_ceiling.py``), when it holds a full-corpus run on the same split."""
-    path = REPO / "benchmarks" / "ceiling.json"
+    path = HERE / "ceiling.json"
     if not path.is_file():
         return []
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from label_ceiling import ceiling_rows, full_corpus, target_row  # noqa: PLC0415
-
     c = json.loads(path.read_text())
     if c.get("split") != split or not full_corpus(c):
         return []
@@ -149,13 +131,49 @@ def ceiling_section(split: str) -> list[str]:
             *ceiling_rows(c), target_row(c["bits"]), ""]
 
 
+def wall_time_lines(results: dict, seed: int, wall: float) -> list[str]:
+    """The wall time of each method of one seed's run, and of the whole benchmark."""
+    lines = [f"## Wall time per method, seed {seed} (seconds)", "", "| method | total | per run |", "|---|---:|---|"]
+    for m in results["methods"].values():
+        parts = [f"projection {m['setup_seconds']:.1f}"] if m.get("setup_seconds") else []
+        parts += [(f"{r['n_bits']} bits: {r['seconds']:.1f}" if r["n_bits"] else f"{r['seconds']:.1f}") for r in m["runs"]]
+        lines.append(f"| {m['label']} | {m['seconds']:.1f} | {', '.join(parts)} |")
+    return lines + ["", f"Loading and preprocessing: {results['dataset']['prepare_seconds']:.1f} s. "
+                    f"Total wall time: {wall:.1f} s.", ""]
+
+
+def run_lines(results: dict, command: str, report_dir: Path | None, rebuilt: bool) -> list[str]:
+    """The "Run" section: the command, the date, the machine and where the full report is."""
+    ds, mach = results["dataset"], results["machine"]
+    lines = [
+        "## Run",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"- date: {results['date']}",
+        f"- machine: {mach['platform']} ({mach['machine']}), {mach['cpu_count']} CPUs "
+        f"(`os.cpu_count()`), processor {mach['processor'] or 'n/a'}",
+        f"- Python {mach['python']}, NumPy {mach['numpy']}, SciPy {mach['scipy']}, "
+        f"scikit-learn {mach['scikit-learn']}, semhash {mach['semhash']}",
+        f"- vocabulary {ds['vocabulary_size']} words; {ds['dropped_empty']} empty documents dropped",
+    ]
+    if rebuilt:
+        lines.append("- re-rendered from `benchmarks/quality.json` with `python -m benchmarks.quality --rebuild`")
+    if report_dir is not None:
+        shown = report_dir.resolve()
+        shown = shown.relative_to(REPO) if shown.is_relative_to(REPO) else shown
+        lines.append(f"- full report (plots, results.json): `{shown}`")
+    return lines
+
+
 def results_markdown(all_results: list[dict], command: str, wall: float, report_dir: Path | None,
                      rebuilt: bool = False) -> str:
     """The text of RESULTS.md (the first seed's run gives the per-run details)."""
     results = all_results[0]
     seeds = [r["config"]["seed"] for r in all_results]
-    ds, mach, cfg = results["dataset"], results["machine"], results["config"]
-    methods = results["methods"]
+    ds, cfg = results["dataset"], results["config"]
     lines = [
         "# Retrieval quality: 20 Newsgroups",
         "",
@@ -186,44 +204,15 @@ def results_markdown(all_results: list[dict], command: str, wall: float, report_
         + " (LSI/PCA computed once at the largest code length; each length keeps its leading "
         "components); semhash and the references see the protocol TF-IDF.",
         "",
-        f"## Wall time per method, seed {seeds[0]} (seconds)",
-        "",
-        "| method | total | per run |",
-        "|---|---:|---|",
-    ]
-    for m in methods.values():
-        parts = [f"projection {m['setup_seconds']:.1f}"] if m.get("setup_seconds") else []
-        parts += [(f"{r['n_bits']} bits: {r['seconds']:.1f}" if r["n_bits"] else f"{r['seconds']:.1f}") for r in m["runs"]]
-        lines.append(f"| {m['label']} | {m['seconds']:.1f} | {', '.join(parts)} |")
-    lines += [
-        "",
-        f"Loading and preprocessing: {ds['prepare_seconds']:.1f} s. Total wall time: {wall:.1f} s.",
-        "",
+        *wall_time_lines(results, seeds[0], wall),
         *ablation_section(),
-        "## Run",
-        "",
-        "```",
-        command,
-        "```",
-        "",
-        f"- date: {results['date']}",
-        f"- machine: {mach['platform']} ({mach['machine']}), {mach['cpu_count']} CPUs "
-        f"(`os.cpu_count()`), processor {mach['processor'] or 'n/a'}",
-        f"- Python {mach['python']}, NumPy {mach['numpy']}, SciPy {mach['scipy']}, "
-        f"scikit-learn {mach['scikit-learn']}, semhash {mach['semhash']}",
-        f"- vocabulary {ds['vocabulary_size']} words; {ds['dropped_empty']} empty documents dropped",
+        *run_lines(results, command, report_dir, rebuilt),
     ]
-    if rebuilt:
-        lines.append("- re-rendered from `benchmarks/quality.json` with `python benchmarks/quality.py --rebuild`")
-    if report_dir is not None:
-        shown = report_dir.resolve()
-        shown = shown.relative_to(REPO) if shown.is_relative_to(REPO) else shown
-        lines.append(f"- full report (plots, results.json): `{shown}`")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser("quality", __doc__)
     parser.add_argument("--methods", default=",".join(ALL_METHODS), help="comma-separated methods")
     parser.add_argument("--bits", default=",".join(map(str, DEFAULT_BITS)), help="comma-separated code lengths")
     parser.add_argument("--split", default="test", choices=("validation", "test"))
@@ -232,10 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--root", type=Path, default=None, help="20news-bydate folder")
     parser.add_argument("--limit-per-class", type=int, default=None, help="quick run on a slice")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "RESULTS.md", help="markdown file to write")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="markdown file to write")
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "quality-20ng", help="full report folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "quality.json",
+    parser.add_argument("--json", type=Path, default=HERE / "quality.json",
                         help="where the numbers of every seed are saved (read back by --rebuild)")
     parser.add_argument("--rebuild", action="store_true", help="rewrite --out from --json without evaluating")
     args = parser.parse_args(argv)
@@ -251,15 +240,15 @@ def main(argv: list[str] | None = None) -> int:
     config = replace(
         config,
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
-        bits=tuple(int(b) for b in args.bits.split(",") if b.strip()),
+        bits=tuple(int_list(args.bits)),
         split=args.split,
         limit_per_class=args.limit_per_class,
         model=ModelOptions(pretrain=args.pretrain, epochs=args.epochs),
     )
-    command = "python benchmarks/quality.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = command_line("quality", argv)
     started = time.perf_counter()
     all_results = []
-    for seed in (int(s) for s in args.seeds.split(",") if s.strip()):
+    for seed in int_list(args.seeds):
         results = run_evaluation(replace(config, seed=seed), progress=not args.quiet)
         all_results.append(results)
         if args.report is not None:

@@ -1,7 +1,7 @@
 """Speed benchmark (issue #4): lookup latency against database size, FAISS and BM25 baselines,
 cold CLI time, encoding throughput, memory and mmap open time.
 
-    python benchmarks/speed.py --index ng20 --sizes 10000,100000,1000000
+    python -m benchmarks.speed --index ng20 --sizes 10000,100000,1000000
 
 Database codes are real: the index's encoder (trained on 20NG train) encodes 20NG train+test;
 beyond those 18.8k documents the database grows with *perturbed documents* (a random subset,
@@ -20,7 +20,6 @@ Writes ``benchmarks/SPEED.md``, ``benchmarks/speed.json`` and ``benchmarks/speed
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -34,15 +33,17 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from benchmarks.common import HERE, REPO, argument_parser, command_line, int_list
+from benchmarks.speed_report import plot, write_report
 from semhash.codes import encode_packed
 from semhash.corpus import read_corpus
 from semhash.hashtable import HammingTable, substring_slices
 from semhash.index import SemanticIndex, open_index, resolve_index_path
 from semhash.search import (MAX_SHORTLIST, MIN_SHORTLIST, codes_and_weights, cosine_scores, default_radius,
                              knn_fill, merge_candidates, order_shortlist, select_candidates)
+from semhash.store import make_snippet
 from semhash.vectorize import l2_normalize, tokenize
 
-REPO = Path(__file__).resolve().parents[1]
 NG20 = REPO.parent / "shared" / "datasets" / "20news-bydate"
 K = 10
 
@@ -123,6 +124,10 @@ class _FillIndex:
         self.table, self.n_bits, self._faiss = table, n_bits, None
 
     @property
+    def faiss_loaded(self) -> bool:
+        return self._faiss is not None
+
+    @property
     def faiss(self):
         from semhash.faiss_index import FaissBinaryIndex
 
@@ -131,33 +136,35 @@ class _FillIndex:
         return self._faiss
 
 
-def bench_lookup(db, source, tfidf_base, qcodes, qweights, qvecs, bits, radius, log) -> dict:
-    import faiss
-
-    faiss.omp_set_num_threads(1)
-    n = len(db)
-    out = {"n": n, "bits": bits, "radius": radius}
-    t = time.perf_counter()
-    table = HammingTable.build(db, np.arange(n), bits)
-    out["build_s"] = time.perf_counter() - t
-    out["auto_method"] = table.method_for(radius)
+def _faiss_flat(db: np.ndarray, qcodes: np.ndarray, bits: int) -> tuple[dict, list[int]]:
+    """The exact scan's latency, and each query's true k-th Hamming distance (for recall)."""
+    import faiss  # the FAISS baselines only
 
     flat = faiss.IndexBinaryFlat(bits)
     flat.add(db)
     (res_flat), t_flat = timed(lambda q: flat.search(q[None], K), qcodes)
-    true_kth = [int(d[0][K - 1]) for d, _ in res_flat]
-    out["faiss_flat"] = {**pct(t_flat), "recall": 1.0}
+    return {**pct(t_flat), "recall": 1.0}, [int(d[0][K - 1]) for d, _ in res_flat]
 
+
+def _semhash_balls(table: HammingTable, qcodes: np.ndarray, radius: int, true_kth: list[int]) -> dict:
+    """Hamming-ball lookup by each method of the table (``auto``, ``table``, ``mih``)."""
+    out = {}
     for method in ("auto", "table", "mih"):
         table.ball(qcodes[0], radius, method=method)  # build lazy structures outside the timing
         res, ts = timed(lambda q: table.ball(q, radius, method=method), qcodes)
         out[f"semhash_{method}"] = {**pct(ts), "recall": float(np.mean([recall_at_k(d, kth) for (_, d), kth in zip(res, true_kth)])),
                                     "mean_ball": float(np.mean([len(i) for i, _ in res]))}
+    return out
 
-    # lookup + re-rank of a shortlist of at most 1000 (no kNN fill): the issue's 1 ms target.
-    # A ball of more than 1000 keeps the 1000 nearest by query-weighted distance, as the query
-    # path does. Re-ranking reads each row's TF-IDF from its source document (same cost as its
-    # own row).
+
+def _lookup_rerank(table, source, tfidf_base, qcodes, qweights, qvecs, bits: int, radius: int) -> dict:
+    """Lookup + re-rank of a shortlist of at most 1000 (no kNN fill): the issue's 1 ms target.
+
+    A ball of more than 1000 keeps the 1000 nearest by query-weighted distance, as the query
+    path does. Re-ranking reads each row's TF-IDF from its source document (same cost as its
+    own row). Then the whole query path after encoding: ball, kNN fill when the ball holds
+    < 100, re-rank.
+    """
     fidx = _FillIndex(table, bits)
     empty_i, empty_d = np.zeros(0, np.int64), np.zeros(0, np.int32)
     table.codes_of(empty_i)  # the id index, built once outside the timing
@@ -171,65 +178,88 @@ def bench_lookup(db, source, tfidf_base, qcodes, qweights, qvecs, bits, radius, 
         return order_shortlist(ids, dist, scores, K)
 
     _, ts = timed(lookup_rerank, range(len(qcodes)))
-    out["semhash_lookup_rerank"] = pct(ts)
-    # the whole query path after encoding: ball, kNN fill when the ball holds < 100, re-rank
-    _, ts = timed(lambda i: lookup_rerank(i, fill=True), range(len(qcodes)))
-    out["semhash_search_with_fill"] = pct(ts)
+    _, ts_fill = timed(lambda i: lookup_rerank(i, fill=True), range(len(qcodes)))
+    return {"semhash_lookup_rerank": pct(ts), "semhash_search_with_fill": pct(ts_fill)}
+
+
+def _faiss_hashes(db: np.ndarray, qcodes: np.ndarray, bits: int, radius: int, true_kth: list[int]) -> dict:
+    """FAISS's hash indexes searching the same ball: IndexBinaryHash and IndexBinaryMultiHash."""
+    import faiss  # the FAISS baselines only
+
+    def recall(res):
+        return float(np.mean([recall_at_k(d[0][i[0] >= 0], kth) for (d, i), kth in zip(res, true_kth)]))
 
     hash_idx = faiss.IndexBinaryHash(bits, bits)
     hash_idx.add(db)
     hash_idx.nflip = radius
     res, ts = timed(lambda q: hash_idx.search(q[None], K), qcodes)
-    out["faiss_hash"] = {**pct(ts), "nflip": radius,
-                         "recall": float(np.mean([recall_at_k(d[0][i[0] >= 0], kth) for (d, i), kth in zip(res, true_kth)]))}
+    out = {"faiss_hash": {**pct(ts), "nflip": radius, "recall": recall(res)}}
 
-    m = len(substring_slices(bits // 8, n))
+    m = len(substring_slices(bits // 8, len(db)))
     nhash = m if bits % m == 0 else 2
     multi = faiss.IndexBinaryMultiHash(bits, nhash, bits // nhash)
     multi.add(db)
     multi.nflip = radius // nhash  # pigeonhole: every code within `radius` shares a substring within this
     res, ts = timed(lambda q: multi.search(q[None], K), qcodes)
     out["faiss_multihash"] = {**pct(ts), "nhash": nhash, "b": bits // nhash, "nflip": radius // nhash,
-                              "recall": float(np.mean([recall_at_k(d[0][i[0] >= 0], kth) for (d, i), kth in zip(res, true_kth)]))}
+                              "recall": recall(res)}
+    return out
+
+
+def _memory_and_open(table: HammingTable, qcodes: np.ndarray, radius: int, bits: int) -> dict:
+    """The table's arrays in memory, and the time to open it saved (memory-mapped or read)."""
+    arrays = {"codes": table.codes_, "keys": table.keys_, "offsets": table.offsets_, "ids": table.ids_}
+    if table._by_id is not None:  # built by the query path (codes_of) on its first large ball
+        arrays.update({name: a for name, a in zip(("id_index_ids", "id_index_positions"), table._by_id)
+                       if a is not None})
+    mem = {k: int(v.nbytes) for k, v in arrays.items()}
+    mem["table_total"] = sum(mem.values())
+    mem["mih_tables"] = int(sum(s.keys.nbytes + s.offsets.nbytes + s.rows.nbytes for s in (table._mih or [])))
+    with tempfile.TemporaryDirectory() as tmp:
+        table.save(Path(tmp))
+        opens = {}
+        for mmap in (True, False):
+            ts = []
+            for _ in range(5):
+                t = time.perf_counter()
+                HammingTable.load(Path(tmp), bits, mmap=mmap)
+                ts.append(time.perf_counter() - t)
+            opens["mmap" if mmap else "full_read"] = statistics.median(ts) * 1e3
+        t = time.perf_counter()
+        mapped = HammingTable.load(Path(tmp), bits, mmap=True)
+        mapped.ball(qcodes[0], radius, method="table")
+        opens["mmap_open_plus_first_query"] = (time.perf_counter() - t) * 1e3
+    return {"memory_bytes": mem, "open_ms": opens}
+
+
+def bench_lookup(db, source, tfidf_base, qcodes, qweights, qvecs, bits, radius, log) -> dict:
+    """Every lookup of ``n`` codes against FAISS, one query at a time on one thread."""
+    import faiss  # the FAISS baselines only
+
+    faiss.omp_set_num_threads(1)
+    n = len(db)
+    out = {"n": n, "bits": bits, "radius": radius}
+    t = time.perf_counter()
+    table = HammingTable.build(db, np.arange(n), bits)
+    out["build_s"] = time.perf_counter() - t
+    out["auto_method"] = table.method_for(radius)
+    out["faiss_flat"], true_kth = _faiss_flat(db, qcodes, bits)
+    out.update(_semhash_balls(table, qcodes, radius, true_kth))
+    out.update(_lookup_rerank(table, source, tfidf_base, qcodes, qweights, qvecs, bits, radius))
+    out.update(_faiss_hashes(db, qcodes, bits, radius, true_kth))
     log(f"  n={n:>8} bits={bits} r={radius} auto={out['auto_method']:<5} "
         + " ".join(f"{key}={out[key]['p50_ms']:.3f}" for key in
                    ("semhash_auto", "semhash_lookup_rerank", "faiss_flat", "faiss_hash", "faiss_multihash")))
     if n >= 1_000_000 and bits == 64:
-        arrays = {"codes": table.codes_, "keys": table.keys_, "offsets": table.offsets_, "ids": table.ids_}
-        if table._by_id is not None:  # built by the query path (codes_of) on its first large ball
-            arrays.update({name: a for name, a in zip(("id_index_ids", "id_index_positions"), table._by_id)
-                           if a is not None})
-        mem = {k: int(v.nbytes) for k, v in arrays.items()}
-        mem["table_total"] = sum(mem.values())
-        mem["mih_tables"] = int(sum(s.keys.nbytes + s.offsets.nbytes + s.rows.nbytes for s in (table._mih or [])))
-        out["memory_bytes"] = mem
-        with tempfile.TemporaryDirectory() as tmp:
-            table.save(Path(tmp))
-            opens = {}
-            for mmap in (True, False):
-                ts = []
-                for _ in range(5):
-                    t = time.perf_counter()
-                    HammingTable.load(Path(tmp), bits, mmap=mmap)
-                    ts.append(time.perf_counter() - t)
-                opens["mmap" if mmap else "full_read"] = statistics.median(ts) * 1e3
-            t = time.perf_counter()
-            mapped = HammingTable.load(Path(tmp), bits, mmap=True)
-            mapped.ball(qcodes[0], radius, method="table")
-            opens["mmap_open_plus_first_query"] = (time.perf_counter() - t) * 1e3
-            out["open_ms"] = opens
+        out.update(_memory_and_open(table, qcodes, radius, bits))
     return out
 
 
-def bench_bm25(docs, idx_vec, encoder, n_queries, rng, log) -> dict:
-    import bm25s
-    from bm25s.tokenization import Tokenizer
-
+def _in_memory_index(docs, idx_vec, encoder) -> tuple[SemanticIndex, np.ndarray]:
+    """An unsaved index of the non-empty documents, and the row of ``docs`` behind each of its rows."""
     texts = [d.text for _, d in docs]
-    labels = np.array([d.id.split("/")[0] for _, d in docs])
     X = idx_vec.transform(texts)
-    keep = np.diff(X.indptr) > 0
-    rows = np.flatnonzero(keep)
+    rows = np.flatnonzero(np.diff(X.indptr) > 0)
     sem = SemanticIndex()
     sem.vectorizer, sem.encoder = idx_vec, encoder
     sem.table = HammingTable.build(encode_chunks(encoder, X[rows]), np.arange(len(rows)), encoder.n_bits)
@@ -238,10 +268,28 @@ def bench_bm25(docs, idx_vec, encoder, n_queries, rng, log) -> dict:
     sem._docs = [(k, docs[r][1].id, docs[r][1].path, docs[r][1].title, docs[r][1].text) for k, r in enumerate(rows)]
     # an unsaved index holds its documents in memory; give it the stored snippet, not the whole
     # text, so fetching a hit costs what reading it from the SQLite store of a saved index does
-    from semhash.store import make_snippet
-
     sem._new_docs = {k: (k, i, p, t, make_snippet(x, t)) for k, i, p, t, x in sem._docs}
     sem._dropped, sem._added_rows = set(), set()
+    return sem, rows
+
+
+def _precision_at_10(row_label: np.ndarray, query_rows, results, getter) -> float:
+    """Mean share of each query's top 10 (itself left out) in the query's newsgroup."""
+    ps = []
+    for q, hits in zip(query_rows, results):
+        got = [r for r in getter(hits) if r != q][:K]
+        ps.append(np.mean(row_label[got] == row_label[q]) if got else 0.0)
+    return float(np.mean(ps))
+
+
+def bench_bm25(docs, idx_vec, encoder, n_queries, rng, log) -> dict:
+    """semhash against bm25s on 20NG train+test: latency and precision@10 of document and
+    subject-line queries, and batch throughput."""
+    import bm25s  # the BM25 baseline only
+    from bm25s.tokenization import Tokenizer
+
+    labels = np.array([d.id.split("/")[0] for _, d in docs])
+    sem, rows = _in_memory_index(docs, idx_vec, encoder)
     row_label = labels[rows]
     test_rows = [k for k, r in enumerate(rows) if docs[r][0] == "test"]
     qrows = rng.choice(test_rows, n_queries, replace=False)
@@ -257,13 +305,11 @@ def bench_bm25(docs, idx_vec, encoder, n_queries, rng, log) -> dict:
         res, _ = retriever.retrieve(q, k=K + 1, show_progress=False, n_threads=1)
         return res[0]
 
-    def precision(results, getter):
-        ps = []
-        for q, hits in zip(qrows, results):
-            got = [r for r in getter(hits) if r != q][:K]
-            ps.append(np.mean(row_label[got] == row_label[q]) if got else 0.0)
-        return float(np.mean(ps))
+    def timed_precision(search, texts, query_rows, getter) -> dict:
+        results, ts = timed(search, texts)
+        return {**pct(ts), "precision_at_10": _precision_at_10(row_label, query_rows, results, getter)}
 
+    hit_rows, bm25_rows = (lambda h: [x.row for x in h]), (lambda h: list(h))
     sem.search(qtexts[0], k=K + 1)
     bm25_one(qtexts[0])
     # short queries: the subject line of the same test documents (those with a known word)
@@ -271,42 +317,35 @@ def bench_bm25(docs, idx_vec, encoder, n_queries, rng, log) -> dict:
     short = [(q, sem._docs[q][3]) for q in qrows
              if sem._docs[q][3].strip() and any(w in vocab for w in tokenize(sem._docs[q][3]))]
     sq_rows, sq_texts = np.array([q for q, _ in short]), [t for _, t in short]
-    s_res, t_s = timed(lambda t: sem.search(t, k=K + 1), sq_texts)
-    b_res, t_b = timed(bm25_one, sq_texts)
-
-    def precision_for(rows_q, results, getter):
-        ps = []
-        for q, hits in zip(rows_q, results):
-            got = [r for r in getter(hits) if r != q][:K]
-            ps.append(np.mean(row_label[got] == row_label[q]) if got else 0.0)
-        return float(np.mean(ps))
-
-    sem_res, t_sem = timed(lambda t: sem.search(t, k=K + 1), qtexts)
-    sem_nr, t_sem_nr = timed(lambda t: sem.search(t, k=K + 1, rerank=False), qtexts)
-    bm_res, t_bm = timed(bm25_one, qtexts)
+    semhash_short = timed_precision(lambda t: sem.search(t, k=K + 1), sq_texts, sq_rows, hit_rows)
+    bm25s_short = timed_precision(bm25_one, sq_texts, sq_rows, bm25_rows)
     out = {
         "n_docs": len(rows), "n_queries": n_queries, "bits": encoder.n_bits,
-        "semhash": {**pct(t_sem), "precision_at_10": precision(sem_res, lambda h: [x.row for x in h])},
-        "semhash_no_rerank": {**pct(t_sem_nr), "precision_at_10": precision(sem_nr, lambda h: [x.row for x in h])},
-        "bm25s": {**pct(t_bm), "precision_at_10": precision(bm_res, lambda h: list(h))},
-        "n_short": len(sq_texts),
-        "semhash_short": {**pct(t_s), "precision_at_10": precision_for(sq_rows, s_res, lambda h: [x.row for x in h])},
-        "bm25s_short": {**pct(t_b), "precision_at_10": precision_for(sq_rows, b_res, lambda h: list(h))},
+        "semhash": timed_precision(lambda t: sem.search(t, k=K + 1), qtexts, qrows, hit_rows),
+        "semhash_no_rerank": timed_precision(lambda t: sem.search(t, k=K + 1, rerank=False), qtexts, qrows, hit_rows),
+        "bm25s": timed_precision(bm25_one, qtexts, qrows, bm25_rows),
+        "n_short": len(sq_texts), "semhash_short": semhash_short, "bm25s_short": bm25s_short,
     }
     out["speedup_short_p50"] = out["bm25s_short"]["p50_ms"] / out["semhash_short"]["p50_ms"]
-    # batch throughput, both cores
-    for threads in (1, 2):
-        t = time.perf_counter()
-        sem.search_batch(qtexts, k=K + 1, threads=threads)
-        out[f"semhash_batch_qps_{threads}t"] = n_queries / (time.perf_counter() - t)
-    t = time.perf_counter()
-    q = tokenizer.tokenize(qtexts, update_vocab=False, return_as="ids", show_progress=False)
-    retriever.retrieve(q, k=K + 1, show_progress=False, n_threads=2)
-    out["bm25s_batch_qps_2t"] = n_queries / (time.perf_counter() - t)
+    out.update(_batch_throughput(sem, tokenizer, retriever, qtexts))
     out["speedup_p50"] = out["bm25s"]["p50_ms"] / out["semhash"]["p50_ms"]
     log(f"  bm25: semhash p50 {out['semhash']['p50_ms']:.2f} ms P@10 {out['semhash']['precision_at_10']:.3f}; "
         f"bm25s p50 {out['bm25s']['p50_ms']:.2f} ms P@10 {out['bm25s']['precision_at_10']:.3f}; x{out['speedup_p50']:.1f}; "
         f"short x{out['speedup_short_p50']:.1f}")
+    return out
+
+
+def _batch_throughput(sem: SemanticIndex, tokenizer, retriever, qtexts: list[str]) -> dict:
+    """Queries per second of batch search, both cores."""
+    out = {}
+    for threads in (1, 2):
+        t = time.perf_counter()
+        sem.search_batch(qtexts, k=K + 1, threads=threads)
+        out[f"semhash_batch_qps_{threads}t"] = len(qtexts) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    q = tokenizer.tokenize(qtexts, update_vocab=False, return_as="ids", show_progress=False)
+    retriever.retrieve(q, k=K + 1, show_progress=False, n_threads=2)
+    out["bm25s_batch_qps_2t"] = len(qtexts) / (time.perf_counter() - t)
     return out
 
 
@@ -341,192 +380,23 @@ def bench_cold_cli(index_name: str, runs: int, log) -> dict:
     return out
 
 
-# ----------------------------------------------------------------------------- report
+# ----------------------------------------------------------------------------- the run
 
 
-def plot(results, path: Path) -> None:
-    import matplotlib
+def environment(argv: list[str] | None, index: str, n_queries: int) -> dict:
+    """What a report says about the run: its command, the machine and library versions."""
+    import bm25s  # the BM25 baseline
+    import faiss  # the FAISS baselines
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    bits_list = sorted({r["bits"] for r in results})
-    fig, axes = plt.subplots(1, len(bits_list), figsize=(6 * len(bits_list), 4.5), squeeze=False)
-    series = [("semhash_auto", "semhash lookup (auto)"), ("semhash_lookup_rerank", "semhash lookup + re-rank"),
-              ("faiss_hash", "FAISS IndexBinaryHash"), ("faiss_multihash", "FAISS IndexBinaryMultiHash"),
-              ("faiss_flat", "FAISS IndexBinaryFlat")]
-    for ax, bits in zip(axes[0], bits_list):
-        rs = sorted((r for r in results if r["bits"] == bits), key=lambda r: r["n"])
-        for key, label in series:
-            ax.plot([r["n"] for r in rs], [r[key]["p50_ms"] for r in rs], marker="o", label=label)
-        ax.set_xscale("log"), ax.set_yscale("log")
-        ax.set_xlabel("database size (documents)"), ax.set_ylabel("p50 latency per query (ms)")
-        ax.set_title(f"{bits}-bit codes, radius {rs[0]['radius']}")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    return {"command": command_line("speed", argv), "index": index, "n_queries": n_queries,
+            "env": {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "platform": platform.platform(),
+                    "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+                    "faiss": faiss.__version__, "bm25s": bm25s.__version__,
+                    "loadavg_start": os.getloadavg()[0]}}
 
 
-def target_rows(res: dict) -> list[tuple[str, str, str]]:
-    """Each target of issue #4 with what this run measured and whether it is met."""
-    rows = []
-    for r in res["lookup"]:
-        if r["n"] == 1_000_000:
-            p50 = r["semhash_lookup_rerank"]["p50_ms"]
-            flat = r["faiss_flat"]["p50_ms"]
-            rows.append((f"warm query, 1M x {r['bits']} bits: lookup + re-rank p50 <= 1 ms",
-                         f"{p50:.3f} ms", "met" if p50 <= 1.0 else "not met"))
-            rows.append((f"1M x {r['bits']} bits: far faster than FAISS IndexBinaryFlat",
-                         f"{flat / p50:.1f}x faster (lookup + re-rank vs flat scan)",
-                         "met" if flat / p50 >= 3 else "not met"))
-            for key, name in (("faiss_hash", "IndexBinaryHash"), ("faiss_multihash", "IndexBinaryMultiHash")):
-                ratio = r[key]["p50_ms"] / r["semhash_auto"]["p50_ms"]
-                rows.append((f"1M x {r['bits']} bits: at least as fast as FAISS {name}",
-                             f"{ratio:.2f}x (FAISS p50 / semhash lookup p50; recall {r['semhash_auto']['recall']:.2f} "
-                             f"vs {r[key]['recall']:.2f})",
-                             "met" if ratio >= 1.0 else "not met: ~15-20 us of NumPy call overhead per lookup "
-                             "against FAISS's compiled loop; MultiHash also returns a wider candidate set"))
-    b = res.get("bm25")
-    if b:
-        rows.append(("20NG: semhash query >= 10x faster than bm25s (precision beside it)",
-                     f"{b['speedup_p50']:.1f}x (document queries, P@10 {b['semhash']['precision_at_10']:.3f} vs "
-                     f"{b['bm25s']['precision_at_10']:.3f}); {b['speedup_short_p50']:.1f}x (subject lines)",
-                     "met" if min(b["speedup_p50"], b["speedup_short_p50"]) >= 10 else
-                     "not met: a query's time is tokenizing, vectorizing and the encoder's first layer in Python/NumPy "
-                     "(~0.3-0.5 ms); bm25s scores an 18.8k-document inverted index in compiled code as fast"))
-    c = res.get("cold_cli")
-    if c:
-        rows.append(("cold CLI `semhash query` median <= 0.3 s, no TensorFlow / scikit-learn",
-                     f"{c['median_s']:.3f} s; tensorflow {c['imports_tensorflow']}, sklearn {c['imports_sklearn']}",
-                     "met" if c["median_s"] <= 0.3 and not c["imports_tensorflow"] and not c["imports_sklearn"] else
-                     "not met: python + numpy + click imports and reading/verifying the index files; noisy on this "
-                     "shared 2-core machine"))
-    e = res["encoding"]
-    rows.append(("encoding >= 10,000 docs/s (NumPy forward pass on sparse input)",
-                 f"{e['encode_docs_per_s']:,.0f} docs/s (with pure-Python tokenizing: {e['end_to_end_docs_per_s']:,.0f})",
-                 "met" if e["encode_docs_per_s"] >= 10_000 else "not met"))
-    m = next((r for r in res["lookup"] if "memory_bytes" in r), None)
-    if m:
-        total = (m["memory_bytes"]["table_total"] + m["memory_bytes"]["mih_tables"]) / 2**20
-        rows.append(("1M x 64 bits in memory (codes + hash table + ids) < 64 MB; mmap open in milliseconds",
-                     f"{total:.1f} MB with the multi-index tables and the id index; mmap open {m['open_ms']['mmap']:.2f} ms",
-                     "met" if total < 64 and m["open_ms"]["mmap"] < 10 else "not met"))
-    return rows
-
-
-def write_report(path: Path, res: dict) -> None:
-    L = []
-    env = res["env"]
-    L += ["# semhash speed benchmark (issue #4)", "",
-          f"Command: `{res['command']}`  ", f"Date: {env['date']}  ",
-          f"Machine: {env['platform']}, {env['cpu_count']} CPUs, Python {env['python']}, NumPy {env['numpy']}, "
-          f"FAISS {env['faiss']}, bm25s {env['bm25s']}  ", f"Index: `{res['index']}` ({res['index_bits']} bits)  ",
-          f"Total benchmark time: {res['total_s']:.0f} s; 1-minute load average {env['loadavg_start']:.1f} at the start, "
-          f"{env['loadavg_end']:.1f} at the end (other jobs share this machine: absolute times are noisy, "
-          "the ratios within one run are the result)", "",
-          "Database codes: real 20NG train+test codes from the index's encoder, grown with perturbed documents "
-          "(random 30-90 % word subsets of random real documents) encoded by the same encoder. "
-          + ("64-bit codes are **synthetic**: two 32-bit codes of independent 70 % word subsets of the same "
-             "document, concatenated. " if res["synthetic_64"] else "")
-          + f"Queries: {res['n_queries']} held-out 20NG test documents. Latency: one query at a time, one "
-          "thread (FAISS `omp_set_num_threads(1)`). Recall@10 against the exact Hamming 10-NN (ties count). "
-          "Re-ranking borrows each perturbed row's TF-IDF from its source document.", ""]
-    L += ["## Targets", "", "| target | measured | result |", "|---|---|---|"]
-    L += [f"| {t} | {m} | {ok} |" for t, m, ok in target_rows(res)]
-    L += [""]
-    L += ["## Lookup latency (ms per query) and recall@10", "",
-          "| n | bits | r | auto | semhash auto p50/p95 | table p50 | mih p50 | lookup+rerank p50/p95 | "
-          "search incl. kNN fill p50 | FAISS Hash p50 | FAISS MultiHash p50 | FAISS Flat p50 | recall semhash / Hash / MultiHash | mean ball |",
-          "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
-    for r in res["lookup"]:
-        L.append(
-            f"| {r['n']:,} | {r['bits']} | {r['radius']} | {r['auto_method']} | "
-            f"{r['semhash_auto']['p50_ms']:.3f} / {r['semhash_auto']['p95_ms']:.3f} | {r['semhash_table']['p50_ms']:.3f} | "
-            f"{r['semhash_mih']['p50_ms']:.3f} | {r['semhash_lookup_rerank']['p50_ms']:.3f} / {r['semhash_lookup_rerank']['p95_ms']:.3f} | "
-            f"{r['semhash_search_with_fill']['p50_ms']:.3f} | "
-            f"{r['faiss_hash']['p50_ms']:.3f} | {r['faiss_multihash']['p50_ms']:.3f} | {r['faiss_flat']['p50_ms']:.3f} | "
-            f"{r['semhash_auto']['recall']:.3f} / {r['faiss_hash']['recall']:.3f} / {r['faiss_multihash']['recall']:.3f} | "
-            f"{r['semhash_auto']['mean_ball']:.0f} |")
-    L += ["", "FAISS MultiHash: `nhash` substrings of `d/nhash` bits with `nflip = r // nhash` (pigeonhole, "
-          "so it finds the same ball); FAISS Hash: `b = d`, `nflip = r`.", "",
-          "![latency against database size](speed.png)", ""]
-    b = res.get("bm25")
-    if b:
-        L += [f"## semhash vs BM25 (bm25s) on 20NG train+test ({b['n_docs']:,} documents, {b['bits']} bits)", "",
-              f"Queries: {b['n_queries']} test documents (query by document, the query itself left out of its "
-              "results); relevant = same newsgroup. Whole query from text (tokenize, vectorize/encode, lookup, "
-              "re-rank, documents).", "",
-              "| system | p50 ms | p95 ms | precision@10 |", "|---|---:|---:|---:|"]
-        for key in ("semhash", "semhash_no_rerank", "bm25s"):
-            L.append(f"| {key} (document query) | {b[key]['p50_ms']:.3f} | {b[key]['p95_ms']:.3f} | {b[key]['precision_at_10']:.3f} |")
-        for key in ("semhash_short", "bm25s_short"):
-            L.append(f"| {key[:-6]} (subject-line query, n={b['n_short']}) | {b[key]['p50_ms']:.3f} | {b[key]['p95_ms']:.3f} | "
-                     f"{b[key]['precision_at_10']:.3f} |")
-        L += ["", f"Speed-up of semhash over bm25s (p50): **{b['speedup_p50']:.1f}x** for document queries, "
-              f"**{b['speedup_short_p50']:.1f}x** for subject-line queries. "
-              f"Batch throughput: semhash {b['semhash_batch_qps_1t']:.0f} q/s on 1 thread, "
-              f"{b['semhash_batch_qps_2t']:.0f} q/s on 2 threads; bm25s {b['bm25s_batch_qps_2t']:.0f} q/s on 2 threads.", ""]
-    e = res["encoding"]
-    L += ["## Encoding throughput", "",
-          f"{e['n_docs']:,} 20NG documents, {res['index_bits']}-bit encoder, NumPy forward pass on sparse TF-IDF "
-          f"({e['cpu_count']} CPUs): **{e['encode_docs_per_s']:,.0f} docs/s** encoding; vectorizing the text "
-          f"(pure-Python tokenizer) {e['vectorize_docs_per_s']:,.0f} docs/s; both together {e['end_to_end_docs_per_s']:,.0f} docs/s.", ""]
-    m = next((r for r in res["lookup"] if "memory_bytes" in r), None)
-    if m:
-        mem = m["memory_bytes"]
-        L += [f"## Memory and open time, {m['n']:,} x 64 bits", "",
-              "| array | MB |", "|---|---:|"]
-        for k in ("codes", "keys", "offsets", "ids", "id_index_ids", "id_index_positions", "table_total", "mih_tables"):
-            if k in mem:
-                L.append(f"| {k} | {mem[k] / 2**20:.1f} |")
-        L += ["", f"Opening the table: memory-mapped **{m['open_ms']['mmap']:.2f} ms**, full read "
-              f"{m['open_ms']['full_read']:.1f} ms; mmap open + first query {m['open_ms']['mmap_open_plus_first_query']:.2f} ms.", ""]
-    c = res.get("cold_cli")
-    if c:
-        L += ["## Cold CLI", "", f"`{c['command']}` (cwd = repo), whole process, median of {len(c['runs_s'])} runs: "
-              f"**{c['median_s']:.3f} s** (bare `python -c pass`: {c['python_startup_s']:.3f} s). "
-              f"Imports tensorflow: {c['imports_tensorflow']}, sklearn: {c['imports_sklearn']}, faiss: {c['imports_faiss']}.", "",
-              "Largest top-level imports (`python -X importtime`, cumulative ms):", ""]
-        L += [f"- {name.strip()}: {ms:.1f} ms" for ms, name in c["top_imports_ms"]]
-        L.append("")
-    path.write_text("\n".join(L), encoding="utf-8")
-
-
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--index", default="ng20", help="index name or path (its encoder makes the codes)")
-    ap.add_argument("--sizes", default="10000,100000,1000000")
-    ap.add_argument("--bits", default="32,64", help="code lengths to benchmark (64 is synthetic for a 32-bit index)")
-    ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--cli-runs", type=int, default=10)
-    ap.add_argument("--no-bm25", action="store_true")
-    ap.add_argument("--out", default=str(REPO / "benchmarks"))
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    started = time.time()
-    rng = np.random.default_rng(args.seed)
-    out_dir = Path(args.out)
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-
-    import bm25s
-    import faiss
-
-    res = {"command": "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-           "index": args.index, "n_queries": args.queries,
-           "env": {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "platform": platform.platform(),
-                   "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-                   "faiss": faiss.__version__, "bm25s": bm25s.__version__,
-                   "loadavg_start": os.getloadavg()[0]}}
-    if resolve_index_path(args.index).is_dir() and args.cli_runs > 0:
-        # first, while this process has started no thread pools that could compete for the cores
-        log("cold CLI ...")
-        res["cold_cli"] = bench_cold_cli(args.index, args.cli_runs, log)
-    idx = open_index(args.index)
-    enc, vec = idx.encoder, idx.vectorizer
-    res["index_bits"] = enc.n_bits
-    log("reading 20NG train+test ...")
-    docs = load_corpus(NG20)
+def bench_encoding(enc, vec, docs) -> tuple[sp.csr_matrix, list, dict]:
+    """The non-empty documents' TF-IDF rows, those documents, and the encoding throughput."""
     texts = [d.text for _, d in docs]
     t = time.perf_counter()
     X = vec.transform(texts)
@@ -540,22 +410,29 @@ def main(argv=None) -> None:
         t = time.perf_counter()
         encode_chunks(enc, X)
         ts.append(time.perf_counter() - t)
-    res["encoding"] = {"n_docs": X.shape[0], "cpu_count": os.cpu_count(), "encode_docs_per_s": X.shape[0] / min(ts),
-                       "vectorize_docs_per_s": len(texts) / t_vec,
-                       "end_to_end_docs_per_s": X.shape[0] / (min(ts) + t_vec)}
-    log(f"  encoding {res['encoding']['encode_docs_per_s']:,.0f} docs/s")
+    stats = {"n_docs": X.shape[0], "cpu_count": os.cpu_count(), "encode_docs_per_s": X.shape[0] / min(ts),
+             "vectorize_docs_per_s": len(texts) / t_vec, "end_to_end_docs_per_s": X.shape[0] / (min(ts) + t_vec)}
+    return X, docs, stats
 
-    # held-out queries: test documents not in the database
+
+def query_codes(enc, X_q: sp.csr_matrix, bits: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """The queries' codes and bit weights at ``bits`` (64 synthetic bits for a 32-bit encoder)."""
+    if bits == enc.n_bits:
+        return codes_and_weights(enc, X_q)
+    n = X_q.shape[0]
+    halves = [codes_and_weights(enc, perturb(X_q, np.arange(n), np.full(n, 0.7), rng)) for _ in range(2)]
+    return np.concatenate([h[0] for h in halves], axis=1), np.concatenate([h[1] for h in halves], axis=1)
+
+
+def bench_lookups(enc, X, docs, sizes: list[int], bits_list: list[int], n_queries: int, rng, log) -> list[dict]:
+    """:func:`bench_lookup` at every size and code length, the queries held-out test documents."""
     is_test = np.array([s == "test" for s, _ in docs])
-    qrows = rng.choice(np.flatnonzero(is_test), args.queries, replace=False)
+    qrows = rng.choice(np.flatnonzero(is_test), n_queries, replace=False)
     base = np.setdiff1d(np.arange(X.shape[0]), qrows)
     X_base, X_q = X[base], X[qrows]
     tfidf_base, qvecs_all = l2_normalize(X_base), l2_normalize(X_q)
-    qvecs = [(qvecs_all[i].indices.astype(np.int64), qvecs_all[i].data) for i in range(args.queries)]
-    sizes = [int(s) for s in args.sizes.split(",")]
-    bits_list = [int(b) for b in args.bits.split(",")]
-    res["synthetic_64"] = 64 in bits_list and enc.n_bits != 64
-    res["lookup"] = []
+    qvecs = [(qvecs_all[i].indices.astype(np.int64), qvecs_all[i].data) for i in range(n_queries)]
+    results = []
     for bits in bits_list:
         if bits != enc.n_bits and not (bits == 64 and enc.n_bits == 32):
             log(f"skipping {bits} bits: the index has {enc.n_bits}-bit codes")
@@ -563,13 +440,7 @@ def main(argv=None) -> None:
         log(f"encoding up to {max(sizes):,} documents at {bits} bits ...")
         t = time.perf_counter()
         codes, source = grow_codes(enc, X_base, max(max(sizes), len(base)), bits, rng, enc.n_bits)
-        if bits == enc.n_bits:
-            qcodes, qweights = codes_and_weights(enc, X_q)
-        else:
-            halves = [codes_and_weights(enc, perturb(X_q, np.arange(args.queries), np.full(args.queries, 0.7), rng))
-                      for _ in range(2)]
-            qcodes = np.concatenate([h[0] for h in halves], axis=1)
-            qweights = np.concatenate([h[1] for h in halves], axis=1)
+        qcodes, qweights = query_codes(enc, X_q, bits, rng)
         log(f"  {time.perf_counter() - t:.1f} s")
         for n in sizes:
             if n <= len(base):
@@ -577,9 +448,42 @@ def main(argv=None) -> None:
                 db, src = codes[pick], source[pick]
             else:
                 db, src = codes[:n], source[:n]
-            res["lookup"].append(bench_lookup(np.ascontiguousarray(db), src, tfidf_base, qcodes, qweights, qvecs, bits,
-                                              default_radius(bits), log))
+            results.append(bench_lookup(np.ascontiguousarray(db), src, tfidf_base, qcodes, qweights, qvecs, bits,
+                                        default_radius(bits), log))
         del codes, source
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argument_parser("speed", __doc__)
+    ap.add_argument("--index", default="ng20", help="index name or path (its encoder makes the codes)")
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--bits", default="32,64", help="code lengths to benchmark (64 is synthetic for a 32-bit index)")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--cli-runs", type=int, default=10)
+    ap.add_argument("--no-bm25", action="store_true")
+    ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    started = time.time()
+    rng = np.random.default_rng(args.seed)
+    out_dir = Path(args.out)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+
+    res = environment(argv, args.index, args.queries)
+    if resolve_index_path(args.index).is_dir() and args.cli_runs > 0:
+        # first, while this process has started no thread pools that could compete for the cores
+        log("cold CLI ...")
+        res["cold_cli"] = bench_cold_cli(args.index, args.cli_runs, log)
+    idx = open_index(args.index)
+    enc, vec = idx.encoder, idx.vectorizer
+    res["index_bits"] = enc.n_bits
+    log("reading 20NG train+test ...")
+    X, docs, res["encoding"] = bench_encoding(enc, vec, load_corpus(NG20))
+    log(f"  encoding {res['encoding']['encode_docs_per_s']:,.0f} docs/s")
+    bits_list = int_list(args.bits)
+    res["synthetic_64"] = 64 in bits_list and enc.n_bits != 64
+    res["lookup"] = bench_lookups(enc, X, docs, int_list(args.sizes), bits_list, args.queries, rng, log)
     if not args.no_bm25:
         log("bm25s vs semhash on 20NG train+test ...")
         res["bm25"] = bench_bm25(docs, vec, enc, args.queries, rng, log)

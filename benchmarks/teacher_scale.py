@@ -10,25 +10,22 @@ so this script times both steps on synthetic corpora of the sizes users may brin
 - the spectral embedding and the 64 target bits on a 50-neighbour graph with 40 planted topics
   (each neighbour in its document's topic with probability 0.6), up to 200k documents.
 
-    python benchmarks/teacher_scale.py            # about 3 minutes on 2 cores
+    python -m benchmarks.teacher_scale            # about 3 minutes on 2 cores
+    python -m benchmarks.teacher_scale --knn-sizes 400 --graph-sizes 1500 --out /tmp/SCALE.md  # toy sizes
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from semhash.model import ModelConfig, itq_blocks, nearest_neighbours, spectral_embedding  # noqa: E402
+from benchmarks.common import HERE, argument_parser, int_list, wall_time_line
+from semhash.model import nearest_neighbours, spectral_embedding
+from semhash.train.config import ModelConfig
+from semhash.train.itq import itq_blocks
 
 TOPICS = 40
 
@@ -57,10 +54,10 @@ def planted_graph(n: int, k: int, rng) -> np.ndarray:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argument_parser("teacher_scale", __doc__)
     ap.add_argument("--knn-sizes", default="10000,20000,40000")
     ap.add_argument("--graph-sizes", default="10000,50000,200000")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "TEACHER_SCALE.md")
+    ap.add_argument("--out", type=Path, default=HERE / "TEACHER_SCALE.md")
     args = ap.parse_args(argv)
     d = ModelConfig()
     rng = np.random.default_rng(0)
@@ -69,7 +66,7 @@ def main(argv=None) -> None:
              "Written by `benchmarks/teacher_scale.py`; see its docstring for the corpora.", "",
              f"## Exact neighbour search ({d.graph_neighbours} neighbours per document)", "",
              "| documents | seconds | seconds / (documents / 10k)² |", "|---:|---:|---:|"]
-    for n in (int(s) for s in args.knn_sizes.split(",")):
+    for n in int_list(args.knn_sizes):
         X = synthetic_rows(n, rng)
         t = time.perf_counter()
         nearest_neighbours(X, d.graph_neighbours)
@@ -79,7 +76,7 @@ def main(argv=None) -> None:
     lines += ["", f"## Spectral embedding ({d.graph_dims} directions) and 64 target bits", "",
               "| documents | neighbour entries (documents × k) | eigenvectors s | ITQ bits s | directions kept |",
               "|---:|---:|---:|---:|---:|"]
-    for n in (int(s) for s in args.graph_sizes.split(",")):
+    for n in int_list(args.graph_sizes):
         nb = planted_graph(n, d.graph_neighbours, rng)
         t = time.perf_counter()
         E = spectral_embedding(nb, d.graph_dims, seed=0)
@@ -89,8 +86,7 @@ def main(argv=None) -> None:
         t_itq = time.perf_counter() - t
         lines.append(f"| {n:,} | {n * d.graph_neighbours:,} | {t_eig:.1f} | {t_itq:.1f} | {E.shape[1]} |")
         print(lines[-1], flush=True)
-    lines += ["", f"Wall time {time.perf_counter() - started:.0f} s; {time.strftime('%Y-%m-%dT%H:%M:%S%z')}; "
-              f"{platform.platform()}, {os.cpu_count()} CPUs.", ""]
+    lines += ["", wall_time_line(started), ""]
     args.out.write_text("\n".join(lines), encoding="utf-8")
 
 

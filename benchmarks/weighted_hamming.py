@@ -13,28 +13,33 @@ This measures P@10 and P@100 of both rankings for the default model on the **val
 of the protocol (database = training set), the half where settings are chosen; the reported
 protocol (`benchmarks/RESULTS.md`) keeps plain Hamming ranking.
 
-    python benchmarks/weighted_hamming.py       # about 16 minutes on 2 cores (4 trainings)
+    python -m benchmarks.weighted_hamming       # about 16 minutes on 2 cores (4 trainings)
+    python -m benchmarks.weighted_hamming --bits 16 --limit-per-class 20 --epochs 1 --out /tmp/W.md --json /tmp/w.json
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
-import shlex
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from semhash.codes import binarize, encode_logits, pack_bits  # noqa: E402
-from semhash.evaluate import EvalConfig, precision_at_k, precision_at_k_scores, prepare_data  # noqa: E402
-from semhash.search import query_bit_weights  # noqa: E402
+from benchmarks.common import (
+    HERE,
+    add_training_args,
+    argument_parser,
+    command_line,
+    int_list,
+    load_20ng,
+    machine,
+    now,
+    train_default,
+)
+from semhash.codes import binarize, encode_logits, pack_bits
+from semhash.eval.data import EvalData
+from semhash.eval.metrics import precision_at_k, precision_at_k_scores
+from semhash.search import query_bit_weights
 
 KS = (10, 100)
 
@@ -46,13 +51,9 @@ def weighted_scores(db_bits: np.ndarray, q_bits: np.ndarray, q_weights: np.ndarr
     return (q_weights * (2.0 * q_bits - 1.0)).astype(np.float32) @ signs_db.T
 
 
-def measure(data, n_bits: int, seed: int, epochs: int | None) -> dict:
-    from semhash.model import ModelConfig, train_encoder  # imports TensorFlow
-
-    cfg = ModelConfig(n_bits=n_bits, seed=seed, **({} if epochs is None else {"epochs": epochs}))
-    started = time.perf_counter()
-    enc = train_encoder(data.X_db, cfg)
-    seconds = time.perf_counter() - started
+def measure(data: EvalData, n_bits: int, seed: int, epochs: int | None) -> dict:
+    """P@10 and P@100 (percent) of both rankings for the default model trained at ``n_bits``."""
+    enc, seconds = train_default(data.X_db, n_bits, seed, epochs)
     db_bits = binarize(encode_logits(enc, data.X_db), enc.thresholds)
     q_logits = encode_logits(enc, data.X_query)
     q_bits = binarize(q_logits, enc.thresholds)
@@ -84,26 +85,22 @@ def markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bits", default="16,32,64,128")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs (default: the model's)")
-    ap.add_argument("--limit-per-class", type=int, default=None, help="quick run on a slice")
-    ap.add_argument("--root", type=Path, default=None, help="20news-bydate folder")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "WEIGHTED.md")
-    ap.add_argument("--json", type=Path, default=REPO / "benchmarks" / "weighted.json")
+    ap = argument_parser("weighted_hamming", __doc__)
+    add_training_args(ap)
+    ap.add_argument("--out", type=Path, default=HERE / "WEIGHTED.md")
+    ap.add_argument("--json", type=Path, default=HERE / "weighted.json")
     args = ap.parse_args(argv)
-    bits = [int(b) for b in args.bits.split(",") if b.strip()]
-    command = "python benchmarks/weighted_hamming.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    bits = int_list(args.bits)
+    command = command_line("weighted_hamming", argv)
     started = time.perf_counter()
-    data = prepare_data(EvalConfig.preset_20ng(args.root, split="validation", limit_per_class=args.limit_per_class))
+    data = load_20ng(args.root, "validation", args.limit_per_class)
     runs = {}
     for b in bits:
         runs[str(b)] = measure(data, b, args.seed, args.epochs)
         print(b, "bits", json.dumps(runs[str(b)]), flush=True)
     result = {"command": command.strip(), "seed": args.seed, "bits": bits, "n_db": int(data.X_db.shape[0]),
               "n_queries": int(data.X_query.shape[0]), "runs": runs, "wall_seconds": time.perf_counter() - started,
-              "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": f"{platform.platform()}, {os.cpu_count()} CPUs"}
+              "date": now(), "machine": machine()}
     args.json.write_text(json.dumps(result, indent=1) + "\n")
     args.out.write_text(markdown(result), encoding="utf-8")
     print(f"wrote {args.out}")

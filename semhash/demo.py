@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import os
 import pkgutil
 import re
@@ -27,10 +28,16 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
+from pydoc_data.topics import topics
 from types import ModuleType
 
-from semhash.errors import ConfigError, IndexFormatError, IndexNotFoundError
+from .corpus import read_corpus
+from .errors import ConfigError, IndexFormatError, IndexNotFoundError
+from .index import IndexConfig, SemanticIndex
+from .store import titles_and_lengths
+from .train.config import ModelConfig
 
 DEFAULT_DEMO_DIR = Path("corpora/stdlib-docs")
 DEMO_INDEX = "demo"
@@ -92,8 +99,6 @@ def iter_stdlib_docs() -> Iterator[tuple[str, str]]:
         text = module_doc(module)
         if text:
             yield f"modules/{module.__name__}.txt", text
-    from pydoc_data.topics import topics
-
     for name in sorted(topics):
         text = topics[name].strip()
         if text:
@@ -288,18 +293,14 @@ def _unique_name(rel: str, used: set[str]) -> str:
 
 
 def demo_index(corpus: str | os.PathLike, dest: str | os.PathLike, *, rebuild: bool = False,
-               progress: bool = False):
-    """``(index, reused)``: the demo index of ``corpus`` at ``dest``, trained with the default
+               progress: bool = False) -> tuple[SemanticIndex, bool]:
+    """``(index, trained)``: the demo index of ``corpus`` at ``dest``, trained with the default
     :class:`~semhash.index.IndexConfig` (the documented model), or the index already there when
     it was built from the same documents with the same parameters (``rebuild`` trains anyway).
 
     An index at ``dest`` built from another corpus is never replaced without ``rebuild``
     (:class:`ConfigError`).
     """
-    from semhash.corpus import read_corpus
-    from semhash.index import IndexConfig, SemanticIndex
-    from semhash.model import ModelConfig
-
     corpus, dest = Path(corpus), Path(dest)
     config = IndexConfig(model=ModelConfig())
     report = read_corpus(corpus, progress=progress)
@@ -317,8 +318,6 @@ def demo_index(corpus: str | os.PathLike, dest: str | os.PathLike, *, rebuild: b
 def _existing_index(dest: Path, corpus: Path):
     """The index at ``dest`` if it is a demo index of ``corpus``, ``None`` if there is none;
     :class:`ConfigError` for anything else there."""
-    from semhash.index import SemanticIndex
-
     if not dest.exists():
         return None
     refuse = (f"{dest} holds an index that `semhash demo` did not build from {corpus}; give the demo "
@@ -338,11 +337,6 @@ def _existing_index(dest: Path, corpus: Path):
 def _built_from(index, documents, config) -> bool:
     """Whether ``index`` holds exactly ``documents`` (ids, titles, lengths; those without a word
     of the vocabulary among its skipped files) and was trained with ``config``."""
-    import json
-    from dataclasses import asdict
-
-    from semhash.store import titles_and_lengths
-
     def plain(value):
         return json.loads(json.dumps(value))
 

@@ -1,5 +1,10 @@
 """Typed exceptions raised by the library; the CLI turns them into one-line messages."""
 
+from collections.abc import Iterable
+
+# the fix every error about a damaged or incomplete index folder ends with
+REBUILD = "rebuild the index with `semhash index`"
+
 
 class SemhashError(Exception):
     """Base class for every error semhash raises on purpose."""
@@ -13,7 +18,7 @@ class NoDocumentsError(CorpusError):
     """A corpus folder with files but no readable document; ``skipped`` lists every file
     skipped, with its reason (``semhash.corpus.Skipped`` records)."""
 
-    def __init__(self, message: str, skipped=()):
+    def __init__(self, message: str, skipped: Iterable = ()) -> None:
         super().__init__(message)
         self.skipped = list(skipped)
 
@@ -34,8 +39,18 @@ class IndexFormatError(SemhashError):
     """An index folder is damaged, incomplete, or from another format version."""
 
 
+class ManifestFieldError(ValueError):
+    """A field of an index manifest breaks its schema (internal to :mod:`semhash.manifest`,
+    which turns it into :class:`IndexFormatError` naming the manifest)."""
+
+
 class QueryError(SemhashError, ValueError):
     """A query cannot be answered (empty, or no known words)."""
+
+
+class BinaryDataError(ValueError):
+    """Data that is not text (raised by ``semhash.corpus.decode_bytes``; a corpus reader skips
+    the file). A ``ValueError``, not a :class:`SemhashError`: it never reaches a user."""
 
 
 class UnknownDocumentError(SemhashError, LookupError):

@@ -17,15 +17,17 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
+from .checks import check_fitted, check_list
 from .codes import encode_bits, encode_probs, pack_bits
-from .errors import ConfigError, NotFittedError
+from .errors import ConfigError
+from .train.config import ModelConfig
 from .vectorize import Vectorizer, VectorizerConfig
 
 
 class SemanticHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Learns short binary codes for documents (vectorizer + deep autoencoder).
 
-    ``model`` (a :class:`semhash.model.ModelConfig`), when given, sets every model option and
+    ``model`` (a :class:`semhash.train.config.ModelConfig`), when given, sets every model option and
     ``n_bits``, ``pretrain``, ``epochs`` and ``seed`` are not used; ``vectorizer`` (a
     :class:`semhash.vectorize.VectorizerConfig`) sets the vocabulary's options. Fitting twice with
     the same parameters gives the same codes.
@@ -47,9 +49,7 @@ class SemanticHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         tags.transformer_tags.preserves_dtype = []  # always uint8 codes
         return tags
 
-    def _model_config(self):
-        from .model import ModelConfig
-
+    def _model_config(self) -> ModelConfig:
         if self.model is not None:
             return self.model
         return ModelConfig(n_bits=self.n_bits, pretrain=self.pretrain, epochs=self.epochs, seed=self.seed)
@@ -59,11 +59,11 @@ class SemanticHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         learned without labels; it is accepted so that a ``Pipeline`` can pass it).
 
         ``code_targets`` (optional): one row of ``n_bits`` 0/1 per text, bits the code layer is
-        taught instead of the neighbour graph's (see :func:`semhash.model.train`); the rows of
+        taught instead of the neighbour graph's (see :func:`semhash.train.trainer.train`); the rows of
         texts left with no known word are dropped from both.
         """
         texts = _texts(texts, "fit")
-        from .model import train
+        from .train.trainer import train  # TensorFlow: only fitting trains the model
 
         if code_targets is not None and len(code_targets) != len(texts):
             raise ConfigError(f"code_targets has {len(code_targets)} rows for {len(texts)} texts; give one row per text")
@@ -81,8 +81,7 @@ class SemanticHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return hasattr(self, "encoder_")
 
     def _check_fitted(self) -> None:
-        if not self.__sklearn_is_fitted__():
-            raise NotFittedError("this SemanticHasher is not fitted yet: call fit(texts) first")
+        check_fitted(self, "encoder_")
 
     @property
     def _n_features_out(self) -> int:
@@ -107,10 +106,10 @@ class SemanticHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
 def _texts(texts, method: str) -> list[str]:
     """``texts`` as a list of strings, or a :class:`ConfigError` naming what is wrong."""
-    if isinstance(texts, (str, bytes)):
-        raise ConfigError(f"{method} expects a list of texts, not a single string; wrap it in a list")
+    if isinstance(texts, bytes):  # one encoded text: refused as one str is
+        texts = texts.decode("utf-8", "replace")
     try:
-        texts = list(texts)
+        texts = check_list(texts, "texts", method)
     except TypeError:
         raise ConfigError(f"{method} expects a list of texts, got {type(texts).__name__}") from None
     bad = next((t for t in texts if not isinstance(t, str)), None)

@@ -21,31 +21,53 @@ import io
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from .errors import IndexFormatError
+from .errors import REBUILD, IndexFormatError
 
 BLOCK_BYTES = 8192  # a TF-IDF row is a few hundred bytes: a re-ranked row costs one or two blocks
 DIGEST_BYTES = 16  # the first 16 bytes of each block's sha256
-REBUILD = "rebuild the index with `semhash index`"
 # a .npy header of the arrays semhash writes is a few hundred bytes; it must fit in block 0
 NPY_HEADER_MAX = BLOCK_BYTES
+# the bytes of a file as read (bytes) or mapped (a uint8 np.memmap)
+Data = bytes | memoryview | np.ndarray
+PathLike = str | os.PathLike
 
 
-def damaged(path, problem: str) -> IndexFormatError:
+def damaged(path: PathLike, problem: str) -> IndexFormatError:
+    """The error for a damaged index file: names it and says how to fix it."""
     return IndexFormatError(f"index file {path} {problem}; {REBUILD}")
 
 
-def mismatch(path, where: str = "") -> IndexFormatError:
+def mismatch(path: PathLike, where: str = "") -> IndexFormatError:
+    """The error for a file that does not match its checksum (``where``: which part)."""
     return damaged(path, f"does not match its checksum{where} (corrupted)")
 
 
-def sha256_hex(data) -> str:
+def sha256_hex(data: Data) -> str:
+    """The sha256 of ``data``, in hex."""
     return hashlib.sha256(data).hexdigest()
 
 
-def block_digests(data, block_bytes: int = BLOCK_BYTES) -> np.ndarray:
+def sha256_stream(f: BinaryIO, out: BinaryIO | None = None) -> str:
+    """The sha256 of what is left to read in ``f``, read in 1 MiB chunks (each also written to ``out``)."""
+    h = hashlib.sha256()
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
+        if out is not None:
+            out.write(chunk)
+    return h.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The sha256 of the file at ``path``."""
+    with open(path, "rb") as f:
+        return sha256_stream(f)
+
+
+def block_digests(data: Data, block_bytes: int = BLOCK_BYTES) -> np.ndarray:
     """``(n_blocks, DIGEST_BYTES)`` uint8: the truncated sha256 of each block of ``data``."""
     view = memoryview(data)
     n = -(-len(view) // block_bytes)
@@ -56,7 +78,7 @@ def block_digests(data, block_bytes: int = BLOCK_BYTES) -> np.ndarray:
     return out
 
 
-def map_file(fd: int, size: int):
+def map_file(fd: int, size: int) -> Data:
     """A read-only map of a whole file as a uint8 ``np.memmap`` (``b""`` for an empty one)."""
     if not size:
         return b""
@@ -76,7 +98,7 @@ def file_meta(path: Path, blocks: bool = False) -> tuple[dict, np.ndarray | None
 class BlockCheck:
     """The blocks of one mapped file, each checked against its digest the first time it is read."""
 
-    def __init__(self, path, data, digests: np.ndarray, block_bytes: int = BLOCK_BYTES):
+    def __init__(self, path: PathLike, data: Data, digests: np.ndarray, block_bytes: int = BLOCK_BYTES) -> None:
         self.path, self.data, self.block_bytes = path, memoryview(data), block_bytes
         self.digests = digests
         self.checked = np.zeros(len(digests), dtype=bool)
@@ -92,7 +114,7 @@ class BlockCheck:
                 raise mismatch(self.path, f" in block {b}")
             self.checked[b] = True  # set only after the check: threads at worst check twice
 
-    def spans(self, starts, stops) -> None:
+    def spans(self, starts: np.ndarray | list[int], stops: np.ndarray | list[int]) -> None:
         """Check every block holding a byte of the spans ``[starts[i], stops[i])``."""
         starts, stops = np.asarray(starts, np.int64), np.asarray(stops, np.int64)
         keep = stops > starts
@@ -111,15 +133,16 @@ class BlockCheck:
 class ArrayCheck:
     """Checks of a 1-D array's elements, over the :class:`BlockCheck` of the file holding it."""
 
-    def __init__(self, check: BlockCheck, offset: int, itemsize: int):
+    def __init__(self, check: BlockCheck, offset: int, itemsize: int) -> None:
         self.check, self.offset, self.itemsize = check, offset, itemsize
 
-    def ranges(self, starts, stops) -> None:
+    def ranges(self, starts: np.ndarray | list[int], stops: np.ndarray | list[int]) -> None:
         """Check elements ``[starts[i], stops[i])``."""
         starts, stops = np.asarray(starts, np.int64), np.asarray(stops, np.int64)
         self.check.spans(self.offset + starts * self.itemsize, self.offset + stops * self.itemsize)
 
-    def items(self, at) -> None:
+    def items(self, at: np.ndarray | list[int]) -> None:
+        """Check the elements at ``at``."""
         at = np.asarray(at, np.int64)
         self.ranges(at, at + 1)
 
@@ -127,7 +150,7 @@ class ArrayCheck:
         self.check.all()
 
 
-def lazy_npy(path, data, digests: np.ndarray, block_bytes: int = BLOCK_BYTES) -> tuple[np.ndarray, ArrayCheck]:
+def lazy_npy(path: PathLike, data: Data, digests: np.ndarray, block_bytes: int = BLOCK_BYTES) -> tuple[np.ndarray, ArrayCheck]:
     """The 1-D array of a mapped ``.npy`` file and the :class:`ArrayCheck` to call before
     reading its elements (its header is checked now)."""
     check = BlockCheck(path, data, digests, block_bytes)
@@ -137,12 +160,12 @@ def lazy_npy(path, data, digests: np.ndarray, block_bytes: int = BLOCK_BYTES) ->
     return array, ArrayCheck(check, offset, array.dtype.itemsize)
 
 
-def npy_array(path, data) -> np.ndarray:
+def npy_array(path: PathLike, data: Data) -> np.ndarray:
     """The array of a ``.npy`` file held in ``data``, already checked (no copy; never unpickles)."""
     return npy_from_buffer(path, data)[0]
 
 
-def npy_from_buffer(path, data, check: BlockCheck | None = None) -> tuple[np.ndarray, int]:
+def npy_from_buffer(path: PathLike, data: Data, check: BlockCheck | None = None) -> tuple[np.ndarray, int]:
     """``(array, offset of its first element)`` of a ``.npy`` file held in ``data``.
 
     With ``check``, the header is checked before it is parsed; the array's blocks are left to
@@ -248,7 +271,7 @@ class FolderReader:
             raise mismatch(self.path(name))
         return data
 
-    def map(self, name: str, meta: dict, verify: bool = True):
+    def map(self, name: str, meta: dict, verify: bool = True) -> Data:
         """A read-only map of ``name``; the whole file is checked when ``verify``."""
         fd = self.open(name, meta["bytes"])
         try:
@@ -263,29 +286,24 @@ class FolderReader:
         """Size and sha256 of ``name`` (read in chunks, for files that are not loaded)."""
         fd = self.open(name, meta["bytes"])
         try:
-            h = hashlib.sha256()
             with os.fdopen(fd, "rb", closefd=False) as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
+                digest = sha256_stream(f)
         finally:
             os.close(fd)
-        if h.hexdigest() != meta["sha256"]:
+        if digest != meta["sha256"]:
             raise mismatch(self.path(name))
 
     def copy(self, name: str, meta: dict, dest: Path) -> None:
         """Copy ``name`` to ``dest``, checking its size and sha256 on the way."""
         fd = self.open(name, meta["bytes"])
-        h = hashlib.sha256()
         try:
             with os.fdopen(fd, "rb", closefd=False) as src, open(dest, "wb") as out:
-                for chunk in iter(lambda: src.read(1 << 20), b""):
-                    h.update(chunk)
-                    out.write(chunk)
+                digest = sha256_stream(src, out)
         finally:
             os.close(fd)
-        if h.hexdigest() != meta["sha256"]:
+        if digest != meta["sha256"]:
             raise mismatch(self.path(name))
 
 
 __all__ = ["BLOCK_BYTES", "ArrayCheck", "BlockCheck", "FolderReader", "block_digests", "file_meta", "lazy_npy",
-           "npy_array"]
+           "npy_array", "sha256_file", "sha256_stream"]

@@ -14,31 +14,30 @@ import json
 import math
 import re
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
-from .errors import IndexFormatError
+from .errors import REBUILD, IndexFormatError, ManifestFieldError
 
 FORMAT = "semhash-index"
 FORMAT_VERSION = 2  # 2: manifest_sha256, block checksums, row digests of the store
 MAX_BYTES = 16 * 2**20  # a manifest is a few kB; anything far larger is not one
 CHECKSUM = "manifest_sha256"
-REBUILD = "rebuild the index with `semhash index`"
 SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 
 Check = Callable[[object, str, dict], None]  # (value, where, whole manifest) -> None or raise
 
 
-class Invalid(ValueError):
-    """A field breaks the schema (turned into IndexFormatError naming the manifest)."""
+Invalid = ManifestFieldError  # the name this module raises it by
 
 
-def _is_int(v) -> bool:
+def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
 def integer(lo: int | None = 0, hi: int | None = None, multiple: int = 1) -> Check:
-    def check(v, where, m):
+    def check(v: Any, where: str, m: dict) -> None:
         if not _is_int(v) or (lo is not None and v < lo) or (hi is not None and v > hi) or v % multiple:
             bounds = f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}"
             raise Invalid(f"{where} must be a whole number in {bounds}" + (f", a multiple of {multiple}" if multiple > 1 else "")
@@ -47,7 +46,7 @@ def integer(lo: int | None = 0, hi: int | None = None, multiple: int = 1) -> Che
 
 
 def number(lo: float | None = None, hi: float | None = None) -> Check:
-    def check(v, where, m):
+    def check(v: Any, where: str, m: dict) -> None:
         if (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)
                 or (lo is not None and v < lo) or (hi is not None and v > hi)):
             raise Invalid(f"{where} must be a number in {lo}..{hi}, got {v!r:.60}")
@@ -55,32 +54,33 @@ def number(lo: float | None = None, hi: float | None = None) -> Check:
 
 
 def string(pattern: re.Pattern | None = None, max_len: int = 4096) -> Check:
-    def check(v, where, m):
+    def check(v: Any, where: str, m: dict) -> None:
         if not isinstance(v, str) or len(v) > max_len or (pattern is not None and not pattern.match(v)):
             raise Invalid(f"{where} must be a string" + (f" like {pattern.pattern}" if pattern else "") + f", got {v!r:.60}")
     return check
 
 
-def const(value) -> Check:
-    def check(v, where, m):
+def const(value: object) -> Check:
+    def check(v: Any, where: str, m: dict) -> None:
         if v != value:
             raise Invalid(f"{where} must be {value!r}, got {v!r:.60}")
     return check
 
 
 def nullable(inner: Check) -> Check:
-    def check(v, where, m):
+    def check(v: Any, where: str, m: dict) -> None:
         if v is not None:
             inner(v, where, m)
     return check
 
 
-def anything(v, where, m) -> None:
+def anything(v: object, where: str, m: dict) -> None:
+    """Any value (a field whose content is not checked)."""
     return None
 
 
 def list_of(item: Check, length: Callable[[dict], int] | None = None, max_len: int = 1 << 20) -> Check:
-    def check(v, where, m):
+    def check(v: Any, where: str, m: dict) -> None:
         if not isinstance(v, list) or len(v) > max_len:
             raise Invalid(f"{where} must be a list, got {type(v).__name__}")
         if length is not None and len(v) != length(m):
@@ -96,7 +96,7 @@ def record(required: dict[str, Check], optional: dict[str, Check] | None = None,
     (``None``: refused), their names by ``key``."""
     optional = optional or {}
 
-    def check(v, where, m):
+    def check(v: Any, where: str, m: dict) -> None:
         if not isinstance(v, dict):
             raise Invalid(f"{where} must be an object, got {type(v).__name__}")
         for name, sub in required.items():
@@ -114,6 +114,7 @@ def record(required: dict[str, Check], optional: dict[str, Check] | None = None,
 
 
 def n_bits_of(m: dict) -> int:
+    """The manifest's code length (the length of its per-bit lists)."""
     return m["n_bits"]
 
 
@@ -158,10 +159,11 @@ def seal(manifest: dict) -> dict:
 
 
 def dumps(manifest: dict) -> str:
+    """The text of ``manifest.json``: ``manifest`` sealed, indented."""
     return json.dumps(seal(manifest), indent=1, allow_nan=False)
 
 
-def _refuse_constant(name: str):
+def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number JSON allows")
 
 

@@ -28,9 +28,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .codes import CsrArrays, DecoderWeights, decode_logits, encode_logits
+from .codes import CsrArrays, DecoderWeights, decode_logits, encode_logits, length_normalize
 from .errors import IndexFormatError, SemhashError
 from .hashtable import expand_ranges
+from .index import DECODER_FILE, KERAS_FILE
+from .train.arrays import row_distributions
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,7 @@ class Outlier:
 def keras_model(index):
     """The index's trained autoencoder: in memory after :meth:`SemanticIndex.build`, else
     ``model.keras`` from the index folder (checked against the manifest's checksum)."""
-    from .index import KERAS_FILE
-    from .model import load_keras_model
+    from .train.autoencoder import load_keras_model  # TensorFlow: only an index without decoder.npz needs it
 
     training = getattr(index, "training_", None)
     if training is not None:
@@ -70,16 +71,12 @@ def keras_model(index):
 
 def model_inputs(index, rows: np.ndarray):
     """The autoencoder's input for ``rows``: their TF-IDF rows rescaled to ``input_length``."""
-    from .codes import length_normalize
-
     tfidf = index.tfidf.tocsr() if isinstance(index.tfidf, CsrArrays) else index.tfidf
     return length_normalize(tfidf[rows], index.encoder.input_length)
 
 
 def entropies(X) -> np.ndarray:
     """Entropy (nats) of each row's word distribution (rows of nonnegative weights)."""
-    from .model import row_distributions
-
     P = row_distributions(X)
     return -(P * np.log(np.where(P > 0, P, 1.0))).sum(axis=1)
 
@@ -88,8 +85,6 @@ def numpy_decoder(index) -> DecoderWeights | None:
     """The index's decoder as NumPy arrays: in memory after :meth:`SemanticIndex.build`, else
     ``decoder.npz`` (checked against the manifest's checksum); ``None`` when the index has none
     (built before semhash saved it)."""
-    from .index import DECODER_FILE
-
     training = getattr(index, "training_", None)
     if training is not None and getattr(training, "decoder", None) is not None:
         return training.decoder
@@ -137,7 +132,7 @@ def numpy_cross_entropies(index, decoder: DecoderWeights, rows: np.ndarray,
 
 def keras_cross_entropies(index, rows: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """``(cross_entropy, entropy)`` of ``rows`` with the Keras model (TensorFlow)."""
-    from .model import reconstruction_errors as errors_of
+    from .train.autoencoder import reconstruction_errors as errors_of  # TensorFlow: the Keras model's errors
 
     X = model_inputs(index, rows)
     return errors_of(keras_model(index), X, batch_size=batch_size), entropies(X)

@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from .errors import ConfigError, IndexFormatError
+from .errors import REBUILD, ConfigError, IndexFormatError
 
 STORE_FILE = "documents.sqlite"
 # the columns a hit reads; a saved index keeps a digest of each row's values (row_digests)
@@ -89,7 +90,7 @@ def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
     path = Path(path)
     if readonly:
         if not path.is_file() or path.is_symlink():
-            raise IndexFormatError(f"document store missing: {path}; rebuild the index with `semhash index`")
+            raise IndexFormatError(f"document store missing: {path}; {REBUILD}")
         conn = sqlite3.connect(store_uri(path), uri=True, check_same_thread=False, factory=GuardedConnection)
         try:
             harden(conn, path)
@@ -110,7 +111,7 @@ def _shown(value: str) -> str:
     return "'" + value.encode("utf-8", "backslashreplace").decode("utf-8") + "'"
 
 
-def check_documents(documents) -> list:
+def check_documents(documents: Iterable) -> list:
     """The documents, checked to be storable, with exact repeats dropped; raises :class:`ConfigError`.
 
     Every field the store keeps must be a string of valid Unicode (no lone surrogates, which
@@ -151,7 +152,7 @@ def harden(conn: sqlite3.Connection, path: Path) -> None:
     stopped after a budget of VM steps proportional to the file's size.
     """
     def bad(problem: str) -> IndexFormatError:
-        return IndexFormatError(f"document store {path} {problem}; rebuild the index with `semhash index`")
+        return IndexFormatError(f"document store {path} {problem}; {REBUILD}")
 
     budget = (WORK_BASE + WORK_PER_BYTE * path.stat().st_size) // PROGRESS_EVERY
     left = [budget]
@@ -200,7 +201,7 @@ def row_digests(conn: sqlite3.Connection, n_rows: int) -> np.ndarray:
     return out
 
 
-def write_documents(conn: sqlite3.Connection, rows, added: bool = False) -> None:
+def write_documents(conn: sqlite3.Connection, rows: Iterable[tuple], added: bool = False) -> None:
     """Insert or replace ``(row, id, path, title, text)`` tuples."""
     conn.executemany(
         "INSERT OR REPLACE INTO documents(row, id, path, title, snippet, chars, added) VALUES (?,?,?,?,?,?,?)",
@@ -209,15 +210,20 @@ def write_documents(conn: sqlite3.Connection, rows, added: bool = False) -> None
     conn.commit()
 
 
+def unreadable(exc: Exception) -> IndexFormatError:
+    """The error for a store SQLite cannot read."""
+    return IndexFormatError(f"document store unreadable ({exc}); rebuild the index")
+
+
 def titles_and_lengths(conn: sqlite3.Connection) -> dict[str, tuple[str, int]]:
     """``{id: (title, characters)}`` of every stored document."""
     try:
         return {doc_id: (title, chars) for doc_id, title, chars in conn.execute("SELECT id, title, chars FROM documents")}
     except sqlite3.DatabaseError as exc:
-        raise IndexFormatError(f"document store unreadable ({exc}); rebuild the index") from exc
+        raise unreadable(exc) from exc
 
 
-def fetch(conn: sqlite3.Connection, rows) -> dict[int, StoredDoc]:
+def fetch(conn: sqlite3.Connection, rows: Iterable[int]) -> dict[int, StoredDoc]:
     """Stored documents by row, for the given rows (missing rows are left out)."""
     rows = [int(r) for r in rows]
     out: dict[int, StoredDoc] = {}
@@ -228,13 +234,13 @@ def fetch(conn: sqlite3.Connection, rows) -> dict[int, StoredDoc]:
             try:
                 cur = conn.execute(f"SELECT row, id, path, title, snippet FROM documents WHERE row IN ({marks})", chunk)
             except sqlite3.DatabaseError as exc:
-                raise IndexFormatError(f"document store unreadable ({exc}); rebuild the index") from exc
+                raise unreadable(exc) from exc
             for r in cur:
                 out[r[0]] = StoredDoc(*r)
     return out
 
 
-def rows_for_ids(conn: sqlite3.Connection, ids) -> dict[str, int]:
+def rows_for_ids(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, int]:
     """Row of each known document id."""
     ids = list(ids)
     out: dict[str, int] = {}
@@ -258,8 +264,9 @@ def ids_for_path(conn: sqlite3.Connection, path: str, folder: bool = False) -> d
 
 
 def count(conn: sqlite3.Connection) -> int:
+    """The number of stored documents."""
     try:
         with _serial(conn):
             return int(conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
     except sqlite3.DatabaseError as exc:
-        raise IndexFormatError(f"document store unreadable ({exc}); rebuild the index") from exc
+        raise unreadable(exc) from exc

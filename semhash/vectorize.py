@@ -91,15 +91,15 @@ def count_matrix(texts: list[str], vocabulary: dict[str, int]) -> sp.csr_matrix:
     return matrix
 
 
-def idf_weights(df: np.ndarray, n_docs: int) -> np.ndarray:
-    """Inverse document frequency ``log(1 + N / df)``."""
-    return np.log1p(n_docs / np.maximum(df, 1)).astype(np.float32)
+def idf_weights(df: np.ndarray, n_docs: int, dtype: type = np.float32) -> np.ndarray:
+    """Inverse document frequency ``log(1 + N / df)`` (``dtype``: the evaluation protocol keeps float64)."""
+    return np.log1p(n_docs / np.maximum(df, 1)).astype(dtype)
 
 
-def tfidf_weights(tf: np.ndarray, idf: np.ndarray) -> np.ndarray:
+def log_tfidf(tf: np.ndarray, idf: np.ndarray) -> np.ndarray:
     """The TF-IDF weight of each word, ``log(1 + tf) * idf``, from its count in the text and its
-    :func:`idf_weights` (float32 in, float32 out): the one definition, used for the matrices of
-    :meth:`Vectorizer.transform` and for each query (:func:`query_terms`)."""
+    :func:`idf_weights`: the one definition, used for the matrices of :meth:`Vectorizer.transform`
+    (and the evaluation's) and for each query (:func:`query_terms`)."""
     return np.log1p(tf) * idf
 
 
@@ -113,7 +113,7 @@ def query_terms(vocabulary: dict, idf: np.ndarray | None, text: str) -> tuple[np
     cols, tf = cols[order], tf[order]
     if idf is None:
         return cols, tf
-    return cols, tfidf_weights(tf, idf[cols])
+    return cols, log_tfidf(tf, idf[cols])
 
 
 def reverse_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -126,17 +126,18 @@ def reverse_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return matrix
 
 
-def weight_counts(counts: sp.spmatrix, idf: np.ndarray | None) -> sp.csr_matrix:
-    """:func:`tfidf_weights` of a count matrix (CSR float32); the counts unchanged when ``idf`` is None.
+def weight_counts(counts: sp.spmatrix, idf: np.ndarray | None, dtype: type = np.float32) -> sp.csr_matrix:
+    """:func:`log_tfidf` of a count matrix (CSR, ``dtype``: the evaluation protocol keeps float64);
+    the counts unchanged when ``idf`` is None.
 
     Each row keeps its words in the reverse of the counts' order: the layout the product by
     ``diag(idf)`` that computed this before gave, which every index stores (sums over a row
     follow it, so the same corpus still gives the same floats).
     """
     if idf is None:
-        return counts.astype(np.float32)
-    weighted = counts.tocsr().astype(np.float32, copy=True)
-    weighted.data = tfidf_weights(weighted.data, idf[weighted.indices]).astype(np.float32, copy=False)
+        return counts.astype(dtype)
+    weighted = counts.tocsr().astype(dtype, copy=True)
+    weighted.data = log_tfidf(weighted.data, idf[weighted.indices]).astype(dtype, copy=False)
     weighted.eliminate_zeros()
     return reverse_rows(weighted)
 

@@ -150,7 +150,7 @@ def test_every_command_has_help_with_an_example():
 
 def test_index_variant_option(tmp_path):
     from semhash.cli import cli as main_cli
-    from semhash.model import VARIANTS
+    from semhash.choices import VARIANTS
 
     corpus = write_topical_corpus(tmp_path / "corpus", per_topic=10, seed=2)
     dest = tmp_path / "vae"

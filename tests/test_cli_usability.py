@@ -162,7 +162,7 @@ EVAL_WRAPPER = """
 import sys
 for name in {blocked!r}:
     sys.modules[name] = None
-import semhash.evaluate as ev
+import semhash.eval.run as ev  # run_evaluation looks prepare_data up there
 loaded = ev.prepare_data
 def spy(*args, **kwargs):
     print("DATA LOADED", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -413,6 +414,61 @@ def test_eval_config_validation(tmp_path: Path):
     assert preset.remove == ev.REMOVABLE_PARTS and preset.encoding == "latin-1" and preset.bits == (32,)
 
 
+def test_eval_config_is_frozen_and_validated_on_construction(tmp_path: Path):
+    config = ev.EvalConfig(root=tmp_path, bits=(16,))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.bits = (12,)  # type: ignore[misc]
+    with pytest.raises(ConfigError, match="multiples of 8"):
+        ev.EvalConfig(root=tmp_path, bits=(12,))
+    with pytest.raises(ConfigError, match="unknown method"):
+        dataclasses.replace(config, methods=("lsh", "magic"))
+    assert dataclasses.replace(config, bits=(256,)).bits == (256,)  # baselines make codes past 128 bits
+
+
+def test_one_registry_names_every_method():
+    assert ev.ALL_METHODS == ("semhash", "lsh", "lsi", "itq", "sh", "tfidf", "bm25")
+    assert tuple(ev.METHODS) == ev.ALL_METHODS  # the hashing methods first, then the references
+    assert {m: ev.METHODS[m].kind for m in ev.REFERENCE_METHODS} == {"tfidf": "reference", "bm25": "reference"}
+    assert all(ev.METHODS[m].kind == "hashing" for m in ev.HASHING_METHODS)
+    assert ev.METHOD_LABELS["itq"] == "LSI + ITQ" and ev.METHOD_MODULES == {"bm25": ("bm25s",)}
+    assert set(ev.BASELINE_PROJECTIONS) == {"lsi", "itq", "sh"}
+    assert ev.METHODS["sh"].lengths((16, 32)) == [16, 32] and ev.METHODS["tfidf"].lengths((16, 32)) == [None]
+    with pytest.raises(ConfigError, match="no projection stage"):
+        ev.baseline_bits_from_projection("lsh", np.zeros((4, 8)), np.zeros((2, 8)), 8)
+
+
+def test_projection_runs_equal_the_one_length_baselines(clustered):
+    """A run's bits from the leading columns of a projection shared by every length are the
+    baseline's own bits at that length (ITQ and SH from PCA, LSI from its truncated SVD)."""
+    Xt, _, Xq, _ = clustered
+    Y, Yq = ev.pca_projection(Xt, Xq, 16, 0)
+    for name, direct in (("itq", ev.itq_codes), ("sh", ev.spectral_hashing_codes)):
+        shared = ev.baseline_bits_from_projection(name, Y, Yq, 16, 0)
+        assert all(np.array_equal(a, b) for a, b in zip(shared, direct(Xt, Xq, 16, 0)))
+
+
+def test_protocol_weighting_is_the_products():
+    """The protocol weights in float64 with semhash.vectorize's formula; the product's float32
+    weighting of the same counts agrees to float32 precision."""
+    from semhash.vectorize import idf_weights, weight_counts
+
+    counts = sp.csr_matrix(np.array([[1, 0, 3], [0, 2, 1], [4, 1, 0]], dtype=np.float64))
+    df = np.array([2, 2, 2])
+    protocol = ev.tfidf_weights(counts, df, 3)
+    product = weight_counts(counts, idf_weights(df, 3))
+    assert protocol.dtype == np.float32 and product.dtype == np.float32
+    np.testing.assert_allclose(protocol.toarray(), product.toarray(), rtol=1e-6)
+    assert protocol[0, 2] == pytest.approx(math.log1p(3) * math.log1p(3 / 2), rel=1e-6)
+
+
+def test_references_listed_first_still_run_after_the_hashing_methods(tmp_path: Path):
+    root = _generic_corpus(tmp_path / "corpus")
+    results = ev.run_evaluation(ev.EvalConfig(root=root, methods=("tfidf", "lsh"), bits=(8,), ks=(1, 5)))
+    assert list(results["methods"]) == ["tfidf", "lsh"]  # the order asked for
+    assert results["methods"]["lsh"]["setup_seconds"] == 0.0  # no projection shared by lengths
+    assert [r["n_bits"] for r in results["methods"]["lsh"]["runs"]] == [8]
+
+
 def test_default_20ng_root_honours_env(monkeypatch, tmp_path: Path):
     monkeypatch.setenv(ev.ENV_20NG, str(tmp_path))
     assert ev.default_20ng_root() == tmp_path
@@ -528,130 +584,6 @@ def test_report_records_a_reproducible_command(tmp_path: Path):
     report = (out / "report.md").read_text()
     assert f"semhash evaluate {root} --bits 8 --methods tfidf --split test --seed 0 --encoding utf-8" in report
     assert not list(out.glob("*.png"))
-
-
-@needs_20ng
-def test_benchmark_script_writes_results_md(tmp_path: Path):
-    pytest.importorskip("matplotlib")
-    module = _benchmark_module("quality")
-    out = tmp_path / "RESULTS.md"
-    saved = tmp_path / "quality.json"
-    args = ["--methods", "lsh,tfidf", "--bits", "16", "--limit-per-class", "20", "--quiet", "--seeds", "0,1",
-            "--out", str(out), "--report", str(tmp_path / "report"), "--json", str(saved)]
-    assert module.main(args) == 0
-    text = out.read_text()
-    assert "| LSH (random hyperplanes) |" in text and "AMMI (QUOTED, not measured)" in text
-    assert "python benchmarks/quality.py --methods lsh,tfidf --bits 16" in text
-    assert "CPUs (`os.cpu_count()`)" in text and "Total wall time" in text
-    assert "| issue 7 target | ≥ 56 |" in text and "over 2 seed(s)" in text
-    runs = []
-    for seed in (0, 1):
-        results = json.loads((tmp_path / "report" / f"seed-{seed}" / "results.json").read_text())
-        assert results["config"]["seed"] == seed
-        runs.append(100 * results["methods"]["lsh"]["runs"][0]["p100"])
-    # the summary row is the mean ± sample std (min–max) of the two seeds' measured numbers
-    v = np.array(runs)
-    cell = f"{v.mean():.2f} ± {v.std(ddof=1):.2f} ({v.min():.2f}–{v.max():.2f})"
-    assert f"| LSH (random hyperplanes) | {cell} |" in text
-    # --rebuild renders the same page from the saved numbers, without evaluating anything
-    rebuilt = tmp_path / "REBUILT.md"
-    assert module.main(["--rebuild", "--json", str(saved), "--out", str(rebuilt), "--report", str(tmp_path / "report")]) == 0
-    again = rebuilt.read_text()
-    assert f"| LSH (random hyperplanes) | {cell} |" in again and "--rebuild" in again
-    assert again.replace("- re-rendered from `benchmarks/quality.json` with `python benchmarks/quality.py --rebuild`\n", "") == text
-
-
-def _benchmark_module(name: str):
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"{name}_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_label_ceiling_codewords_are_distinct_and_every_bit_splits_the_classes():
-    module = _benchmark_module("label_ceiling")
-    for n_classes, n_bits in ((20, 16), (20, 128), (3, 8), (2, 64)):
-        words = module.class_codewords(n_classes, n_bits, seed=1)
-        assert words.shape == (n_classes, n_bits) and set(np.unique(words)) == {0, 1}
-        assert len({w.tobytes() for w in words}) == n_classes
-        assert (words.any(axis=0) & ~words.all(axis=0)).all()
-    assert (module.class_codewords(20, 32, 5) == module.class_codewords(20, 32, 5)).all()
-    with pytest.raises(ValueError, match="cannot have distinct"):
-        module.class_codewords(20, 4, 0)
-
-
-@needs_20ng
-def test_label_ceiling_script_writes_its_report(tmp_path: Path):
-    module = _benchmark_module("label_ceiling")
-    out, saved = tmp_path / "CEILING.md", tmp_path / "ceiling.json"
-    args = ["--bits", "16", "--limit-per-class", "20", "--epochs", "1", "--out", str(out), "--json", str(saved)]
-    assert module.main(args) == 0
-    result = json.loads(saved.read_text())
-    assert 360 <= result["n_db"] <= 20 * 20 and result["split"] == "test"  # empty documents dropped
-    # 20 training documents per newsgroup still teach a classifier far above chance (5 %)
-    assert 20 < result["svm_accuracy"] <= 100 and 0 < result["taught_p100"]["16"] <= 100
-    text = out.read_text()
-    assert f"| linear SVM on the labels, ranked by predicted newsgroup (no hashing) | {result['svm_p100']:.2f} |" in text
-    assert "| issue 7 target | ≥ 56 |" in text and "--limit-per-class 20" in text
-    assert "unsupervised" not in text.split("## P@100")[1].split("issue 7")[0]  # a slice is not compared
-    rebuilt = tmp_path / "REBUILT.md"
-    assert module.main(["--rebuild", "--json", str(saved), "--out", str(rebuilt)]) == 0
-    assert rebuilt.read_text() == text
-
-
-def test_weighted_hamming_scores_are_minus_the_weighted_distance():
-    module = _benchmark_module("weighted_hamming")
-    rng = np.random.default_rng(3)
-    db, q = rng.integers(0, 2, (50, 16)).astype(np.uint8), rng.integers(0, 2, (4, 16)).astype(np.uint8)
-    logits = rng.normal(size=(4, 16))
-    thresholds = rng.normal(scale=0.1, size=16)
-    w = module.query_bit_weights(logits, thresholds)
-    assert (w >= 0).all() and np.allclose(w, np.abs(logits - thresholds), atol=1e-6)
-    distance = ((q[:, None, :] != db[None, :, :]) * w[:, None, :]).sum(-1)
-    scores = module.weighted_scores(db, q, w)
-    np.testing.assert_allclose(scores, w.sum(axis=1, keepdims=True) - 2 * distance, rtol=1e-5, atol=1e-4)
-    # with equal weights the ranking is plain Hamming distance
-    ones = module.weighted_scores(db, q, np.ones_like(w))
-    np.testing.assert_allclose(ones, 16 - 2 * (q[:, None, :] != db[None, :, :]).sum(-1))
-
-
-@needs_20ng
-def test_weighted_hamming_script_writes_its_report(tmp_path: Path):
-    module = _benchmark_module("weighted_hamming")
-    out, saved = tmp_path / "WEIGHTED.md", tmp_path / "weighted.json"
-    assert module.main(["--bits", "16", "--limit-per-class", "20", "--epochs", "1", "--out", str(out),
-                        "--json", str(saved)]) == 0
-    run = json.loads(saved.read_text())["runs"]["16"]
-    assert set(run) == {"train_seconds", "plain", "weighted"} and all(0 <= v <= 100 for v in run["plain"].values())
-    text = out.read_text()
-    assert f"| query-weighted Hamming distance | {run['weighted']['10']:.2f} | {run['weighted']['100']:.2f} |" in text
-
-
-def test_ablation_reuses_a_report_only_for_the_same_model(tmp_path: Path):
-    module = _benchmark_module("ablation")
-    assert module.parse_config("plain:rbm:0:1") == ("plain", "rbm", 0, 1.0, "spectral")
-    from semhash.model import ModelConfig
-
-    d = ModelConfig()  # the row marked as the default is the model's default
-    assert module.DEFAULT == (d.variant, d.pretrain, d.neighbours, d.graph_codes, d.graph_teacher)
-    assert module.config_name("plain:rbm:0:1:smoothed") == "plain-rbm-graph1-smoothed"
-    assert module.config_name("plain:rbm:0:1") == "plain-rbm-graph1"
-    report = tmp_path / "results.json"
-    model = {"pretrain": "rbm", "variant": "plain", "neighbours": 0, "graph_codes": 1.0}
-    # a report from before --graph-teacher existed measured the smoothed teacher
-    report.write_text(json.dumps({"config": {"model": model, "split": "validation", "seed": 0, "bits": [32]}}))
-    wanted = {**model, "graph_teacher": "spectral"}
-    assert not module.same_run(report, wanted, "32", "validation", 0)
-    assert module.same_run(report, {**wanted, "graph_teacher": "smoothed"}, "32", "validation", 0)
-    report.write_text(json.dumps({"config": {"model": {**model, "graph_teacher": "spectral"}, "split": "validation",
-                                             "seed": 0, "bits": [32]}}))
-    assert module.same_run(report, wanted, "32", "validation", 0)
-    assert not module.same_run(report, wanted, "32,64", "validation", 0)
-    assert not module.same_run(report, wanted, "32", "test", 0)
-    assert not module.same_run(tmp_path / "missing.json", wanted, "32", "validation", 0)
 
 
 def test_variant_option_reaches_the_model_config(tmp_path: Path, monkeypatch):

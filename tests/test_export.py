@@ -306,12 +306,12 @@ def test_parquet_has_a_binary_code_column(exported, reference):
 
 
 def readme_columns(file_name: str) -> set[str]:
-    """The columns the README's export table gives for ``file_name``: the backticked names of its
-    row, up to the first ';' (what follows is not a column)."""
+    """The columns the export table of the docs (docs/backends.md) gives for ``file_name``: the
+    backticked names of its row, up to the first ';' (what follows is not a column)."""
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "backends.md").read_text(encoding="utf-8")
     row = next(line for line in readme.splitlines() if line.startswith(f"| `{file_name}` |"))
     content = row.split("|")[2].split(";")[0]
     return set(re.findall(r"`([^`]+)`", content))

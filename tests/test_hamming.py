@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 from semhash import codes, hamming
-from semhash.vectorize import idf_weights, query_terms, tfidf_weights, weight_counts
+from semhash.vectorize import idf_weights, log_tfidf, query_terms, weight_counts
 
 POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.int32)
 
@@ -65,5 +65,5 @@ def test_tfidf_weighting_is_one_definition():
     words = [f"w{j}" for j in rng.integers(0, 50, 40)]
     cols, weights = query_terms(vocabulary, idf, " ".join(words))
     tf = np.array([words.count(f"w{j}") for j in cols], dtype=np.float32)
-    np.testing.assert_array_equal(weights, tfidf_weights(tf, idf[cols]))
+    np.testing.assert_array_equal(weights, log_tfidf(tf, idf[cols]))
     np.testing.assert_allclose(weights, np.log1p(tf) * idf[cols], rtol=1e-6)

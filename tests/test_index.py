@@ -215,3 +215,54 @@ def test_cli_query_never_imports_tensorflow(small_index):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "IMPORTED []" in out.stdout
+
+
+def test_index_config_is_frozen_typed_and_read_from_a_manifest(small_index):
+    import dataclasses
+
+    from semhash.errors import ConfigError
+    from semhash.index import IndexConfig
+    from semhash.model import ModelConfig
+    from semhash.vectorize import VectorizerConfig
+
+    config = IndexConfig(VectorizerConfig(min_df=1), {"n_bits": 16})  # a dict, as a manifest keeps it
+    assert config.model == ModelConfig.from_dict({"n_bits": 16})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.model = None
+    with pytest.raises(ConfigError, match="model must be a ModelConfig or None, got str"):
+        IndexConfig(model="rbm")
+    with pytest.raises(ConfigError, match="vectorizer must be a VectorizerConfig, got dict"):
+        IndexConfig({"min_df": 1})
+    assert dataclasses.replace(config, model=None).model_dict() == {}
+    folder, built = small_index
+    loaded = open_index(folder)
+    assert loaded.config == built.config
+    assert IndexConfig.from_params(json.loads((folder / "manifest.json").read_text())["params"]) == built.config
+    loaded.close()
+
+
+def test_build_leaves_its_config_as_it_was(topical_corpus, monkeypatch):
+    from semhash.corpus import read_corpus
+    from semhash.index import IndexConfig, building
+    from semhash.model import ModelConfig
+    from semhash.vectorize import VectorizerConfig
+
+    given = []
+
+    def no_training(X, model, progress):
+        given.append(model)
+        raise RuntimeError("stop before training")
+
+    monkeypatch.setattr(building, "train_model", no_training)
+    config = IndexConfig(VectorizerConfig(min_df=1))
+    with pytest.raises(RuntimeError, match="stop before training"):
+        SemanticIndex.build(read_corpus(topical_corpus).documents, config)
+    assert given == [ModelConfig()] and config.model is None  # the default model, config unchanged
+
+
+def test_the_index_package_does_not_import_outliers_or_training():
+    code = ("import sys\nimport semhash.index\n"
+            "print(sorted(m for m in sys.modules if m in ('semhash.outliers', 'semhash.model', 'semhash.corpus', "
+            "'semhash.index.building') or m.split('.')[0] in ('tqdm', 'scipy', 'sklearn', 'tensorflow', 'faiss')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -60,17 +60,18 @@ def test_stored_rows_give_the_training_input(mixed_index):
 def test_saved_index_and_added_documents_are_scored(mixed_index):
     from semhash.corpus import Document
     from semhash.index import open_index
+    from semhash.outliers import reconstruction_errors
 
     idx, documents, folder = mixed_index
-    rows, errors = idx.reconstruction_errors()
+    rows, errors = reconstruction_errors(idx)
     loaded = open_index(folder)
-    rows2, errors2 = loaded.reconstruction_errors()
+    rows2, errors2 = reconstruction_errors(loaded)
     np.testing.assert_array_equal(rows, rows2)
     np.testing.assert_allclose(errors, errors2, rtol=1e-5)
     assert len(rows) == 155 and np.isfinite(errors).all() and (errors >= 0).all()
     first = documents[0]
     loaded.add([Document("extra/copy", "extra/copy", first.title, first.text)])
-    rows3, errors3 = loaded.reconstruction_errors()
+    rows3, errors3 = reconstruction_errors(loaded)
     assert len(rows3) == 156
     # an added copy of a document scores as the original does
     by_row = dict(zip(rows3.tolist(), errors3.tolist()))

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import semhash.corpus as corpus_mod
+import semhash.corpus.walk as corpus_mod  # read_corpus looks read_file up here
 from semhash.cli import cli
 from semhash.corpus import MAX_DOC_CHARS, Document, read_file
 from semhash.errors import ConfigError, IndexFormatError, QueryError, SemhashError

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
+from typing import Any
 
+from ..checks import check_n_bits
 from ..choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS
 from ..errors import ConfigError
 
 CODE_MODES = ("noise", "ste")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelConfig:
-    """Everything that shapes the model and its training."""
+    """Everything that shapes the model and its training.
+
+    Immutable and checked on construction (a :class:`ConfigError` names the bad field); change
+    it with :meth:`replace`.
+    """
 
     n_bits: int = 32
     hidden: tuple[int, ...] = (500, 500)
@@ -51,9 +58,17 @@ class ModelConfig:
     contractive_weight: float = 0.1  # contractive: weight of the squared Frobenius norm of the Jacobian
     kl_weight: float = 0.01  # variational: weight of KL(q(z|x) || N(0, I)) against the per-word cross-entropy
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(self.hidden))  # a list given as hidden sizes: kept as a tuple
+        self.validate()
+
+    def replace(self, **overrides: Any) -> "ModelConfig":
+        """A copy with ``overrides`` (checked like any new config)."""
+        return dataclasses.replace(self, **overrides)
+
     def validate(self, n_inputs: int | None = None) -> None:
-        if not (8 <= self.n_bits <= 128 and self.n_bits % 8 == 0):
-            raise ConfigError(f"bits must be a multiple of 8 between 8 and 128, got {self.n_bits}")
+        """Check every field (done on construction) and, given ``n_inputs``, the vocabulary size."""
+        check_n_bits(self.n_bits)
         if self.neighbours < 0 or not 0.0 <= self.neighbour_weight <= 1.0:
             raise ConfigError("neighbours must be at least 0 and neighbour_weight in [0, 1], "
                               f"got {self.neighbours} and {self.neighbour_weight}")
@@ -90,6 +105,7 @@ class ModelConfig:
             raise ConfigError(f"the vocabulary has {n_inputs} word(s); at least 2 are needed to train")
 
     def to_dict(self) -> dict:
+        """The config as plain JSON values, as manifests store it."""
         d = asdict(self)
         d["hidden"] = list(self.hidden)
         return d

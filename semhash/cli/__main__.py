@@ -1,0 +1,5 @@
+"""``python -m semhash.cli``: the ``semhash`` command."""
+
+from . import main
+
+main()

@@ -1,0 +1,477 @@
+"""``SemanticIndex``: a searchable semantic-hashing index, in memory or opened from its folder.
+
+The class orchestrates: building is :mod:`~semhash.index.building`, the files are
+:mod:`~semhash.index.writing` and :mod:`~semhash.index.loading`, saving is a folder
+transaction (:mod:`~semhash.index.transactions`), updates are :mod:`~semhash.index.updates`.
+Nothing here imports TensorFlow, scikit-learn, SciPy or FAISS at import time: ``build``
+(training), ``add``/``remove`` (SciPy) and the FAISS fallback import them when used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import store as docstore
+from ..checks import check_fitted, check_list
+from ..codes import CsrArrays, EncoderWeights, encode_packed
+from ..errors import REBUILD, IndexFormatError, IndexNotFoundError, SemhashError
+from ..hashtable import HammingTable
+from ..integrity import ArrayCheck, FolderReader, mismatch, sha256_hex
+from ..search import Hit, encode_rows, query_idf, query_terms
+from ..search import search as search_index
+from ..search import search_batch as search_index_batch
+from ..train.config import ModelConfig
+from ..vectorize import Vectorizer
+from . import updates, writing
+from .config import IndexConfig
+from .layout import ENCODER_FILE, FAISS_FILE, ROW_DIGESTS_FILE, STORE_FILE, TFIDF_PREFIX, TRAINING_FILES
+from .loading import Loaded, load_parts, read_skipped
+from .transactions import atomic_write_folder, recover_if_idle, writer_lock
+
+if TYPE_CHECKING:
+    from ..corpus import Document
+    from ..faiss_index import FaissBinaryIndex
+    from ..model import TrainingResult
+
+
+class SemanticIndex:
+    """A searchable semantic-hashing index: vocabulary, encoder, hash table, FAISS, store.
+
+    Made by :meth:`build` (trains the model), :meth:`from_model` or :meth:`load`; its state is
+    declared here, once. The four parts a query reads (``vectorizer``, ``encoder``, ``table``,
+    ``tfidf``) are set by those constructors, like the learned state of a fitted estimator.
+    """
+
+    # ---- what a query reads (set by build / from_model / load)
+    vectorizer: Vectorizer
+    encoder: EncoderWeights
+    table: HammingTable  # codes and row ids, searched by Hamming distance
+    tfidf: Any  # L2-normalized TF-IDF rows by row id: CsrArrays / LazyCsr, SciPy CSR after an update
+    # ---- what describes it
+    folder: Path | None  # the folder it was loaded from or saved to (None: only in memory)
+    manifest: dict  # the saved manifest; in memory, the counts and statistics the next save writes
+    model_params: dict  # the model's options as the manifest keeps them ({}: no model trained here)
+    skipped: list | None  # files skipped while reading the corpus (None: not read from skipped.json yet)
+    training_: "TrainingResult | None"  # the trained model after build(), until saved or dropped
+    # ---- the open folder (a loaded or saved index)
+    conn: sqlite3.Connection | None  # the document store, read-only
+    _reader: FolderReader | None  # the folder's files, opened relative to one handle
+    _faiss: "FaissBinaryIndex | None"  # loaded (or built) on first use
+    _faiss_file: IO[bytes] | None  # faiss.index, opened at load (never one of a newer index)
+    _row_digests: np.ndarray | None  # digest of each stored row (format 2)
+    _digest_check: ArrayCheck | None  # block checks of _row_digests (mmap + verify)
+    _saved_digests: np.ndarray | None  # the row digests the last save wrote
+    _verify: bool  # checksums are checked on read
+    _verified_full: bool  # every file was checked (verify="full" or just written)
+    # ---- unsaved changes: rows added (with their documents) or dropped since the folder was read
+    _new_docs: dict[int, tuple]  # row -> (row, id, path, title, text)
+    _dropped: set[int]  # saved rows removed or replaced
+    _added_rows: set[int]  # rows added after training (stored with added=1)
+
+    def __init__(self, folder: str | os.PathLike | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self.manifest, self.model_params, self.skipped, self.training_ = {}, {}, None, None
+        self.conn, self._reader, self._faiss, self._faiss_file = None, None, None, None
+        self._row_digests, self._digest_check, self._saved_digests = None, None, None
+        self._verify, self._verified_full = True, False
+        self._clear_changes()
+
+    def _clear_changes(self) -> None:
+        self._new_docs, self._dropped, self._added_rows = {}, set(), set()
+
+    @property
+    def config(self) -> IndexConfig:
+        """The options this index was built with (for a loaded index, read from its manifest)."""
+        return IndexConfig(self.vectorizer.config, self.model_params or None)
+
+    @property
+    def n_bits(self) -> int:
+        return self.encoder.n_bits
+
+    # ------------------------------------------------------------------ build
+
+    @classmethod
+    def build(cls, documents: Iterable[Document], config: IndexConfig | None = None, skipped: Iterable = (),
+              progress: bool = False, source: str | os.PathLike | None = None) -> "SemanticIndex":
+        """Fit the vocabulary, train the model and index ``documents`` (in memory).
+
+        ``documents`` are :class:`semhash.corpus.Document`; ``skipped`` the files skipped
+        while reading them. Documents with no word of the vocabulary are skipped too.
+        ``source`` is the corpus folder: files added later under it get ids relative to it.
+        Documents the store cannot keep (a field that is not valid Unicode, two different
+        documents with one id) raise :class:`ConfigError` before anything is trained.
+        """
+        documents = docstore.check_documents(documents)  # before any training: bad ids fail now
+        from . import building  # trains with TensorFlow and shows tqdm progress: never on the query path
+
+        config = config or IndexConfig()
+        model = config.model if config.model is not None else ModelConfig()  # the default; config stays as given
+        started = time.time()
+        vectorizer, documents, X, skipped = building.fit_vocabulary(config, documents, skipped)
+        result = building.train_model(X, model, progress)
+        self = cls._assemble(vectorizer, result.encoder, model.to_dict(),
+                             building.encode_documents(result.encoder, documents, X, progress), skipped)
+        self.training_ = result
+        self.manifest["training"]["seconds"] = round(time.time() - started, 2)
+        self.manifest["corpus_root"] = str(Path(source).resolve()) if source is not None else None
+        return self
+
+    @classmethod
+    def from_model(cls, vectorizer: Vectorizer, encoder: EncoderWeights, documents: Iterable[Document],
+                   config: IndexConfig | None = None, skipped: Iterable = (), progress: bool = False) -> "SemanticIndex":
+        """Index ``documents`` with an already trained vocabulary and encoder (no training);
+        the manifest keeps ``config``'s model options (none without ``config``)."""
+        from . import building  # shows tqdm progress: never on the query path
+
+        documents, X, skipped = building.vectorize(vectorizer, docstore.check_documents(documents), skipped)
+        model_params = config.model_dict() if config is not None else {}
+        return cls._assemble(vectorizer, encoder, model_params,
+                             building.encode_documents(encoder, documents, X, progress), skipped)
+
+    @classmethod
+    def _assemble(cls, vectorizer: Vectorizer, encoder: EncoderWeights, model_params: dict, parts,
+                  skipped: list) -> "SemanticIndex":
+        """A new in-memory index of ``parts`` (:class:`semhash.index.building.Parts`)."""
+        self = cls()
+        self.vectorizer, self.encoder, self.model_params, self.skipped = vectorizer, encoder, model_params, skipped
+        self.table, self.tfidf, self.manifest = parts.table, parts.tfidf, parts.manifest
+        self._new_docs = parts.new_docs
+        return self
+
+    # ------------------------------------------------------------------ save
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write the index to ``folder`` atomically (under a writer lock)."""
+        dest = Path(folder)
+        with writer_lock(dest):
+            return self.save_locked(dest)
+
+    def save_locked(self, dest: Path) -> Path:
+        """:meth:`save` for a caller that already holds :func:`writer_lock` on ``dest``."""
+        if self.skipped is None:
+            self.skipped = read_skipped(self._reader, self.manifest)
+        self.faiss  # make sure it is loaded (or built) from the current folder before the swap
+        self._check_carried()
+        atomic_write_folder(dest, self._write)
+        self.close()
+        self.folder = dest
+        self._reader = FolderReader(dest)
+        self.conn = docstore.connect(dest / STORE_FILE, readonly=True)
+        self._clear_changes()
+        self._verified_full = True  # every file was just written from memory
+        self._row_digests, self._digest_check = self._saved_digests, None
+        return dest
+
+    def _check_carried(self) -> None:
+        """Check the stored rows a save copies from the current folder, unless already checked
+        (files are copied by :meth:`_write`, which checks them on the way)."""
+        meta = self.manifest.get("files", {}).get(STORE_FILE)
+        if self._reader is not None and meta is not None and self.conn is not None and not self._verified_full:
+            self._reader.check(STORE_FILE, meta)
+
+    def _write(self, tmp: Path) -> None:
+        """Every file of the index into ``tmp``, the manifest last (it lists the others)."""
+        files = list(self.vectorizer.save(tmp))
+        self.encoder.save(tmp / ENCODER_FILE)
+        files.append(ENCODER_FILE)
+        if self.training_ is not None:
+            files += writing.write_training(tmp, self.training_)
+        elif self._reader is not None:  # only files the manifest lists, checked on the way
+            files += writing.copy_listed(self._reader, self.manifest["files"], TRAINING_FILES, tmp)
+        files += self.table.save(tmp)
+        self.faiss.save(tmp / FAISS_FILE)
+        files.append(FAISS_FILE)
+        tfidf = self.tfidf if isinstance(self.tfidf, CsrArrays) else CsrArrays.from_matrix(self.tfidf)
+        files += tfidf.save(tmp, TFIDF_PREFIX)
+        writing.write_store(tmp / STORE_FILE, self.conn, self._new_docs, self._dropped, self._added_rows)
+        files.append(STORE_FILE)
+        self._saved_digests = writing.write_row_digests(tmp, tfidf.shape[0])
+        files.append(ROW_DIGESTS_FILE)
+        files.append(writing.write_skipped(tmp, self.skipped or []))
+        manifest = writing.manifest_for(self.manifest, self.vectorizer, self.model_params, self.table,
+                                        self.tfidf.shape[0], len(self.skipped or []))
+        self.manifest = writing.write_manifest(tmp, {**manifest, **writing.checksums(tmp, files)})
+
+    # ------------------------------------------------------------------ load
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, mmap: bool = False, verify: bool | str = True) -> "SemanticIndex":
+        """Open a saved index, checking its manifest, file sizes and checksums.
+
+        ``verify=True`` checks every byte the query path reads before it is used: the files
+        read whole at load (vocabulary, document frequencies, encoder, hash table) against
+        their sha256; with ``mmap`` the TF-IDF rows and the stored documents' digests block by
+        block (8 KiB) the first time a query reads them, and each document a query shows
+        against its row digest; FAISS on first use. An index of format 1 (no block or row
+        checksums) has its TF-IDF rows and document store checked whole at load.
+        ``"full"`` checks every file, those the query path never reads included;
+        ``False`` checks the manifest and the file sizes only.
+        Files the query path never reads (model.keras, training.json, skipped.json) are only
+        required by ``"full"``. A symlink in the folder, or a file the manifest does not list,
+        is never read.
+        """
+        folder = Path(folder)
+        if folder.parent.is_dir():
+            with contextlib.suppress(OSError):
+                recover_if_idle(folder)
+        for attempt in range(3):
+            try:
+                reader = FolderReader(folder)
+            except FileNotFoundError:
+                raise IndexNotFoundError(f"no index at {folder}; build one with `semhash index DIR --index {folder}`") from None
+            except OSError as exc:
+                raise IndexFormatError(f"{folder} is not an index folder ({exc.strerror}); {REBUILD}") from None
+            try:
+                return cls._opened(folder, reader, load_parts(reader, mmap, verify), verify)
+            except IndexFormatError:
+                retry = attempt < 2 and reader.replaced()  # a writer swapped a new index in meanwhile
+                reader.close()
+                if not retry:
+                    raise
+            except BaseException:
+                reader.close()
+                raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _opened(cls, folder: Path, reader: FolderReader, parts: Loaded, verify: bool | str) -> "SemanticIndex":
+        """The index of the ``parts`` read from ``folder``, keeping its files open."""
+        self = cls(folder)
+        self.vectorizer, self.encoder, self.table, self.tfidf = parts.vectorizer, parts.encoder, parts.table, parts.tfidf
+        self.manifest, self.model_params = parts.manifest, parts.manifest["params"]["model"]
+        self._reader, self.conn, self._faiss_file = reader, parts.conn, parts.faiss_file
+        self._row_digests, self._digest_check = parts.row_digests, parts.digest_check
+        self._verify, self._verified_full = bool(verify), verify == "full"
+        return self
+
+    @property
+    def faiss_loaded(self) -> bool:
+        """Whether :attr:`faiss` is loaded already (the query path uses it then, whatever the size)."""
+        return self._faiss is not None
+
+    @property
+    def faiss(self) -> "FaissBinaryIndex":
+        """The FAISS binary index, loaded (or built) on first use: FAISS is only a fallback."""
+        if self._faiss is None:
+            from ..faiss_index import FaissBinaryIndex  # FAISS: only the fallback pays for it
+
+            source = self._faiss_file
+            if source is not None and self._reader is not None:
+                path = self._reader.path(FAISS_FILE)
+                source.seek(0)
+                data = source.read()  # the file opened at load: never one of a newer index
+                if self._verify and sha256_hex(data) != self.manifest["files"][FAISS_FILE]["sha256"]:
+                    raise mismatch(path)
+                self._faiss = FaissBinaryIndex.from_bytes(data, self.n_bits, path)
+            else:
+                self._faiss = FaissBinaryIndex.build(np.asarray(self.table.codes_), np.asarray(self.table.ids_), self.n_bits)
+        return self._faiss
+
+    def close(self, keep_reader: bool = False) -> None:
+        """Close the store, FAISS's file and (unless ``keep_reader``) the folder handle."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        if self._faiss_file is not None:
+            self._faiss_file.close()
+            self._faiss_file = None
+        if not keep_reader and self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def checked_path(self, name: str) -> Path:
+        """The path of the index file ``name`` (one the manifest lists), after checking that it is
+        a regular file with the size and sha256 the manifest gives."""
+        meta = self.manifest.get("files", {}).get(name)
+        if self._reader is None or meta is None:
+            raise IndexFormatError(f"{name} is not a file of the index in {self.folder}; {REBUILD}")
+        self._reader.check(name, meta)
+        return self._reader.path(name)
+
+    def _store_path(self) -> Path:
+        return (self.folder or Path()) / STORE_FILE
+
+    def _check_stored(self, rows: list[int], found: dict) -> None:
+        """Each row read from the store matches its digest, and none that was stored is missing."""
+        digests = self._row_digests
+        if digests is None:
+            return
+        at = np.asarray(rows, dtype=np.int64)
+        inside = at < len(digests)
+        if self._digest_check is not None:
+            self._digest_check.items(at[inside])
+        expected = np.zeros(len(at), dtype=np.uint64)
+        expected[inside] = digests[at[inside]]
+        for r, want in zip(rows, expected.tolist()):
+            doc = found.get(r)
+            got = 0 if doc is None else docstore.row_digest(doc.row, doc.id, doc.path, doc.title, doc.snippet)
+            if got != want:
+                raise IndexFormatError(f"index file {self._store_path()} does not match its "
+                                       f"checksum (row {r}, corrupted); {REBUILD}")
+
+    # ------------------------------------------------------------------ use
+
+    def documents(self, rows: Iterable[int]) -> dict[int, docstore.StoredDoc]:
+        """Stored documents by row: unsaved additions first, then the SQLite store."""
+        out, rest = {}, []
+        for r in (int(r) for r in rows):
+            if r in self._new_docs:
+                _, i, p, t, x = self._new_docs[r]
+                out[r] = docstore.StoredDoc(r, i, p, t, docstore.make_snippet(x, t))
+            elif self.conn is not None and r not in self._dropped:
+                rest.append(r)
+        if rest and self.conn is not None:
+            try:
+                found = docstore.fetch(self.conn, rest)
+            except sqlite3.DatabaseError as exc:
+                raise IndexFormatError(f"cannot read {self._store_path()} ({exc}); {REBUILD}") from exc
+            self._check_stored(rest, found)
+            out.update(found)
+        return out
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Packed codes ``(n, n_bits // 8)`` of ``texts``: the codes a search computes for them,
+        with NumPy only (no SciPy, scikit-learn or TensorFlow)."""
+        texts = check_list(texts, "texts", "encode")
+        vec = self.vectorizer
+        check_fitted(vec, "vocabulary_", "call fit(texts) or load() first")
+        idf = query_idf(vec)
+        return encode_rows(self.encoder, [query_terms(vec.vocabulary_, idf, t) for t in texts])[0]
+
+    def search(self, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,
+               lookup: str = "auto") -> list[Hit]:
+        """The ``k`` best documents for ``text``; see :func:`semhash.search.search`.
+
+        ``lookup`` forces the Hamming-ball method: ``auto`` (by estimated cost), ``table``
+        (bit flipping over the sorted codes), ``mih`` (multi-index hashing) or ``scan``.
+        """
+        return search_index(self, text, k=k, radius=radius, rerank=rerank, lookup=lookup)
+
+    def search_batch(self, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
+                     lookup: str = "auto", threads: int | None = None) -> list[list[Hit]]:
+        """:meth:`search` for each text, in input order, on ``threads`` threads (default: the cores)."""
+        return search_index_batch(self, texts, k=k, radius=radius, rerank=rerank, lookup=lookup, threads=threads)
+
+    # ------------------------------------------------------------------ live updates
+
+    def rows_for_ids(self, ids: Iterable[str]) -> dict[str, int]:
+        """Row of each of ``ids`` that is in the index (unsaved changes included)."""
+        ids = list(ids)
+        wanted = set(ids)
+        found = {}
+        if self.conn is not None:
+            found = {i: r for i, r in docstore.rows_for_ids(self.conn, ids).items()
+                     if r not in self._dropped and r not in self._new_docs}
+        found.update({d[1]: r for r, d in self._new_docs.items() if d[1] in wanted})
+        return found
+
+    def ids_with_path(self, path: str, folder: bool = False) -> list[str]:
+        """Ids of the documents stored with ``path`` (with ``folder``: under ``path/``), unsaved ones included."""
+        found = {}
+        if self.conn is not None:
+            found = {i: r for i, r in docstore.ids_for_path(self.conn, path, folder).items()
+                     if r not in self._dropped and r not in self._new_docs}
+        prefix = path + "/"
+        found.update({d[1]: r for r, d in self._new_docs.items() if (d[2].startswith(prefix) if folder else d[2] == path)})
+        return sorted(found, key=found.get)
+
+    def add(self, documents: Iterable[Document]) -> dict:
+        """Encode ``documents`` with the trained model and add them; an existing id is replaced.
+
+        Documents with no word of the vocabulary are skipped. Two different documents with one
+        id raise :class:`ConfigError` and nothing is added. Returns counts and the skipped ids;
+        call :meth:`save` to persist.
+        """
+        docs = docstore.check_documents(documents)
+        if not docs:
+            return {"added": 0, "replaced": 0, "skipped": []}
+        X = self.vectorizer.transform([d.text for d in docs])
+        has_words = np.diff(X.indptr) > 0
+        skipped = [{"path": d.id, "reason": "no word of the vocabulary"} for d, ok in zip(docs, has_words) if not ok]
+        docs = [d for d, ok in zip(docs, has_words) if ok]
+        X = X[has_words]
+        if not docs:
+            return {"added": 0, "replaced": 0, "skipped": skipped}
+        replaced = self.rows_for_ids([d.id for d in docs])
+        if replaced:
+            self._remove_rows(np.fromiter(replaced.values(), dtype=np.int64), count=False)
+        live_max = max(int(np.max(self.table.ids_)) if len(self.table) else -1, max(self._new_docs, default=-1))
+        start = max(live_max + 1, int(self.manifest.get("next_row", 0)), self.tfidf.shape[0])
+        rows = np.arange(start, start + len(docs), dtype=np.int64)
+        codes = encode_packed(self.encoder, X)
+        faiss = self.faiss
+        self.table = self.table.add(codes, rows)
+        faiss.add(codes, rows)
+        self.tfidf = updates.append_rows(self.tfidf, start, X)
+        for r, d in zip(rows.tolist(), docs):
+            self._new_docs[r] = (r, d.id, d.path, d.title, d.text)
+            self._added_rows.add(r)
+        updates.count_added(self.manifest, codes, self.n_bits, added=len(docs) - len(replaced),
+                            replaced=len(replaced), next_row=int(rows[-1]) + 1)
+        return {"added": len(docs) - len(replaced), "replaced": len(replaced), "skipped": skipped}
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Remove documents by id; every id must be in the index (nothing is removed otherwise)."""
+        ids = list(dict.fromkeys(check_list(ids, "ids", "remove")))
+        rows = self.rows_for_ids(ids)
+        unknown = [i for i in ids if i not in rows]
+        if unknown:
+            shown = ", ".join(repr(u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            raise SemhashError(f"unknown document id(s): {shown}; nothing was removed (see `semhash query` for ids)")
+        self._remove_rows(np.fromiter(rows.values(), dtype=np.int64, count=len(rows)), count=True)
+        return len(rows)
+
+    def _remove_rows(self, rows: np.ndarray, count: bool) -> None:
+        faiss = self.faiss
+        self.table = self.table.remove(rows)
+        faiss.remove(rows)
+        self.tfidf = updates.clear_rows(self.tfidf, rows)
+        for r in rows.tolist():
+            if self._new_docs.pop(r, None) is None:
+                self._dropped.add(r)
+            self._added_rows.discard(r)
+        if count:
+            updates.count_removed(self.manifest, len(rows))
+
+    def drift(self) -> dict:
+        """Update counts since training, and whether the added documents' codes drifted from it
+        (:func:`semhash.index.updates.drift`)."""
+        return updates.drift(self.manifest)
+
+    def info(self) -> dict:
+        """Parameters and statistics, as shown by ``semhash info``."""
+        m = self.manifest
+        balance = np.asarray(m.get("bit_balance", []))
+        skipped = self.skipped if self.skipped is not None else read_skipped(self._reader, m)
+        return {
+            "updates": self.drift(),
+            "path": str(self.folder) if self.folder else None,
+            "format_version": m.get("format_version"),
+            "semhash_version": m.get("semhash_version"),
+            "created": m.get("created"),
+            "documents": m.get("counts", {}).get("documents"),
+            "vocabulary": m.get("counts", {}).get("vocabulary"),
+            "n_bits": m.get("n_bits"),
+            "params": m.get("params"),
+            "training_seconds": m.get("training", {}).get("seconds"),
+            "bit_balance": {
+                "mean": float(balance.mean()) if balance.size else None,
+                "min": float(balance.min()) if balance.size else None,
+                "max": float(balance.max()) if balance.size else None,
+                "per_bit": balance.tolist(),
+            },
+            "buckets": m.get("buckets"),
+            "skipped": len(skipped or []),
+            "skipped_files": skipped or [],
+        }
+
+
+__all__ = ["SemanticIndex"]
