@@ -256,6 +256,12 @@ def indexed_documents(index: Any, documents: Sequence[Any], corpus: Path) -> lis
     return [d for d in documents if d.id in stored]
 
 
+def shown(path: Path) -> str:
+    """``path`` as the report records it: relative to the repository when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
 def git_commit() -> str | None:
     """The checkout's commit (with ``+changes`` when the tree differs), or ``None`` outside git."""
     try:
@@ -418,8 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         registry = {m: registry[m] for m in wanted}
     measured = evaluate(queries, registry)
     result = {"command": command.strip(), "date": now(), "machine": machine(), "python": platform.python_version(),
-              "commit": git_commit(), "queries": str(args.queries), "corpus": str(corpus),
-              "index": str(index.folder), "n_bits": int(index.n_bits), "trained": trained,
+              "commit": git_commit(), "queries": shown(args.queries), "corpus": shown(corpus),
+              "index": shown(index.folder), "n_bits": int(index.n_bits), "trained": trained,
               "n_documents": len(documents), "depth": args.depth,
               "n_queries": {s: sum(1 for q in queries if s == "all" or q["split"] == s) for s in SPLITS},
               **measured, "wall_seconds": time.perf_counter() - started}
