@@ -88,7 +88,7 @@ def same_run(path: Path, model: dict, bits: str, split: str, seed: int) -> bool:
     if not path.is_file():
         return False
     config = json.loads(path.read_text())["config"]
-    done = {**{"graph_teacher": "smoothed"}, **(config.get("model") or {})}
+    done = {"graph_teacher": "smoothed", **(config.get("model") or {})}
     return (all(done.get(k) == v for k, v in model.items()) and config.get("split") == split
             and config.get("seed") == seed and [str(b) for b in config.get("bits", [])] == bits.split(","))
 

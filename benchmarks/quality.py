@@ -90,7 +90,7 @@ def summary_markdown(bits: list[int], rows: list[dict], n_seeds: int) -> list[st
     sem = next((r for r in rows if r["name"] == "semhash"), None)
     if sem is not None:
         out += ["", "semhash against the target (mean over seeds; negative = below target). Everything tried to "
-                "close the gap is in the ablation section below (validation half) and the README's Quality section.", "",
+                "close the gap is in the ablation section below (validation half) and docs/quality.md.", "",
                 "| | " + " | ".join(f"{b} bits" for b in bits) + " |", "|---|" + "---:|" * len(bits),
                 "| gap (points) | " + " | ".join(f"{sem['cells'][b]['mean'] - TARGET_20NG_P100[b]:+.2f}"
                                                if b in sem["cells"] and b in TARGET_20NG_P100 else "—" for b in bits) + " |",

@@ -39,8 +39,17 @@ from semhash.codes import encode_packed
 from semhash.corpus import read_corpus
 from semhash.hashtable import HammingTable, substring_slices
 from semhash.index import SemanticIndex, open_index, resolve_index_path
-from semhash.search import (MAX_SHORTLIST, MIN_SHORTLIST, codes_and_weights, cosine_scores, default_radius,
-                             knn_fill, merge_candidates, order_shortlist, select_candidates)
+from semhash.search import (
+    MAX_SHORTLIST,
+    MIN_SHORTLIST,
+    codes_and_weights,
+    cosine_scores,
+    default_radius,
+    knn_fill,
+    merge_candidates,
+    order_shortlist,
+    select_candidates,
+)
 from semhash.store import make_snippet
 from semhash.vectorize import l2_normalize, tokenize
 
@@ -151,7 +160,7 @@ def _semhash_balls(table: HammingTable, qcodes: np.ndarray, radius: int, true_kt
     out = {}
     for method in ("auto", "table", "mih"):
         table.ball(qcodes[0], radius, method=method)  # build lazy structures outside the timing
-        res, ts = timed(lambda q: table.ball(q, radius, method=method), qcodes)
+        res, ts = timed(lambda q, method=method: table.ball(q, radius, method=method), qcodes)
         out[f"semhash_{method}"] = {**pct(ts), "recall": float(np.mean([recall_at_k(d, kth) for (_, d), kth in zip(res, true_kth)])),
                                     "mean_ball": float(np.mean([len(i) for i, _ in res]))}
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -79,13 +80,13 @@ class CsrArrays:
         return [f"{prefix}_{part}.npy" for part in cls.PARTS]
 
     @classmethod
-    def load(cls, folder: str | Path, prefix: str, n_cols: int, mmap: bool = False) -> "CsrArrays":
+    def load(cls, folder: str | Path, prefix: str, n_cols: int, mmap: bool = False) -> CsrArrays:
         """Read ``<prefix>_data.npy``, ``_indices.npy``, ``_indptr.npy`` (memory-mapped if asked)."""
         folder = Path(folder)
-        arrays = [np.load(folder / name, mmap_mode="r" if mmap else None, allow_pickle=False)
-                  for name in cls.files(prefix)]
-        check_csr(*arrays, prefix)
-        return cls(*arrays, (len(arrays[2]) - 1, n_cols))
+        data, indices, indptr = (np.load(folder / name, mmap_mode="r" if mmap else None, allow_pickle=False)
+                                 for name in cls.files(prefix))
+        check_csr(data, indices, indptr, prefix)
+        return cls(data, indices, indptr, (len(indptr) - 1, n_cols))
 
     def save(self, folder: str | Path, prefix: str) -> list[str]:
         """Write the three arrays as plain ``.npy`` files; returns their names."""
@@ -94,12 +95,12 @@ class CsrArrays:
         return self.files(prefix)
 
     @classmethod
-    def from_matrix(cls, matrix) -> "CsrArrays":
+    def from_matrix(cls, matrix: Any) -> CsrArrays:
         m = matrix.tocsr()
         return cls(m.data, m.indices, m.indptr, m.shape)
 
     @classmethod
-    def from_rows(cls, rows: list[tuple[np.ndarray, np.ndarray]], n_cols: int) -> "CsrArrays":
+    def from_rows(cls, rows: list[tuple[np.ndarray, np.ndarray]], n_cols: int) -> CsrArrays:
         """Rows given as ``(columns, weights)`` pairs."""
         indptr = np.concatenate([[0], np.cumsum([len(c) for c, _ in rows])]).astype(np.int64)
         data = np.concatenate([np.asarray(w, np.float32) for _, w in rows]) if rows else np.zeros(0, np.float32)
@@ -110,7 +111,7 @@ class CsrArrays:
         """``(indptr, indices, data)``, safe to read at ``rows`` (see :class:`LazyCsr`)."""
         return self.indptr, self.indices, self.data
 
-    def tocsr(self):
+    def tocsr(self) -> Any:
         import scipy.sparse as sp  # SciPy: only updates and outliers ask for a SciPy matrix; queries read the arrays
 
         return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
@@ -136,7 +137,7 @@ class CsrArrays:
         return out
 
 
-def check_csr(data, indices, indptr, prefix: str, last=None) -> None:
+def check_csr(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, prefix: str, last: Any = None) -> None:
     """``ValueError`` unless the arrays have the shapes of a CSR matrix (``last``: ``indptr[-1]``,
     when the caller has read it safely)."""
     last = indptr[-1] if last is None and indptr.ndim == 1 and len(indptr) else last
@@ -155,7 +156,8 @@ class LazyCsr(CsrArrays):
     query reads; any other use of the arrays checks them whole first.
     """
 
-    def __init__(self, data, indices, indptr, shape, checks: dict):
+    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int],
+                 checks: dict) -> None:
         self._raw = {"data": data, "indices": indices, "indptr": indptr}
         self._checks = checks
         self._whole = False
@@ -186,13 +188,13 @@ class LazyCsr(CsrArrays):
         return indptr, indices, data
 
 
-def csr_arrays_for_rows(matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def csr_arrays_for_rows(matrix: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(indptr, indices, data)`` of a CSR matrix (SciPy or :class:`CsrArrays`), safe to read at ``rows``."""
     read = getattr(matrix, "arrays_for_rows", None)
     return read(rows) if read is not None else (matrix.indptr, matrix.indices, matrix.data)
 
 
-def length_normalize(X, length: float):
+def length_normalize(X: Any, length: float) -> Any:
     """Rows rescaled to sum to ``length`` (0 leaves them as they are); empty rows stay empty.
 
     The model sees every text at the same total weight, so a three-word query and a long
@@ -210,14 +212,14 @@ def length_normalize(X, length: float):
     return np.asarray(X, dtype=np.float32) * scale[:, None]
 
 
-def _layer_arrays(kernels, biases, activations) -> dict[str, np.ndarray]:
+def _layer_arrays(kernels: list[np.ndarray], biases: list[np.ndarray], activations: list[str]) -> dict[str, np.ndarray]:
     """The arrays of a stack of dense layers, by name, for ``np.savez``."""
     arrays = {f"kernel_{i}": k for i, k in enumerate(kernels)}
     arrays.update({f"bias_{i}": b for i, b in enumerate(biases)})
     return {"activations": np.array(activations), "n_layers": np.array(len(kernels)), **arrays}
 
 
-def _read_layers(data, bias_dtype) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+def _read_layers(data: Any, bias_dtype: Any) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
     """``(kernels (float32), biases, activations)`` of arrays written by :func:`_layer_arrays`."""
     n = int(data["n_layers"])
     return ([np.ascontiguousarray(data[f"kernel_{i}"], dtype=np.float32) for i in range(n)],
@@ -258,11 +260,12 @@ class EncoderWeights:
         return int(self.kernels[0].shape[0])
 
     def save(self, path: str | Path) -> None:
-        np.savez(path, thresholds=self.thresholds, input_length=np.array(self.input_length),
-                 **_layer_arrays(self.kernels, self.biases, self.activations))
+        arrays = {"thresholds": self.thresholds, "input_length": np.array(self.input_length),
+                  **_layer_arrays(self.kernels, self.biases, self.activations)}
+        np.savez(path, **arrays)  # type: ignore[arg-type]  # NumPy's stubs read **arrays as allow_pickle
 
     @classmethod
-    def load(cls, path) -> "EncoderWeights":
+    def load(cls, path: str | Path | IO[bytes]) -> EncoderWeights:
         """Read weights written by :meth:`save` from a path or a binary file object."""
         with np.load(path, allow_pickle=False) as data:
             kernels, biases, activations = _read_layers(data, np.float64)
@@ -315,11 +318,12 @@ class DecoderWeights:
         return int(self.kernels[-1].shape[1])
 
     def save(self, path: str | Path) -> None:
-        np.savez(path, code_activation=np.array(self.code_activation),
-                 **_layer_arrays(self.kernels, self.biases, self.activations))
+        arrays = {"code_activation": np.array(self.code_activation),
+                  **_layer_arrays(self.kernels, self.biases, self.activations)}
+        np.savez(path, **arrays)  # type: ignore[arg-type]  # NumPy's stubs read **arrays as allow_pickle
 
     @classmethod
-    def load(cls, path: str | Path) -> "DecoderWeights":
+    def load(cls, path: str | Path) -> DecoderWeights:
         """Read a saved decoder; ``ValueError`` when it is not one (shapes, activations)."""
         with np.load(path, allow_pickle=False) as data:
             dec = cls(*_read_layers(data, np.float32), code_activation=str(data["code_activation"]))
@@ -340,7 +344,7 @@ def decode_logits(decoder: DecoderWeights, code_logits: np.ndarray) -> np.ndarra
     return h
 
 
-def encode_logits(encoder: EncoderWeights, X) -> np.ndarray:
+def encode_logits(encoder: EncoderWeights, X: Any) -> np.ndarray:
     """Code-layer logits ``(n, n_bits)`` (float64) for weighted bag-of-words rows ``X``.
 
     ``X`` may be a SciPy sparse matrix or a dense array; the first layer is a sparse product.
@@ -365,7 +369,7 @@ def encode_logits(encoder: EncoderWeights, X) -> np.ndarray:
     return h
 
 
-def encode_probs(encoder: EncoderWeights, X) -> np.ndarray:
+def encode_probs(encoder: EncoderWeights, X: Any) -> np.ndarray:
     """Code-unit probabilities ``(n, n_bits)``: the sigmoid of :func:`encode_logits`."""
     return ACTIVATIONS["sigmoid"](encode_logits(encoder, X)).astype(np.float32)
 
@@ -375,11 +379,11 @@ def binarize(values: np.ndarray, thresholds: np.ndarray | float = 0.5) -> np.nda
     return (np.asarray(values) > thresholds).astype(np.uint8)
 
 
-def encode_bits(encoder: EncoderWeights, X) -> np.ndarray:
+def encode_bits(encoder: EncoderWeights, X: Any) -> np.ndarray:
     """0/1 codes ``(n, n_bits)``: each logit cut at its bit's threshold (in logit space)."""
     return binarize(encode_logits(encoder, X), encoder.thresholds)
 
 
-def encode_packed(encoder: EncoderWeights, X) -> np.ndarray:
+def encode_packed(encoder: EncoderWeights, X: Any) -> np.ndarray:
     """Packed codes for ``X``: forward pass, per-bit thresholds, bit packing."""
     return pack_bits(encode_bits(encoder, X))

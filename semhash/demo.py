@@ -32,6 +32,7 @@ from dataclasses import asdict
 from pathlib import Path
 from pydoc_data.topics import topics
 from types import ModuleType
+from typing import Any
 
 from .corpus import read_corpus
 from .errors import ConfigError, IndexFormatError, IndexNotFoundError
@@ -164,7 +165,7 @@ def public_members(module: ModuleType) -> list[tuple[str, object]]:
     modname = module.__name__
     exported = getattr(module, "__all__", None)
     names = exported if isinstance(exported, (list, tuple)) else dir(module)
-    members = []
+    members: list[tuple[str, object]] = []
     for name in sorted({n for n in names if isinstance(n, str) and not n.startswith("_")}):
         obj = getattr(module, name, None)
         if not (inspect.isclass(obj) or inspect.isroutine(obj)):
@@ -213,7 +214,7 @@ def api_doc(qualname: str, obj: object) -> str:
 
 def public_methods(cls: type) -> list[tuple[str, object]]:
     """Public methods a class defines itself (not inherited), sorted by name."""
-    methods = []
+    methods: list[tuple[str, object]] = []
     for name, member in sorted(vars(cls).items()):
         if name.startswith("_"):
             continue
@@ -243,15 +244,14 @@ def _own_doc(obj: object) -> str:
     return _clean(inspect.cleandoc(doc)) if isinstance(doc, str) else ""
 
 
-def _signature(obj: object) -> str:
+def _signature(obj: Any) -> str:
     """``(a, b=1, c=...)``: defaults other than short literals are elided, as their reprs can
     hold process state (``os.environ``, open streams, registered handlers)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             signature = inspect.signature(obj)
-        params = signature.parameters.values()
-        params = [p.replace(default=_ELIDED) if _elide(p.default) else p for p in params]
+        params = [p.replace(default=_ELIDED) if _elide(p.default) else p for p in signature.parameters.values()]
         return _clean(str(signature.replace(parameters=params)))
     except Exception:  # builtins without signatures, odd callables
         return ""

@@ -54,7 +54,7 @@ class SemanticHasher(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             return self.model
         return ModelConfig(n_bits=self.n_bits, pretrain=self.pretrain, epochs=self.epochs, seed=self.seed)
 
-    def fit(self, texts: list[str], y=None, *, progress: bool = False, code_targets=None) -> "SemanticHasher":
+    def fit(self, texts: list[str], y=None, *, progress: bool = False, code_targets=None) -> SemanticHasher:
         """Learn the vocabulary and train the model on ``texts``; ``y`` is ignored (the codes are
         learned without labels; it is accepted so that a ``Pipeline`` can pass it).
 

@@ -33,6 +33,11 @@ DIGEST_BYTES = 16  # the first 16 bytes of each block's sha256
 NPY_HEADER_MAX = BLOCK_BYTES
 # the bytes of a file as read (bytes) or mapped (a uint8 np.memmap)
 Data = bytes | memoryview | np.ndarray
+
+
+def _view(data: Data) -> memoryview:
+    """``data`` as a memoryview (NumPy arrays are buffers; their stubs do not say so)."""
+    return memoryview(data)  # type: ignore[arg-type]
 PathLike = str | os.PathLike
 
 
@@ -48,7 +53,7 @@ def mismatch(path: PathLike, where: str = "") -> IndexFormatError:
 
 def sha256_hex(data: Data) -> str:
     """The sha256 of ``data``, in hex."""
-    return hashlib.sha256(data).hexdigest()
+    return hashlib.sha256(_view(data)).hexdigest()
 
 
 def sha256_stream(f: BinaryIO, out: BinaryIO | None = None) -> str:
@@ -69,7 +74,7 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 def block_digests(data: Data, block_bytes: int = BLOCK_BYTES) -> np.ndarray:
     """``(n_blocks, DIGEST_BYTES)`` uint8: the truncated sha256 of each block of ``data``."""
-    view = memoryview(data)
+    view = _view(data)
     n = -(-len(view) // block_bytes)
     out = np.zeros((n, DIGEST_BYTES), dtype=np.uint8)
     for i in range(n):
@@ -99,7 +104,7 @@ class BlockCheck:
     """The blocks of one mapped file, each checked against its digest the first time it is read."""
 
     def __init__(self, path: PathLike, data: Data, digests: np.ndarray, block_bytes: int = BLOCK_BYTES) -> None:
-        self.path, self.data, self.block_bytes = path, memoryview(data), block_bytes
+        self.path, self.data, self.block_bytes = path, _view(data), block_bytes
         self.digests = digests
         self.checked = np.zeros(len(digests), dtype=bool)
         if len(digests) != -(-len(self.data) // block_bytes):
@@ -173,7 +178,7 @@ def npy_from_buffer(path: PathLike, data: Data, check: BlockCheck | None = None)
     """
     if check is not None:
         check.spans([0], [min(len(data), NPY_HEADER_MAX)])
-    head = io.BytesIO(bytes(memoryview(data)[:NPY_HEADER_MAX]))
+    head = io.BytesIO(bytes(_view(data)[:NPY_HEADER_MAX]))
     try:
         version = np.lib.format.read_magic(head)
         if version == (1, 0):
@@ -210,7 +215,7 @@ class FolderReader:
     def close(self) -> None:
         if getattr(self, "fd", None) is not None:
             os.close(self.fd)
-            self.fd = None
+            del self.fd
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):

@@ -14,8 +14,8 @@ import json
 import math
 import re
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any, TypeGuard
 
 from .errors import REBUILD, IndexFormatError, ManifestFieldError
 
@@ -32,7 +32,7 @@ Check = Callable[[object, str, dict], None]  # (value, where, whole manifest) ->
 Invalid = ManifestFieldError  # the name this module raises it by
 
 
-def _is_int(v: object) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -106,10 +106,10 @@ def record(required: dict[str, Check], optional: dict[str, Check] | None = None,
         for name, value in v.items():
             if name in required:
                 continue
-            sub = optional.get(name, extra)
-            if sub is None or (key is not None and name not in optional and not key.match(name)):
+            other = optional.get(name, extra)
+            if other is None or (key is not None and name not in optional and not key.match(name)):
                 raise Invalid(f"{where} has an unexpected field {name!r:.60}")
-            sub(value, f"{where}.{name}", m)
+            other(value, f"{where}.{name}", m)
     return check
 
 
@@ -204,7 +204,7 @@ def parse(data: bytes, path: Path, required_files: Callable[[int], set[str]],
         raise bad(f"{CHECKSUM} is missing")
     try:
         SCHEMA(manifest, "manifest", manifest)
-        consistent(manifest, required_files(version), known_files)
+        consistent(manifest, required_files(manifest["format_version"]), known_files)  # SCHEMA checked it
     except RecursionError:
         raise bad("nested too deeply") from None
     except Invalid as exc:

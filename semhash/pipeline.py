@@ -164,7 +164,7 @@ def map_chunks(fn: Callable[[int], T], n: int, threads: int) -> list[T]:
     def work(c: int) -> None:
         try:
             parts[c] = [fn(i) for i in range(bounds[c], bounds[c + 1])]
-        except BaseException as exc:  # noqa: BLE001 - raised again in the calling thread, below
+        except BaseException as exc:
             parts[c] = exc
 
     workers = [threading.Thread(target=work, args=(c,), daemon=True) for c in range(n_chunks)]

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -70,12 +71,12 @@ class GuardedConnection(sqlite3.Connection):
     rows are read.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lock = threading.RLock()
 
 
-def _serial(conn: sqlite3.Connection):
+def _serial(conn: sqlite3.Connection) -> Any:
     return getattr(conn, "lock", None) or nullcontext()
 
 
@@ -91,7 +92,8 @@ def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         if not path.is_file() or path.is_symlink():
             raise IndexFormatError(f"document store missing: {path}; {REBUILD}")
-        conn = sqlite3.connect(store_uri(path), uri=True, check_same_thread=False, factory=GuardedConnection)
+        conn: sqlite3.Connection = sqlite3.connect(store_uri(path), uri=True, check_same_thread=False,
+                                                   factory=GuardedConnection)
         try:
             harden(conn, path)
         except BaseException:
@@ -119,7 +121,7 @@ def check_documents(documents: Iterable) -> list:
     silently replace the other). Called before training and before an add, so bad input is
     refused before any work is done and nothing is changed.
     """
-    by_id: dict[str, object] = {}
+    by_id: dict[str, Any] = {}
     for n, doc in enumerate(documents, 1):
         for name in STORED_FIELDS:
             value = getattr(doc, name, None)
@@ -157,7 +159,7 @@ def harden(conn: sqlite3.Connection, path: Path) -> None:
     budget = (WORK_BASE + WORK_PER_BYTE * path.stat().st_size) // PROGRESS_EVERY
     left = [budget]
 
-    def reset(_statement) -> None:  # called as each statement starts
+    def reset(_statement: str) -> None:  # called as each statement starts
         left[0] = budget
 
     def step() -> int:  # a non-zero return stops the statement

@@ -18,11 +18,11 @@ NG20 = Path(os.environ.get("SEMHASH_20NG", REPO.parent / "shared" / "datasets" /
 SEED = int(os.environ.get("SEMHASH_TEST_SEED", "0"))
 
 TOPICS = {
-    "space": "orbit rocket launch shuttle nasa satellite moon astronaut payload booster spacecraft mission".split(),
-    "cooking": "recipe oven flour butter sugar bake garlic onion simmer sauce pasta tomato".split(),
-    "finance": "stock market bond interest inflation dividend investor portfolio equity bank loan currency".split(),
+    "space": ["orbit", "rocket", "launch", "shuttle", "nasa", "satellite", "moon", "astronaut", "payload", "booster", "spacecraft", "mission"],
+    "cooking": ["recipe", "oven", "flour", "butter", "sugar", "bake", "garlic", "onion", "simmer", "sauce", "pasta", "tomato"],
+    "finance": ["stock", "market", "bond", "interest", "inflation", "dividend", "investor", "portfolio", "equity", "bank", "loan", "currency"],
 }
-FILLER = "the a of and to in is it that with for on this was as be at by".split()
+FILLER = ["the", "a", "of", "and", "to", "in", "is", "it", "that", "with", "for", "on", "this", "was", "as", "be", "at", "by"]
 
 
 def topical_text(topic: str, rng: random.Random, n_words: int = 40) -> str:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import NG20, REPO
 
 needs_20ng = pytest.mark.skipif(not (NG20 / "train").is_dir(), reason=f"20 Newsgroups not found at {NG20} (set $SEMHASH_20NG)")
@@ -120,7 +119,7 @@ def test_ablation_reuses_a_report_only_for_the_same_model(tmp_path: Path):
     from semhash.model import ModelConfig
 
     d = ModelConfig()  # the row marked as the default is the model's default
-    assert module.DEFAULT == (d.variant, d.pretrain, d.neighbours, d.graph_codes, d.graph_teacher)
+    assert (d.variant, d.pretrain, d.neighbours, d.graph_codes, d.graph_teacher) == module.DEFAULT
     assert module.config_name("plain:rbm:0:1:smoothed") == "plain-rbm-graph1-smoothed"
     assert module.config_name("plain:rbm:0:1") == "plain-rbm-graph1"
     report = tmp_path / "results.json"

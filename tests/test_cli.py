@@ -4,10 +4,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_topical_corpus
 
 from semhash.cli import cli
-
-from conftest import write_topical_corpus
 
 
 def last_error(result) -> str:
@@ -149,8 +148,8 @@ def test_every_command_has_help_with_an_example():
 
 
 def test_index_variant_option(tmp_path):
-    from semhash.cli import cli as main_cli
     from semhash.choices import VARIANTS
+    from semhash.cli import cli as main_cli
 
     corpus = write_topical_corpus(tmp_path / "corpus", per_topic=10, seed=2)
     dest = tmp_path / "vae"

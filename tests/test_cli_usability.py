@@ -269,10 +269,9 @@ def test_tensorflow_start_up_text_is_shown_when_the_import_fails(capfd):
 
     with _stderr_caught():
         os.write(2, b"hidden notice\n")
-    with pytest.raises(ImportError):
-        with _stderr_caught():
-            os.write(2, b"why it failed\n")
-            raise ImportError("broken")
+    with pytest.raises(ImportError), _stderr_caught():
+        os.write(2, b"why it failed\n")
+        raise ImportError("broken")
     err = capfd.readouterr().err
     assert "why it failed" in err and "hidden notice" not in err
 

@@ -9,7 +9,6 @@ import shlex
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 DOCS = REPO / "docs"

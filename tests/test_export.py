@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from semhash import codes as codes_mod
 from semhash import export as ex
 from semhash.cli import cli
-from semhash import codes as codes_mod
 from semhash.codes import from_hex, hamming_distances, pack_bits, to_hex, unpack_bits
 
 

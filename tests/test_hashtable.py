@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -144,7 +145,7 @@ def test_substring_slices_cover_the_code():
             slices = substring_slices(n_bytes, n_codes)
             assert slices[0][0] == 0 and slices[-1][1] == n_bytes
             assert all(a < b and b - a <= 4 for a, b in slices)
-            assert all(s[1] == t[0] for s, t in zip(slices, slices[1:]))
+            assert all(s[1] == t[0] for s, t in itertools.pairwise(slices))
     assert substring_slices(4, 10**6) == [(0, 2), (2, 4)]  # log2(1e6) ~ 20 bits -> 16-bit pieces
 
 
@@ -170,7 +171,7 @@ def test_choose_method():
 def test_lookup_ball_probe_and_keyscan_agree():
     rng = np.random.default_rng(3)
     codes = clustered_codes(rng, 300, 32)
-    keys, offsets, order = hashtable.build_buckets(pack_keys(codes), np.arange(300))
+    keys, offsets, _order = hashtable.build_buckets(pack_keys(codes), np.arange(300))
     q = pack_keys(codes[:1])[0]
     for r in range(5):
         a = lookup_ball(keys, searchable(keys), offsets, q, 32, r, keyscan_ratio=0)

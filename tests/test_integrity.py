@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import write_topical_corpus
+from test_reliability import TINY, kill_in_save_window, semhash_proc, snapshot
 
 from semhash.cli import cli
 from semhash.errors import IndexFormatError
 from semhash.index import MANIFEST, SemanticIndex
-
-from conftest import write_topical_corpus
-from test_reliability import TINY, kill_in_save_window, semhash_proc, snapshot
 
 SYNTHETIC_WORDS = 8000
 SYNTHETIC_HIDDEN = 1300  # 8000 x 1300 float32 weights: encoder.npz is over 32 MB
@@ -62,7 +61,7 @@ def write_manifest(folder: Path, manifest: dict) -> None:
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
 
 
-def run(*args) -> "object":
+def run(*args) -> object:
     result = CliRunner().invoke(cli, [str(a) for a in args])
     assert "Traceback" not in result.output + result.stderr, result.output + result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):

@@ -1,12 +1,12 @@
 """Unusual-document detection: reconstruction errors of the saved autoencoder."""
 
+import itertools
 import json
 import shutil
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import NG20, SEED
 
 
@@ -40,7 +40,7 @@ def test_foreign_documents_rank_near_the_top(mixed_index):
     idx, _, _ = mixed_index
     found = find_outliers(idx, 15)
     assert [o.rank for o in found] == list(range(1, 16))
-    assert all(a.error >= b.error for a, b in zip(found, found[1:]))
+    assert all(a.error >= b.error for a, b in itertools.pairwise(found))
     foreign = [o.id for o in found if o.id.startswith("sci.med/")]
     assert len(foreign) >= 3, [(o.id, o.error) for o in found]
 
@@ -90,7 +90,7 @@ def test_outliers_command(small_index):
     data = json.loads(result.output)
     assert [d["rank"] for d in data] == [1, 2, 3, 4, 5]
     assert set(data[0]) == {"rank", "row", "id", "path", "title", "error", "cross_entropy", "snippet"}
-    assert all(a["error"] >= b["error"] for a, b in zip(data, data[1:]))
+    assert all(a["error"] >= b["error"] for a, b in itertools.pairwise(data))
     assert all(d["cross_entropy"] >= d["error"] >= 0 for d in data)
     text = CliRunner().invoke(cli, ["outliers", "--index", str(folder), "-n", "2"])
     assert text.exit_code == 0, text.output

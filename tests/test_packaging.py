@@ -7,11 +7,10 @@ import re
 import tomllib
 from importlib import metadata
 
+from conftest import REPO
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-
-from conftest import REPO
 
 
 def pins() -> dict[str, Version]:

@@ -97,7 +97,7 @@ def test_hits_are_built_in_one_place():
     hits = build_hits(ranked, docs)
     assert hits == [Hit(1, "b", "B", "bb", "b.txt", 0, 0.5, 9),
                     Hit(2, "a", "A", "aa", "a.txt", 2, round(float(np.float32(0.1234567)), 6), 7)]
-    assert all(type(h.row) is int and type(h.distance) is int for h in hits)  # noqa: E721 - JSON needs plain ints
+    assert all(type(h.row) is int and type(h.distance) is int for h in hits)
 
 
 def test_map_chunks_keeps_input_order_and_raises_the_first_error():

@@ -12,7 +12,6 @@ import secrets
 
 import numpy as np
 import pytest
-
 from conftest import NG20
 
 psycopg = pytest.importorskip("psycopg")
@@ -20,7 +19,11 @@ DSN = os.environ.get("SEMHASH_TEST_PG_DSN")
 pytestmark = pytest.mark.skipif(not DSN, reason="SEMHASH_TEST_PG_DSN is not set (run .ci/postgres.sh start)")
 
 from semhash.postgres import (  # noqa: E402
-    PostgresConfigError, PostgresConnectionError, PostgresSearcher, PostgresTableError, load_index,
+    PostgresConfigError,
+    PostgresConnectionError,
+    PostgresSearcher,
+    PostgresTableError,
+    load_index,
 )
 
 GROUPS = ["comp.graphics", "rec.autos", "sci.space", "soc.religion.christian"]
@@ -386,7 +389,7 @@ def test_concurrent_first_exports_into_a_fresh_schema_all_succeed(dup_index, con
             start.wait()
             try:
                 load_index(idx, dsn, table=table)
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=export, args=pair) for pair in zip(indexes, tables)]
@@ -454,7 +457,7 @@ def test_a_reexport_does_not_block_readers_who_see_old_or_new_contents(dup_index
             def export():
                 try:
                     load_index(new, DSN, table=table)
-                except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                except BaseException as exc:
                     errors.append(exc)
 
             exporter = threading.Thread(target=export)

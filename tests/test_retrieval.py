@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from conftest import NG20, SEED
 
 GROUPS = ["comp.graphics", "rec.autos", "sci.space", "talk.politics.guns"]

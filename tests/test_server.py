@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from semhash.search import MAX_K  # noqa: E402
+from semhash.search import MAX_K
 
 HOST = "127.0.0.1"
 MAX_BODY = 100_000
@@ -41,8 +41,8 @@ class Server:
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
 
-    def start(self) -> "Server":
-        self.log = open(self.log_path, "w")
+    def start(self) -> Server:
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed by stop()
         cmd = [sys.executable, "-c", "from semhash.cli import main; main()", "serve", "--index", str(self.folder),
                "--host", HOST, "--port", str(self.port), "--max-body", str(self.max_body), "--log-level", "warning"]
         if self.max_hits is not None:
@@ -651,7 +651,7 @@ def test_concurrent_searches_during_updates(writable_server):
                     if len(body["hits"]) != 10:
                         errors.append(f"/search gave {len(body['hits'])} hits")
                 i += 1
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(f"client {c}: {exc!r}")
         finally:
             done[c] = i
@@ -666,7 +666,7 @@ def test_concurrent_searches_during_updates(writable_server):
                 writes.append(("add", status, body.get("documents") if isinstance(body, dict) else body))
                 status, body = srv.request("DELETE", "/documents", {"ids": [d["id"] for d in extra]})
                 writes.append(("delete", status, body.get("documents") if isinstance(body, dict) else body))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(f"writer: {exc!r}")
         finally:
             writer_done.set()

@@ -248,7 +248,7 @@ def test_equal_codes_get_exactly_equal_weighted_distances_and_tie_by_row():
             wd = weighted_distances(codes, q, w)
             assert len(set(wd.tolist())) == 1
             ids = rng.permutation(1000)[:n_rows].astype(np.int64)
-            got, _, _ = select_candidates(ids, np.zeros(n_rows, np.int32), n_rows, False, q, w, lambda r: codes)
+            got, _, _ = select_candidates(ids, np.zeros(n_rows, np.int32), n_rows, False, q, w, lambda r, codes=codes: codes)
             assert got.tolist() == sorted(ids.tolist())
             fixed = fixed_point_weights(w)
             assert np.all(np.abs(fixed - w) <= 2.0 ** -33) and np.array_equal(fixed * 2.0 ** 32, np.round(fixed * 2.0 ** 32))

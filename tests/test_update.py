@@ -6,13 +6,12 @@ import random
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import topical_text
 
 from semhash.cli import cli
 from semhash.corpus import Document, read_corpus
 from semhash.errors import SemhashError
 from semhash.index import SemanticIndex, update_index
-
-from conftest import topical_text
 
 QUERIES = ["shuttle launch orbit", "flour butter oven", "stock dividend bank", "moon mission payload"]
 

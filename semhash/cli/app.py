@@ -84,7 +84,7 @@ index_option = click.option(
 )
 postgres_option = click.option(
     "--postgres", "postgres_dsn", default=None, metavar="DSN",
-    help="PostgreSQL database, e.g. postgresql://USER:PASSWORD@HOST:5432/DBNAME (see the README).",
+    help="PostgreSQL database, e.g. postgresql://USER:PASSWORD@HOST:5432/DBNAME (see docs/backends.md).",
 )
 table_option = click.option(
     "--table", "pg_table", default=None, metavar="NAME",

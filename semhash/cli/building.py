@@ -83,19 +83,20 @@ def index_cmd(directory: Path, index_name: str | None, bits: int, pretrain: str,
         if value is not None:
             model_kw[key] = value
     try:
+        model = ModelConfig(**model_kw)
+        model.validate()
         config = IndexConfig(
             vectorizer=VectorizerConfig(weighting=weighting, max_features=max_features, min_df=min_df,
                                         max_df=max_df, stop_words=not keep_stop_words),
-            model=ModelConfig(**model_kw),
+            model=model,
         )
         config.vectorizer.validate()
-        config.model.validate()
         dest, idx = _build_and_save(directory, index_name, config, quiet)
     except SemhashError as exc:
         raise fail(exc)
     balance = idx.manifest["bit_balance"]
     click.echo(
-        f"indexed {len(idx.table)} documents into {dest} ({len(idx.skipped)} skipped, {bits} bits, "
+        f"indexed {len(idx.table)} documents into {dest} ({len(idx.skipped or [])} skipped, {bits} bits, "
         f"bit balance {min(balance):.2f}-{max(balance):.2f}, {time.time() - started:.1f}s)"
     )
     if idx.skipped:

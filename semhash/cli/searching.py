@@ -13,7 +13,15 @@ import click
 
 from ..choices import CODE_FORMATS, LOOKUP_METHODS
 from ..errors import SemhashError
-from .app import fail, given_options, index_option, needs_postgres, postgres_option, search_options, table_option
+from .app import (
+    fail,
+    given_options,
+    index_option,
+    needs_postgres,
+    postgres_option,
+    search_options,
+    table_option,
+)
 from .output import each_checked, echo_hits, echo_json, file_lines, raise_if_lines_failed
 
 

@@ -15,7 +15,14 @@ from ..errors import BinaryDataError
 from .decoding import SNIFF_BYTES, decode_bytes, looks_binary
 from .documents import BYTES_PER_CHAR, MAX_DOC_CHARS, CorpusReport, Document, Skipped
 from .names import document_path, escape_surrogates
-from .readers import CSV_DELIMITERS, CSV_TEXT_COLUMNS, READERS, SUPPORTED_DESCRIPTION, SUPPORTED_EXTENSIONS, read_file
+from .readers import (
+    CSV_DELIMITERS,
+    CSV_TEXT_COLUMNS,
+    READERS,
+    SUPPORTED_DESCRIPTION,
+    SUPPORTED_EXTENSIONS,
+    read_file,
+)
 from .titles import TITLE_MAX_CHARS, extract_title, html_to_text
 from .walk import NO_DOCS_EXAMPLES, NO_DOCS_REASONS, iter_files, read_corpus
 

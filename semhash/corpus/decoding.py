@@ -11,7 +11,7 @@ from ..errors import BinaryDataError
 SNIFF_BYTES = 8192
 
 # bytes that do not occur in text files (tab, newlines, \v, \f, \b and ESC are allowed)
-_CONTROL_BYTES = bytes([*range(0, 7), *range(14, 27), *range(28, 32), 127])
+_CONTROL_BYTES = bytes([*range(7), *range(14, 27), *range(28, 32), 127])
 _HIGH_BYTES = bytes(range(0x80, 0x100))
 _CONTROL_SHARE_BINARY = 0.3
 _CONTROL_SHARE_SUSPECT = 0.05

@@ -78,8 +78,7 @@ class _TextExtractor(HTMLParser):
 
     HIDDEN = frozenset({"script", "style", "template", "noscript", "title"})
     BLOCKS = frozenset(
-        "address article aside blockquote br dd div dl dt figcaption figure footer form h1 h2 h3 "
-        "h4 h5 h6 header hr li main nav ol p pre section table tr ul".split()
+        ["address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tr", "ul"]
     )
     HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 

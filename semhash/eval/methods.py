@@ -126,6 +126,7 @@ class CodesMethod(HashingMethod):
     codes: Callable[[MethodInputs, int], Pair]
 
     def produce(self, inputs: MethodInputs, shared: Any, n_bits: int | None) -> Pair:
+        assert n_bits is not None  # a hashing method runs once per code length (lengths())
         return self.codes(inputs, n_bits)
 
 
@@ -144,6 +145,7 @@ class ProjectionMethod(HashingMethod):
         return self.project(inputs.X_db, inputs.X_query, width, inputs.seed)
 
     def produce(self, inputs: MethodInputs, shared: Pair, n_bits: int | None) -> Pair:
+        assert n_bits is not None  # a hashing method runs once per code length (lengths())
         return bits_of_leading_columns(self.to_bits, *shared, n_bits, inputs.seed)
 
 

@@ -16,7 +16,7 @@ from ..codes import bit_balance, hamming_matrix, pack_bits
 
 
 def _check_ks(ks: Iterable[int], n_db: int) -> np.ndarray:
-    ks_arr = np.array(sorted(set(int(k) for k in ks)), dtype=np.int64)
+    ks_arr = np.array(sorted({int(k) for k in ks}), dtype=np.int64)
     if ks_arr.size == 0 or ks_arr[0] < 1:
         raise ValueError(f"ks must be positive integers, got {list(ks)}")
     if ks_arr[-1] > n_db:

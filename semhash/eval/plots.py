@@ -17,10 +17,15 @@ def _suffix(n_bits: int | None) -> str:
     return f"{n_bits}bits" if n_bits is not None else "references"
 
 
+def _lengths(results: dict[str, Any]) -> list[int | None]:
+    """The code lengths to plot; ``[None]`` (one plot) when no method has a length."""
+    return list(result_bits(results)) or [None]
+
+
 def plot_files(results: dict[str, Any]) -> list[str]:
     """Names of the PNG files :func:`draw_plots` draws for these results."""
     names = []
-    for b in result_bits(results) or [None]:
+    for b in _lengths(results):
         names += [f"precision_at_k_{_suffix(b)}.png", f"precision_recall_{_suffix(b)}.png"]
     return names
 
@@ -76,7 +81,7 @@ def draw_plots(results: dict[str, Any], out_dir: Path) -> list[str]:
     import matplotlib.pyplot as plt  # after choosing the headless backend
 
     written = []
-    for b in result_bits(results) or [None]:
+    for b in _lengths(results):
         curves = _curves(results, b)
         at_k, pr = f"precision_at_k_{_suffix(b)}.png", f"precision_recall_{_suffix(b)}.png"
         name = results["config"].get("name", "")

@@ -80,8 +80,8 @@ class EvalConfig:
     encoding: str = "utf-8"
     limit_per_class: int | None = None
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    features: FeatureConfig = FeatureConfig()
-    model: ModelOptions = ModelOptions()
+    features: FeatureConfig = FeatureConfig()  # noqa: RUF009 - frozen, so one shared default is safe
+    model: ModelOptions = ModelOptions()  # noqa: RUF009 - frozen, as above
     baseline_input: str = "l2"
     ks: tuple[int, ...] = DEFAULT_KS
     chunk_size: int = 500
@@ -281,7 +281,7 @@ def run_evaluation(config: EvalConfig, progress: bool = False) -> dict[str, Any]
     """
     check_dependencies(config.methods)
     started = time.perf_counter()
-    date = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    date = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     data = prepare_data(config)
     prep_seconds = time.perf_counter() - started
     methods = _run_methods(config, method_inputs(data, config, progress), progress)

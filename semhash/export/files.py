@@ -54,7 +54,7 @@ class MilvusOptions:
         check_index_type(self.index_type)
         check_max_length(self.max_length)
 
-    def validate(self) -> "MilvusOptions":
+    def validate(self) -> MilvusOptions:
         """The options themselves (they were checked when made; kept for older callers)."""
         return self
 

@@ -23,14 +23,35 @@ from ..manifest import MAX_BYTES as MANIFEST_MAX_BYTES
 from .access import open_index, update_index
 from .config import IndexConfig
 from .homes import DEFAULT_HOME, DEFAULT_NAME, index_home, resolve_index_path
-from .layout import (BLOCK_FILES, BLOCKS_FILE, DECODER_FILE, ENCODER_FILE, FAISS_FILE, KERAS_FILE, KNOWN_FILES,
-                     MANIFEST, NOT_ON_QUERY_PATH, READ_ERRORS, REQUIRED_FILES, ROW_DIGESTS_FILE, SKIPPED_FILE,
-                     TFIDF_FILES, TFIDF_PREFIX, TRAINING_FILE, WHOLE_FILES)
+from .layout import (
+                     BLOCK_FILES,
+                     BLOCKS_FILE,
+                     DECODER_FILE,
+                     ENCODER_FILE,
+                     FAISS_FILE,
+                     KERAS_FILE,
+                     KNOWN_FILES,
+                     MANIFEST,
+                     NOT_ON_QUERY_PATH,
+                     READ_ERRORS,
+                     REQUIRED_FILES,
+                     ROW_DIGESTS_FILE,
+                     SKIPPED_FILE,
+                     TFIDF_FILES,
+                     TFIDF_PREFIX,
+                     TRAINING_FILE,
+                     WHOLE_FILES,
+)
 from .semantic import SemanticIndex
-from .transactions import (atomic_write_folder, check_replaceable, recover, recover_if_idle, writer_lock,
-                           writer_path)
+from .transactions import (
+                     atomic_write_folder,
+                     check_replaceable,
+                     recover,
+                     recover_if_idle,
+                     writer_lock,
+                     writer_path,
+)
 from .updates import DRIFT_MIN_DOCS, DRIFT_MIN_SHIFT, DRIFT_Z, drifted_bits
-
 
 __all__ = [
     "BLOCKS_FILE", "BLOCK_FILES", "DECODER_FILE", "DEFAULT_HOME", "DEFAULT_NAME", "DRIFT_MIN_DOCS", "DRIFT_MIN_SHIFT",

@@ -32,7 +32,7 @@ class Parts(NamedTuple):
     """What encoding the documents gives a new index: its table, rows, documents and counts."""
 
     table: HammingTable
-    tfidf: "sp.csr_matrix"
+    tfidf: sp.csr_matrix
     new_docs: dict[int, tuple]
     manifest: dict[str, Any]
 
@@ -44,7 +44,7 @@ def skipped_records(skipped: Iterable) -> list[dict]:
     return [{k: escape_surrogates(v) if isinstance(v, str) else v for k, v in s.items()} for s in records]
 
 
-def vectorize(vectorizer: Vectorizer, documents: list, skipped: Iterable) -> tuple[list, "sp.csr_matrix", list[dict]]:
+def vectorize(vectorizer: Vectorizer, documents: list, skipped: Iterable) -> tuple[list, sp.csr_matrix, list[dict]]:
     """Weighted rows of the documents that have words of the vocabulary; the others skipped."""
     X = vectorizer.transform([d.text for d in documents])
     has_words = np.diff(X.indptr) > 0
@@ -54,7 +54,7 @@ def vectorize(vectorizer: Vectorizer, documents: list, skipped: Iterable) -> tup
 
 
 def fit_vocabulary(config: IndexConfig, documents: list,
-                   skipped: Iterable) -> tuple[Vectorizer, list, "sp.csr_matrix", list[dict]]:
+                   skipped: Iterable) -> tuple[Vectorizer, list, sp.csr_matrix, list[dict]]:
     """The vocabulary fitted on ``documents``, and :func:`vectorize` with it (at least 2 rows)."""
     if not documents:
         raise ConfigError("no documents to index")
@@ -67,14 +67,14 @@ def fit_vocabulary(config: IndexConfig, documents: list,
     return vectorizer, documents, X, skipped
 
 
-def train_model(X: "sp.csr_matrix", model: ModelConfig, progress: bool) -> "TrainingResult":
+def train_model(X: sp.csr_matrix, model: ModelConfig, progress: bool) -> TrainingResult:
     """The autoencoder trained on ``X`` with ``model``."""
     from ..model import train  # TensorFlow: only training pays for it
 
     return train(X, model, progress=progress)
 
 
-def encode_in_batches(encoder: EncoderWeights, X: "sp.csr_matrix", progress: bool, batch: int = 4096) -> np.ndarray:
+def encode_in_batches(encoder: EncoderWeights, X: sp.csr_matrix, progress: bool, batch: int = 4096) -> np.ndarray:
     """Packed codes of the rows of ``X``, ``batch`` rows at a time (with a progress bar)."""
     parts = []
     with tqdm(total=X.shape[0], desc="encode", disable=not progress, leave=False, unit="doc") as bar:
@@ -84,7 +84,7 @@ def encode_in_batches(encoder: EncoderWeights, X: "sp.csr_matrix", progress: boo
     return np.concatenate(parts) if parts else np.zeros((0, encoder.n_bits // 8), np.uint8)
 
 
-def encode_documents(encoder: EncoderWeights, documents: list, X: "sp.csr_matrix", progress: bool) -> Parts:
+def encode_documents(encoder: EncoderWeights, documents: list, X: sp.csr_matrix, progress: bool) -> Parts:
     """Rows ``0..n-1`` for ``documents``: their codes in a hash table, their L2-normalized rows,
     the documents (unsaved) and the manifest's counts and training statistics."""
     rows = np.arange(len(documents), dtype=np.int64)

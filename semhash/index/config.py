@@ -40,7 +40,7 @@ class IndexConfig:
         return {"vectorizer": asdict(self.vectorizer), "model": self.model_dict()}
 
     @classmethod
-    def from_params(cls, params: dict) -> "IndexConfig":
+    def from_params(cls, params: dict) -> IndexConfig:
         """The config a manifest's ``params`` describe (:meth:`to_params`); an empty ``model``
         is an index without a trained model. Vectorizer options this semhash does not know are left out."""
         vec = params.get("vectorizer") or {}

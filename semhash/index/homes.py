@@ -54,7 +54,8 @@ def resolve_index_path(name_or_path: str | os.PathLike | None, home: str | os.Pa
 
 def index_not_found(name_or_path: str | os.PathLike | None, dest: Path) -> IndexNotFoundError:
     """The error for a missing index: for a name, where names resolve and which indexes are there."""
-    message, target = f"no index at {dest}", dest
+    message = f"no index at {dest}"
+    target: str | os.PathLike = dest
     if is_name(name_or_path):
         target = name_or_path or DEFAULT_NAME
         home, why = index_home()

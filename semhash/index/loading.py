@@ -10,9 +10,10 @@ import io
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 import numpy as np
 
@@ -25,8 +26,22 @@ from ..integrity import DIGEST_BYTES, ArrayCheck, FolderReader, lazy_npy, npy_ar
 from ..manifest import MAX_BYTES as MANIFEST_MAX_BYTES
 from ..manifest import parse as parse_manifest
 from ..vectorize import DF_FILE, VOCAB_FILE, Vectorizer
-from .layout import (BLOCKS_FILE, ENCODER_FILE, FAISS_FILE, KNOWN_FILES, MANIFEST, NOT_ON_QUERY_PATH, READ_ERRORS,
-                     REQUIRED_FILES, ROW_DIGESTS_FILE, SKIPPED_FILE, STORE_FILE, TFIDF_FILES, TFIDF_PREFIX, reading)
+from .layout import (
+    BLOCKS_FILE,
+    ENCODER_FILE,
+    FAISS_FILE,
+    KNOWN_FILES,
+    MANIFEST,
+    NOT_ON_QUERY_PATH,
+    READ_ERRORS,
+    REQUIRED_FILES,
+    ROW_DIGESTS_FILE,
+    SKIPPED_FILE,
+    STORE_FILE,
+    TFIDF_FILES,
+    TFIDF_PREFIX,
+    reading,
+)
 
 
 def read_manifest(reader: FolderReader) -> dict:

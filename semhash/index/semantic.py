@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ..corpus import Document
     from ..faiss_index import FaissBinaryIndex
     from ..model import TrainingResult
+    from .building import Parts
 
 
 class SemanticIndex:
@@ -60,11 +61,11 @@ class SemanticIndex:
     manifest: dict  # the saved manifest; in memory, the counts and statistics the next save writes
     model_params: dict  # the model's options as the manifest keeps them ({}: no model trained here)
     skipped: list | None  # files skipped while reading the corpus (None: not read from skipped.json yet)
-    training_: "TrainingResult | None"  # the trained model after build(), until saved or dropped
+    training_: TrainingResult | None  # the trained model after build(), until saved or dropped
     # ---- the open folder (a loaded or saved index)
     conn: sqlite3.Connection | None  # the document store, read-only
     _reader: FolderReader | None  # the folder's files, opened relative to one handle
-    _faiss: "FaissBinaryIndex | None"  # loaded (or built) on first use
+    _faiss: FaissBinaryIndex | None  # loaded (or built) on first use
     _faiss_file: IO[bytes] | None  # faiss.index, opened at load (never one of a newer index)
     _row_digests: np.ndarray | None  # digest of each stored row (format 2)
     _digest_check: ArrayCheck | None  # block checks of _row_digests (mmap + verify)
@@ -90,7 +91,8 @@ class SemanticIndex:
     @property
     def config(self) -> IndexConfig:
         """The options this index was built with (for a loaded index, read from its manifest)."""
-        return IndexConfig(self.vectorizer.config, self.model_params or None)
+        model = ModelConfig.from_dict(self.model_params) if self.model_params else None
+        return IndexConfig(self.vectorizer.config, model)
 
     @property
     def n_bits(self) -> int:
@@ -100,7 +102,7 @@ class SemanticIndex:
 
     @classmethod
     def build(cls, documents: Iterable[Document], config: IndexConfig | None = None, skipped: Iterable = (),
-              progress: bool = False, source: str | os.PathLike | None = None) -> "SemanticIndex":
+              progress: bool = False, source: str | os.PathLike | None = None) -> SemanticIndex:
         """Fit the vocabulary, train the model and index ``documents`` (in memory).
 
         ``documents`` are :class:`semhash.corpus.Document`; ``skipped`` the files skipped
@@ -126,7 +128,7 @@ class SemanticIndex:
 
     @classmethod
     def from_model(cls, vectorizer: Vectorizer, encoder: EncoderWeights, documents: Iterable[Document],
-                   config: IndexConfig | None = None, skipped: Iterable = (), progress: bool = False) -> "SemanticIndex":
+                   config: IndexConfig | None = None, skipped: Iterable = (), progress: bool = False) -> SemanticIndex:
         """Index ``documents`` with an already trained vocabulary and encoder (no training);
         the manifest keeps ``config``'s model options (none without ``config``)."""
         from . import building  # shows tqdm progress: never on the query path
@@ -137,8 +139,8 @@ class SemanticIndex:
                              building.encode_documents(encoder, documents, X, progress), skipped)
 
     @classmethod
-    def _assemble(cls, vectorizer: Vectorizer, encoder: EncoderWeights, model_params: dict, parts,
-                  skipped: list) -> "SemanticIndex":
+    def _assemble(cls, vectorizer: Vectorizer, encoder: EncoderWeights, model_params: dict, parts: Parts,
+                  skipped: list) -> SemanticIndex:
         """A new in-memory index of ``parts`` (:class:`semhash.index.building.Parts`)."""
         self = cls()
         self.vectorizer, self.encoder, self.model_params, self.skipped = vectorizer, encoder, model_params, skipped
@@ -158,7 +160,7 @@ class SemanticIndex:
         """:meth:`save` for a caller that already holds :func:`writer_lock` on ``dest``."""
         if self.skipped is None:
             self.skipped = read_skipped(self._reader, self.manifest)
-        self.faiss  # make sure it is loaded (or built) from the current folder before the swap
+        _ = self.faiss  # make sure it is loaded (or built) from the current folder before the swap
         self._check_carried()
         atomic_write_folder(dest, self._write)
         self.close()
@@ -203,7 +205,7 @@ class SemanticIndex:
     # ------------------------------------------------------------------ load
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, mmap: bool = False, verify: bool | str = True) -> "SemanticIndex":
+    def load(cls, folder: str | os.PathLike, mmap: bool = False, verify: bool | str = True) -> SemanticIndex:
         """Open a saved index, checking its manifest, file sizes and checksums.
 
         ``verify=True`` checks every byte the query path reads before it is used: the files
@@ -242,7 +244,7 @@ class SemanticIndex:
         raise AssertionError("unreachable")
 
     @classmethod
-    def _opened(cls, folder: Path, reader: FolderReader, parts: Loaded, verify: bool | str) -> "SemanticIndex":
+    def _opened(cls, folder: Path, reader: FolderReader, parts: Loaded, verify: bool | str) -> SemanticIndex:
         """The index of the ``parts`` read from ``folder``, keeping its files open."""
         self = cls(folder)
         self.vectorizer, self.encoder, self.table, self.tfidf = parts.vectorizer, parts.encoder, parts.table, parts.tfidf
@@ -258,7 +260,7 @@ class SemanticIndex:
         return self._faiss is not None
 
     @property
-    def faiss(self) -> "FaissBinaryIndex":
+    def faiss(self) -> FaissBinaryIndex:
         """The FAISS binary index, loaded (or built) on first use: FAISS is only a fallback."""
         if self._faiss is None:
             from ..faiss_index import FaissBinaryIndex  # FAISS: only the fallback pays for it
@@ -381,7 +383,7 @@ class SemanticIndex:
                      if r not in self._dropped and r not in self._new_docs}
         prefix = path + "/"
         found.update({d[1]: r for r, d in self._new_docs.items() if (d[2].startswith(prefix) if folder else d[2] == path)})
-        return sorted(found, key=found.get)
+        return sorted(found, key=lambda doc_id: found[doc_id])
 
     def add(self, documents: Iterable[Document]) -> dict:
         """Encode ``documents`` with the trained model and add them; an existing id is replaced.

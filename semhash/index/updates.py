@@ -24,7 +24,7 @@ DRIFT_MIN_SHIFT = 0.1
 DRIFT_Z = 4.0
 
 
-def append_rows(tfidf: Any, start: int, X: "sp.csr_matrix") -> "sp.csr_matrix":
+def append_rows(tfidf: Any, start: int, X: sp.csr_matrix) -> sp.csr_matrix:
     """``tfidf`` with empty rows up to ``start``, then the L2-normalized rows of ``X`` (SciPy CSR)."""
     import scipy.sparse as sp  # SciPy: only an update pays for it
 
@@ -33,7 +33,7 @@ def append_rows(tfidf: Any, start: int, X: "sp.csr_matrix") -> "sp.csr_matrix":
     return sp.vstack([current, gap, l2_normalize(X)]).tocsr()
 
 
-def clear_rows(tfidf: Any, rows: np.ndarray) -> "sp.csr_matrix":
+def clear_rows(tfidf: Any, rows: np.ndarray) -> sp.csr_matrix:
     """``tfidf`` with ``rows`` emptied (row numbers stay: ids in the table and FAISS keep meaning)."""
     import scipy.sparse as sp  # SciPy: only an update pays for it
 

@@ -21,8 +21,16 @@ from ..integrity import BLOCK_BYTES, FolderReader, file_meta
 from ..manifest import FORMAT, FORMAT_VERSION
 from ..manifest import dumps as dump_manifest
 from ..vectorize import Vectorizer
-from .layout import (BLOCK_FILES, BLOCKS_FILE, DECODER_FILE, KERAS_FILE, MANIFEST, ROW_DIGESTS_FILE, SKIPPED_FILE,
-                     TRAINING_FILE)
+from .layout import (
+    BLOCK_FILES,
+    BLOCKS_FILE,
+    DECODER_FILE,
+    KERAS_FILE,
+    MANIFEST,
+    ROW_DIGESTS_FILE,
+    SKIPPED_FILE,
+    TRAINING_FILE,
+)
 
 if TYPE_CHECKING:
     from ..model import TrainingResult
@@ -30,7 +38,7 @@ if TYPE_CHECKING:
 STAMP = "%Y-%m-%dT%H:%M:%S%z"
 
 
-def write_training(tmp: Path, training: "TrainingResult") -> list[str]:
+def write_training(tmp: Path, training: TrainingResult) -> list[str]:
     """The trained Keras model, its loss curves and its NumPy decoder (when it has one)."""
     training.save_keras(tmp / KERAS_FILE)
     (tmp / TRAINING_FILE).write_text(json.dumps({
@@ -96,7 +104,9 @@ def write_skipped(tmp: Path, skipped: list) -> str:
 def checksums(tmp: Path, files: list[str]) -> dict:
     """The manifest's ``files`` (size and sha256 of each) and ``blocks`` (where each
     block-checked file's block digests start in ``block_checksums.npy``, written here)."""
-    metas, first, digests = {}, {}, []
+    metas: dict[str, dict] = {}
+    first: dict[str, int] = {}
+    digests: list[np.ndarray] = []
     for name in files:
         metas[name], blocks = file_meta(tmp / name, blocks=name in BLOCK_FILES)
         if blocks is not None:

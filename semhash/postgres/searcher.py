@@ -22,7 +22,13 @@ import numpy as np
 from ..bitflip import ball_size
 from ..checks import check_list, check_text
 from ..codes import CsrArrays
-from ..errors import PostgresConfigError, PostgresConnectionError, PostgresError, PostgresTableError, QueryError
+from ..errors import (
+    PostgresConfigError,
+    PostgresConnectionError,
+    PostgresError,
+    PostgresTableError,
+    QueryError,
+)
 from ..pipeline import Hit, run_queries
 from ..query import QueryOptions, encode_queries, terms_of
 from .connection import DEFAULT_TABLE, check_table_name, connect, first_line, psycopg, quoted

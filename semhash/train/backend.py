@@ -14,7 +14,7 @@ from .quiet import import_tensorflow_quietly
 if "keras" not in sys.modules:  # imported before (by the caller): leave its logging as it is
     import_tensorflow_quietly()
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
 
 __all__ = ["keras", "tf"]

@@ -62,7 +62,7 @@ class ModelConfig:
         object.__setattr__(self, "hidden", tuple(self.hidden))  # a list given as hidden sizes: kept as a tuple
         self.validate()
 
-    def replace(self, **overrides: Any) -> "ModelConfig":
+    def replace(self, **overrides: Any) -> ModelConfig:
         """A copy with ``overrides`` (checked like any new config)."""
         return dataclasses.replace(self, **overrides)
 
@@ -111,7 +111,7 @@ class ModelConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         """The config saved in a manifest (``to_dict``); a missing field takes its default, except
         ``variant``: a manifest written before variants existed describes the plain model."""
         d = dict(d)
