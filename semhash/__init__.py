@@ -4,6 +4,8 @@ The public classes are imported on first use, so ``import semhash`` stays cheap 
 imports TensorFlow.
 """
 
+import importlib
+
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -21,7 +23,5 @@ __all__ = sorted(_LAZY) + ["__version__"]
 
 def __getattr__(name):
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'semhash' has no attribute {name!r}")

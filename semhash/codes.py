@@ -112,7 +112,7 @@ class CsrArrays:
         return self.indptr, self.indices, self.data
 
     def tocsr(self) -> Any:
-        import scipy.sparse as sp
+        import scipy.sparse as sp  # SciPy: only updates and outliers ask for a SciPy matrix; queries read the arrays
 
         return sp.csr_matrix((self.data, self.indices, self.indptr), shape=self.shape)
 
@@ -202,7 +202,7 @@ def length_normalize(X: Any, length: float) -> Any:
     """
     if not length:
         return X
-    import scipy.sparse as sp
+    import scipy.sparse as sp  # SciPy: building and training come here; the query path's CsrArrays never do
 
     totals = np.asarray(X.sum(axis=1)).ravel().astype(np.float32)
     totals[totals == 0] = 1.0

@@ -12,9 +12,6 @@ import pytest
 from conftest import REPO
 
 DOCS = REPO / "docs"
-# Files a link may name before they exist, because another change adds them; once a file exists,
-# links to it (and to its anchors) are checked like any other. Drop the entry when it lands.
-PENDING = {DOCS / "ARCHITECTURE.md"}
 
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.DOTALL | re.MULTILINE)
@@ -122,8 +119,7 @@ def test_relative_links_resolve(path):
         file_part, _, anchor = target.partition("#")
         dest = (path.parent / file_part).resolve() if file_part else path
         if not dest.exists():
-            if dest not in PENDING:
-                broken.append(f"{target} (no file {dest.relative_to(REPO) if dest.is_relative_to(REPO) else dest})")
+            broken.append(f"{target} (no file {dest.relative_to(REPO) if dest.is_relative_to(REPO) else dest})")
             continue
         if anchor and dest.suffix == ".md" and anchor not in anchors(dest):
             broken.append(f"{target} (no heading with anchor #{anchor} in {dest.name})")

@@ -75,7 +75,7 @@ def jsonl_lines(records: Iterable[CodeRecord], n_bits: int) -> Iterator[str]:
 def parquet_available() -> bool:
     """Whether pyarrow (an optional extra) can be imported."""
     try:
-        import pyarrow
+        import pyarrow  # the optional extra: only asked whether it is there
         import pyarrow.parquet  # noqa: F401  (the same)
     except ImportError:
         return False

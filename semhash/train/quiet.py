@@ -21,12 +21,12 @@ def import_tensorflow_quietly() -> None:
     ``TF_CPP_MIN_LOG_LEVEL`` to 0 or 1 to see everything.
     """
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1"):
-        import keras
+        import keras  # TensorFlow on demand; the user asked for its messages
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with _stderr_caught():
-        import keras  # noqa: F401 - as above
-        import tensorflow  # noqa: F401 - TensorFlow on demand, with fd 2 caught
+        import keras  # noqa: F401 - TensorFlow on demand, with fd 2 caught
+        import tensorflow  # noqa: F401 - as above
     for name in ("tensorflow", "absl", "keras"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
