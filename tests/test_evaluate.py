@@ -586,7 +586,7 @@ def test_report_records_a_reproducible_command(tmp_path: Path):
 
 
 def test_variant_option_reaches_the_model_config(tmp_path: Path, monkeypatch):
-    import semhash.model as model_module
+    import semhash.train.trainer as model_module
 
     seen = {}
     root = _generic_corpus(tmp_path / "corpus", n_per_label=12)

@@ -71,7 +71,7 @@ def index_cmd(directory: Path, index_name: str | None, bits: int, pretrain: str,
     Example: semhash index ../shared/datasets/20news-bydate/train --index ng20 --bits 32
     """
     from ..index import IndexConfig  # NumPy, scikit-learn and TensorFlow load when a command runs
-    from ..model import ModelConfig  # (the same)
+    from ..train.config import ModelConfig  # (the same)
     from ..vectorize import VectorizerConfig  # (the same)
 
     started = time.time()

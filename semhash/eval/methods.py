@@ -68,7 +68,7 @@ def semhash_codes(
     Codes are made exactly as an index makes them: code probabilities cut at the encoder's
     per-bit ``thresholds``.
     """
-    from ..model import train_encoder  # imports TensorFlow
+    from ..train.trainer import train_encoder  # imports TensorFlow
 
     fields = {name: value for name, value in asdict(options).items() if value is not None}
     encoder = train_encoder(X_train, ModelConfig(n_bits=n_bits, seed=seed, **fields), progress=progress)

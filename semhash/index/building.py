@@ -23,7 +23,7 @@ from .config import IndexConfig
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-    from ..model import TrainingResult
+    from ..train.trainer import TrainingResult
 
 NO_WORDS = "no word of the vocabulary (too short or only stop words)"
 
@@ -69,7 +69,7 @@ def fit_vocabulary(config: IndexConfig, documents: list,
 
 def train_model(X: sp.csr_matrix, model: ModelConfig, progress: bool) -> TrainingResult:
     """The autoencoder trained on ``X`` with ``model``."""
-    from ..model import train  # TensorFlow: only training pays for it
+    from ..train.trainer import train  # TensorFlow: only training pays for it
 
     return train(X, model, progress=progress)
 

@@ -39,7 +39,7 @@ from .transactions import atomic_write_folder, recover_if_idle, writer_lock
 if TYPE_CHECKING:
     from ..corpus import Document
     from ..faiss_index import FaissBinaryIndex
-    from ..model import TrainingResult
+    from ..train.trainer import TrainingResult
     from .building import Parts
 
 

@@ -33,7 +33,7 @@ from .layout import (
 )
 
 if TYPE_CHECKING:
-    from ..model import TrainingResult
+    from ..train.trainer import TrainingResult
 
 STAMP = "%Y-%m-%dT%H:%M:%S%z"
 
