@@ -15,6 +15,7 @@ needs_20ng = pytest.mark.skipif(not (NG20 / "train").is_dir(), reason=f"20 Newsg
 SCRIPTS = ("quality", "ablation", "label_ceiling", "graph_ceiling", "weighted_hamming", "teacher_scale", "speed", "precise")
 
 
+@pytest.mark.slow
 @needs_20ng
 def test_benchmark_script_writes_results_md(tmp_path: Path):
     pytest.importorskip("matplotlib")
@@ -66,6 +67,7 @@ def test_label_ceiling_codewords_are_distinct_and_every_bit_splits_the_classes()
         module.class_codewords(20, 4, 0)
 
 
+@pytest.mark.slow
 @needs_20ng
 def test_label_ceiling_script_writes_its_report(tmp_path: Path):
     module = _benchmark_module("label_ceiling")
@@ -101,6 +103,7 @@ def test_weighted_hamming_scores_are_minus_the_weighted_distance():
     np.testing.assert_allclose(ones, 16 - 2 * (q[:, None, :] != db[None, :, :]).sum(-1))
 
 
+@pytest.mark.slow
 @needs_20ng
 def test_weighted_hamming_script_writes_its_report(tmp_path: Path):
     module = _benchmark_module("weighted_hamming")

@@ -29,6 +29,7 @@ def cli_index(tmp_path_factory):
     return dest, result
 
 
+@pytest.mark.slow
 def test_index_summary_line(cli_index):
     dest, result = cli_index
     assert f"indexed 60 documents into {dest} (2 skipped, 16 bits" in result.output

@@ -31,6 +31,7 @@ def single(folder, text, *options):
 # --------------------------------------------------------------------------- query --file
 
 
+@pytest.mark.slow
 def test_query_file_answers_every_line_in_order(small_index, query_file):
     folder, _ = small_index
     result = CliRunner().invoke(cli, ["query", "--file", str(query_file), "--index", str(folder), "-k", "3",
@@ -199,6 +200,7 @@ def test_evaluate_without_bm25s_refuses_before_loading_data(labelled_corpus, tmp
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_evaluate_without_matplotlib_refuses_plots_up_front(labelled_corpus, tmp_path):
     out = tmp_path / "report"
     result = run_blocked(["matplotlib"], ["evaluate", str(labelled_corpus), "--bits", "8", "--methods", "lsh",
@@ -247,6 +249,7 @@ def test_no_readable_document_names_every_reason_and_lists_every_file(tmp_path):
 TF_NOISE = re.compile(r"tensorflow|onednn|absl|cuda|cpu_feature_guard|keras|^[IWEF]\d{4} ", re.IGNORECASE | re.MULTILINE)
 
 
+@pytest.mark.slow
 def test_index_quiet_prints_no_tensorflow_lines(topical_corpus, tmp_path):
     import os
     import subprocess

@@ -130,6 +130,7 @@ def demo_home(tmp_path_factory, small_index):
         os.chdir(cwd)
 
 
+@pytest.mark.slow
 def test_demo_trains_the_default_model_into_its_own_index(demo_home):
     from dataclasses import asdict
 
@@ -146,6 +147,7 @@ def test_demo_trains_the_default_model_into_its_own_index(demo_home):
     assert '$ semhash query "compress a file" -k 5 --index demo' in first.output
 
 
+@pytest.mark.slow
 def test_second_demo_reuses_the_index_and_rebuild_retrains(demo_home, monkeypatch):
     from click.testing import CliRunner
 

@@ -113,6 +113,7 @@ def pipeline_run():
     return pipe, params, texts, labels
 
 
+@pytest.mark.slow
 def test_pipeline_fits_and_predicts_on_texts(pipeline_run):
     from sklearn.utils.validation import check_is_fitted
 
@@ -133,6 +134,7 @@ def test_pipeline_fits_and_predicts_on_texts(pipeline_run):
     assert list(names) == [f"semantichasher{i}" for i in range(16)]
 
 
+@pytest.mark.slow
 def test_fitting_again_with_the_same_parameters_gives_the_same_codes(pipeline_run):
     from sklearn.base import clone
 

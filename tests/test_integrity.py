@@ -128,6 +128,7 @@ def synthetic_query(folder: Path) -> str:
 # --------------------------------------------------------------------------- 1. every byte a query reads
 
 
+@pytest.mark.slow
 def test_damaged_encoder_over_32_mb_is_found_by_every_command(synthetic, tmp_path):
     text = synthetic_query(synthetic)
     inside = copy_index(synthetic, tmp_path / "weights")  # a weight changes: silently other codes before
@@ -153,6 +154,7 @@ def test_loaders_turn_damage_into_index_format_errors(small_index, tmp_path):
             SemanticIndex.load(bad, verify=False, mmap=True).search("shuttle launch orbit")
 
 
+@pytest.mark.slow
 def test_a_query_checks_the_blocks_it_reads_and_no_others(synthetic, tmp_path):
     text = synthetic_query(synthetic)
     idx = SemanticIndex.load(synthetic, mmap=True)
@@ -428,6 +430,7 @@ def test_reader_clears_a_killed_writers_temporary_folder(small_index, tmp_path):
     assert snapshot(dest) == before
 
 
+@pytest.mark.slow
 def test_reader_never_touches_a_live_writers_folder(small_index, tmp_path):
     dest = copy_index(small_index[0], tmp_path / "indexes" / "live")
     proc = semhash_proc(["remove", "space/space-000.txt", "--index", str(dest)], SEMHASH_TEST_PAUSE_BEFORE_SWAP="3")

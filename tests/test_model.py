@@ -30,6 +30,7 @@ X, LABELS = topical_matrix()
 TINY = dict(n_bits=8, hidden=(32, 16), epochs=4, pretrain_epochs=4, batch_size=16, seed=3 + SEED)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pretrain", ["rbm", "autoencoder"])
 def test_pretraining_lowers_its_own_loss(pretrain):
     result = train(X, ModelConfig(pretrain=pretrain, **TINY))
@@ -38,12 +39,14 @@ def test_pretraining_lowers_its_own_loss(pretrain):
         assert layer_losses[-1] < layer_losses[0]
 
 
+@pytest.mark.slow
 def test_finetuning_lowers_reconstruction_loss():
     result = train(X, ModelConfig(pretrain="none", **{**TINY, "epochs": 12}))
     assert result.pretrain_losses == []
     assert result.finetune_losses[-1] < result.finetune_losses[0]
 
 
+@pytest.mark.slow
 def test_numpy_encoder_equals_keras_encoder():
     result = train(X, ModelConfig(pretrain="rbm", **TINY))
     encoder = result.keras_model.get_layer("encoder")
@@ -59,6 +62,7 @@ def test_numpy_encoder_equals_keras_encoder():
     np.testing.assert_allclose(encode_probs(result.encoder, X.toarray()), numpy_probs, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_same_seed_same_codes_and_other_seed_differs():
     a = train(X, ModelConfig(pretrain="rbm", **TINY)).encoder
     b = train(X, ModelConfig(pretrain="rbm", **TINY)).encoder
@@ -68,6 +72,7 @@ def test_same_seed_same_codes_and_other_seed_differs():
     assert not np.array_equal(encode_probs(a, X), encode_probs(c, X))
 
 
+@pytest.mark.slow
 def test_median_thresholds_balance_bits():
     enc = train(X, ModelConfig(pretrain="rbm", **TINY)).encoder
     bits = encode_bits(enc, X)
@@ -75,6 +80,7 @@ def test_median_thresholds_balance_bits():
     assert ((balance > 0.2) & (balance < 0.8)).mean() >= 0.75
 
 
+@pytest.mark.slow
 def test_keras_model_round_trips(tmp_path):
     import keras
 
@@ -86,6 +92,7 @@ def test_keras_model_round_trips(tmp_path):
     assert again.get_layer("binary_code").get_config()["mode"] == "ste"
 
 
+@pytest.mark.slow
 def test_encoder_weights_npz_round_trip(tmp_path):
     enc = train(X, ModelConfig(pretrain="none", **TINY)).encoder
     enc.save(tmp_path / "enc.npz")
@@ -127,6 +134,7 @@ def test_bad_inputs_are_clear_errors():
         train(-X, ModelConfig(**TINY))
 
 
+@pytest.mark.slow
 def test_codes_never_nan_on_identical_documents():
     Y = sp.csr_matrix(np.tile(X[0].toarray(), (10, 1)))
     enc = train(Y, ModelConfig(pretrain="rbm", **TINY)).encoder
@@ -134,6 +142,7 @@ def test_codes_never_nan_on_identical_documents():
     assert np.isfinite(probs).all()
 
 
+@pytest.mark.slow
 def test_semantic_hasher_follows_sklearn_conventions():
     from semhash import SemanticHasher
     from semhash.errors import NotFittedError
@@ -153,6 +162,7 @@ def test_semantic_hasher_follows_sklearn_conventions():
     assert (unpack_bits(packed, 8) == hasher.transform(texts[:3])).all()
 
 
+@pytest.mark.slow
 def test_semantic_hasher_passes_code_targets_row_for_row():
     from semhash import SemanticHasher
 
@@ -177,6 +187,7 @@ VARIANT_LAYER = {"denoising": ("input_corruption", "mask_rate"), "sparse": ("spa
                  "contractive": ("code_logits", "contractive_weight"), "variational": ("latent_sample", "kl_weight")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["denoising", "sparse", "contractive", "variational"])
 def test_variant_trains_exports_and_round_trips(variant, tmp_path):
     import keras
@@ -214,6 +225,7 @@ def test_variant_trains_exports_and_round_trips(variant, tmp_path):
     assert layer.get_config()[key] == pytest.approx(getattr(cfg, key if key != "target" else "sparsity_target"))
 
 
+@pytest.mark.slow
 def test_plain_variant_leaves_the_model_unchanged():
     assert ModelConfig().variant == "denoising"  # the default, chosen on the validation half
     cfg = ModelConfig(pretrain="none", variant="plain", **TINY)
@@ -264,6 +276,7 @@ def test_neighbour_targets_blend_word_distributions():
     assert (LABELS[nbrs] == LABELS[:, None]).mean() > 0.8
 
 
+@pytest.mark.slow
 def test_training_with_neighbour_targets():
     result = train(X, ModelConfig(pretrain="rbm", neighbours=5, **TINY))
     assert result.finetune_losses[-1] < result.finetune_losses[0]
@@ -372,6 +385,7 @@ def test_teacher_scale_benchmark_runs_and_recovers_its_planted_topics(tmp_path):
     assert E.shape[1] >= 10  # the planted topics give many directions above the eigenvalue floor
 
 
+@pytest.mark.slow
 def test_graph_code_loss_pulls_the_encoder_to_the_graph_bits():
     from semhash.model import graph_code_targets, nearest_neighbours
 
@@ -395,6 +409,7 @@ def test_graph_code_loss_pulls_the_encoder_to_the_graph_bits():
     assert with_graph > 0.7
 
 
+@pytest.mark.slow
 def test_given_code_targets_replace_the_graph_bits():
     # one random codeword per topic: the encoder must learn to give each document its topic's
     # codeword, which the graph teacher's bits (other directions, other rotations) are not
@@ -463,6 +478,7 @@ def test_median_thresholds_never_split_documents_that_differ_only_by_rounding():
     assert (median_thresholds(np.ones((6, 2))) == 0).all()  # nothing to split
 
 
+@pytest.mark.slow
 def test_smoothed_graph_codes_refuse_a_corpus_beyond_the_memory_budget(monkeypatch):
     from semhash.model import GRAPH_MEMORY_ENV
 

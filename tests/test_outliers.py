@@ -34,6 +34,7 @@ def mixed_index(tmp_path_factory):
     return idx, report.documents, root / "idx"
 
 
+@pytest.mark.slow
 def test_foreign_documents_rank_near_the_top(mixed_index):
     from semhash.outliers import find_outliers
 
@@ -144,6 +145,7 @@ def tiny_index(corpus, folder, drop_decoder: bool = False, **model):
     {"variant": "plain"}, {"variant": "plain", "activation": "relu"}, {"variant": "denoising"},
     {"variant": "sparse"}, {"variant": "contractive"}, {"variant": "variational"},
 ], ids=lambda m: "-".join(m.values()))
+@pytest.mark.slow
 def test_numpy_reconstruction_equals_the_keras_model(topical_corpus, tmp_path, model):
     from semhash.outliers import keras_cross_entropies, numpy_cross_entropies, numpy_decoder
 
@@ -160,6 +162,7 @@ def test_numpy_reconstruction_equals_the_keras_model(topical_corpus, tmp_path, m
     idx.close()
 
 
+@pytest.mark.slow
 def test_outliers_command_runs_without_tensorflow(topical_corpus, tmp_path):
     import subprocess
     import sys
@@ -183,6 +186,7 @@ def test_outliers_command_runs_without_tensorflow(topical_corpus, tmp_path):
     idx.close()
 
 
+@pytest.mark.slow
 def test_index_without_decoder_falls_back_to_keras(topical_corpus, tmp_path):
     from semhash.cli import cli
     from semhash.outliers import numpy_decoder

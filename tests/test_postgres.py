@@ -311,6 +311,7 @@ def drop_tables(conn, *tables: str) -> None:
             conn.execute("DELETE FROM semhash_meta WHERE table_name = %s", (t,))
 
 
+@pytest.mark.slow
 def test_a_table_the_user_made_in_place_of_semhash_s_is_never_dropped(dup_index, conn):
     from click.testing import CliRunner
 
@@ -370,6 +371,7 @@ def test_meta_of_an_older_semhash_is_upgraded_and_its_tables_are_not_trusted(dup
         conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(psycopg.sql.Identifier(schema)))
 
 
+@pytest.mark.slow
 def test_concurrent_first_exports_into_a_fresh_schema_all_succeed(dup_index, conn):
     """Several exports at once into a schema with no semhash_meta yet: serialized, none fails."""
     import threading
@@ -424,6 +426,7 @@ def wait_until_blocked_by(conn, pid: int) -> None:
     raise AssertionError("the export never reached its write to semhash_meta")
 
 
+@pytest.mark.slow
 def test_a_reexport_does_not_block_readers_who_see_old_or_new_contents(dup_index, conn):
     """Readers with a lock_timeout query while a re-export runs: none fails, each sees the old
     or the new table. The export is held, by a row lock on its semhash_meta row, after it has
@@ -480,6 +483,7 @@ def test_a_reexport_does_not_block_readers_who_see_old_or_new_contents(dup_index
         drop_tables(conn, table)
 
 
+@pytest.mark.slow
 def test_equal_codes_rank_by_row_in_single_batch_and_postgres_searches(dup_index, conn):
     """Without re-ranking, documents with one code tie exactly on the query-weighted distance and
     are ordered by row, whatever the path: single searches, a threaded batch and PostgreSQL."""

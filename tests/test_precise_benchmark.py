@@ -116,6 +116,7 @@ def test_the_judged_queries_are_well_formed():
     assert len(areas) >= 10
 
 
+@pytest.mark.slow
 def test_every_judged_document_is_in_the_demo_corpus(tmp_path: Path):
     """Fails when this Python's documentation renamed or dropped a judged document: the judgments
     then need revising (the benchmark refuses to run, rather than scoring a miss)."""

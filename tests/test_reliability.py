@@ -105,6 +105,7 @@ def vanishing(monkeypatch):
     monkeypatch.setattr(corpus_mod, "read_file", read)
 
 
+@pytest.mark.slow
 def test_hostile_corpus_indexes_every_good_document(tmp_path, vanishing):
     corpus = tmp_path / "corpus"
     good, skips = write_hostile_corpus(corpus)
@@ -160,6 +161,7 @@ def test_all_bad_corpus_is_a_clear_error_and_no_index(tmp_path):
     assert not dest.exists()
 
 
+@pytest.mark.slow
 def test_file_names_that_are_not_utf8_get_escaped_ids(small_index, tmp_path):
     corpus = write_topical_corpus(tmp_path / "corpus", per_topic=4, seed=5)
     with open(os.fsencode(corpus / "space") + b"/bad\xff\xfename.txt", "wb") as f:
@@ -262,6 +264,7 @@ def run_ok(args) -> str:
     return out
 
 
+@pytest.mark.slow
 def test_sigkill_never_loses_the_index(tmp_path):
     corpus = write_topical_corpus(tmp_path / "corpus", per_topic=5, seed=4)
     dest = tmp_path / "indexes" / "crash"
@@ -294,6 +297,7 @@ def test_sigkill_never_loses_the_index(tmp_path):
 # --------------------------------------------------------------------------- 2b. two writers, one reader
 
 
+@pytest.mark.slow
 def test_second_writer_waits_or_fails_clearly_while_readers_work(small_index, tmp_path, monkeypatch):
     dest = tmp_path / "locked"
     shutil.copytree(small_index[0], dest)
@@ -321,6 +325,7 @@ def test_second_writer_waits_or_fails_clearly_while_readers_work(small_index, tm
     assert out.strip() == "removed 1 documents"
 
 
+@pytest.mark.slow
 def test_add_during_a_rebuild_waits_and_is_kept(small_index, tmp_path):
     corpus = write_topical_corpus(tmp_path / "corpus", per_topic=5, seed=4)
     dest = tmp_path / "indexes" / "busy"
@@ -563,6 +568,7 @@ def assert_finite_index(dest: Path, n_docs: int) -> None:
     ("one word repeated", ["rocket " * 200_000, "flour butter", "stock bond bank", "moon orbit"], []),
     ("one very long word", ["z" * 500_000 + " rocket orbit", "flour butter", "stock bond bank"], []),
 ])
+@pytest.mark.slow
 def test_training_edge_cases_give_working_finite_indexes(tmp_path, case, texts, extra):
     result, dest = build(texts, tmp_path, *extra)
     assert result.exit_code == 0, (case, result.output, result.stderr)

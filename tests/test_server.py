@@ -414,6 +414,7 @@ def fuzz_requests():
     return changed | anything
 
 
+@pytest.mark.slow
 def test_fuzzed_json_bodies_never_get_a_5xx(writable_server):
     """Whatever JSON arrives (lone surrogates, NaN, huge numbers, wrong shapes), the answer is a
     JSON object with a status below 500."""
@@ -601,6 +602,7 @@ def test_bad_add_requests(server, body, field):
     assert status == 422 and payload["message"].startswith(field), payload
 
 
+@pytest.mark.slow
 def test_change_by_another_process_is_picked_up(writable_server):
     from semhash.corpus import Document
     from semhash.index import update_index
@@ -614,6 +616,7 @@ def test_change_by_another_process_is_picked_up(writable_server):
     assert srv.post("/similar", {"id": "outside", "k": 2})[0] == 200
 
 
+@pytest.mark.slow
 def test_concurrent_searches_during_updates(writable_server):
     """8 clients search while another adds and removes documents: every answer is complete."""
     srv = writable_server

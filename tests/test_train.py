@@ -34,6 +34,7 @@ def test_registries_are_the_choices_the_cli_offers():
     assert tuple(TEACHERS) == choices.GRAPH_TEACHERS
 
 
+@pytest.mark.slow
 def test_numpy_side_of_training_imports_no_tensorflow():
     code = (
         "import sys\n"
@@ -65,6 +66,7 @@ def test_model_config_is_frozen_validated_and_replaced():
     assert cfg.to_dict()["hidden"] == [64, 32]
 
 
+@pytest.mark.slow
 def test_saved_models_of_every_variant_load(tmp_path):
     """A model.keras of each variant loads in a fresh process, including files written before the
     layers moved to semhash.train.layers (their config names the module semhash.model)."""
