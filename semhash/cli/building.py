@@ -60,12 +60,16 @@ def _hidden_sizes(hidden: str) -> tuple[int, ...]:
 @click.option("--max-df", type=float, default=0.8, show_default=True,
               help="Ignore words in more than this share of documents.")
 @click.option("--keep-stop-words", is_flag=True, help="Keep English stop words in the vocabulary.")
+@click.option("--train-sample", type=click.IntRange(min=0), default=None,
+              help="Train on a random sample of this many documents when the corpus has more (every "
+                   "document is still encoded); 0 trains on all [default: 20000].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same codes).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def index_cmd(directory: Path, index_name: str | None, bits: int, pretrain: str, epochs: int | None,
               pretrain_epochs: int | None, hidden: str, batch_size: int | None, weighting: str, max_features: int,
               min_df: int, max_df: float, keep_stop_words: bool, seed: int, quiet: bool, variant: str | None = None,
-              neighbours: int = 0, graph_codes: float | None = None, graph_teacher: str | None = None) -> None:
+              neighbours: int = 0, graph_codes: float | None = None, graph_teacher: str | None = None,
+              train_sample: int | None = None) -> None:
     """Read DIRECTORY, train the autoencoder and save a searchable index.
 
     Example: semhash index ../shared/datasets/20news-bydate/train --index ng20 --bits 32
@@ -82,6 +86,8 @@ def index_cmd(directory: Path, index_name: str | None, bits: int, pretrain: str,
                        ("batch_size", batch_size), ("graph_codes", graph_codes), ("graph_teacher", graph_teacher)):
         if value is not None:
             model_kw[key] = value
+    if train_sample is not None:
+        model_kw["train_sample"] = train_sample or None  # 0: every document
     try:
         model = ModelConfig(**model_kw)
         model.validate()

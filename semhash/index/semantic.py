@@ -123,6 +123,8 @@ class SemanticIndex:
                              building.encode_documents(result.encoder, documents, X, progress), skipped)
         self.training_ = result
         self.manifest["training"]["seconds"] = round(time.time() - started, 2)
+        if result.sample_rows is not None:
+            self.manifest["training"]["trained_on"] = len(result.sample_rows)
         self.manifest["corpus_root"] = str(Path(source).resolve()) if source is not None else None
         return self
 

@@ -29,6 +29,7 @@ from .graph import nearest_neighbours, neighbour_targets
 from .pretrain import load_pretrained, pretrain
 from .teachers import TEACHERS, graph_code_targets
 
+SAMPLE_STREAM = 0x5A4D  # the sample's generator: seeded apart from training's own draws
 
 @dataclass
 class TrainingResult:
@@ -40,6 +41,7 @@ class TrainingResult:
     finetune_losses: list[float] = field(default_factory=list)
     validation_losses: list[float] = field(default_factory=list)
     decoder: DecoderWeights | None = None  # the decoder as NumPy arrays (reconstructions without TensorFlow)
+    sample_rows: np.ndarray | None = None  # the rows of X trained on (None: all of them)
 
     def save_keras(self, path: str | Path) -> None:
         self.keras_model.save(str(path))
@@ -69,6 +71,16 @@ def check_code_targets(code_targets, n: int, n_bits: int) -> np.ndarray:
     if T.dtype != bool and not np.isin(T, (0, 1)).all():
         raise ConfigError("code_targets must hold only 0 and 1 (or True and False)")
     return T.astype(np.float32)
+
+
+def training_sample(n: int, cfg: ModelConfig) -> np.ndarray | None:
+    """The rows to train on when ``n`` exceeds ``cfg.train_sample``: a uniform sample drawn with
+    its own generator of ``cfg.seed`` (ascending); ``None``: all rows (and every random draw of
+    training exactly as without sampling)."""
+    if cfg.train_sample is None or n <= cfg.train_sample:
+        return None
+    rng = np.random.default_rng([cfg.seed, SAMPLE_STREAM])
+    return np.sort(rng.choice(n, cfg.train_sample, replace=False))
 
 
 def seed_everything(seed: int) -> np.random.Generator:
@@ -137,6 +149,11 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False, code_target
     X_raw = check_input(X, cfg)
     n, n_inputs = X_raw.shape
     given_bits = None if code_targets is None else check_code_targets(code_targets, n, cfg.n_bits)
+    sample = training_sample(n, cfg)
+    if sample is not None:  # the model, its graph and its thresholds come from the sample alone
+        X_raw = X_raw[sample]
+        given_bits = None if given_bits is None else given_bits[sample]
+        n = len(sample)
     if cfg.graph_codes and given_bits is None:  # before anything is trained
         TEACHERS[cfg.graph_teacher].check_memory(n, n_inputs)
     X = length_normalize(X_raw, cfg.input_length)
@@ -155,6 +172,7 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False, code_target
         pretrain_losses=pretrained.losses,
         finetune_losses=[float(v) for v in hist.history["loss"]],
         validation_losses=[float(v) for v in hist.history.get("val_loss", [])],
+        sample_rows=sample,
     )
 
 
