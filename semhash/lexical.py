@@ -230,11 +230,11 @@ class LexicalIndex:
     def scores(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The lexical score of each of ``rows`` (0 for a row sharing no word)."""
         rows = np.asarray(rows, dtype=np.int64)
-        met, terms = self._postings(cols)
-        uniq, first = np.unique(rows, return_inverse=True)
-        inside = np.isin(met, uniq)
-        sums = np.bincount(np.searchsorted(uniq, met[inside]), weights=terms[inside], minlength=len(uniq))
-        return sums[first] / best_possible(self.stats, cols)
+        met, sums = _sum_by_row(*self._postings(cols), self.n_rows)  # rows met, ascending
+        if not len(met):
+            return np.zeros(len(rows))
+        at = np.minimum(np.searchsorted(met, rows), len(met) - 1)
+        return np.where(met[at] == rows, sums[at], 0.0) / best_possible(self.stats, cols)
 
     def save(self, folder: Any) -> list[str]:
         """Write the postings and lengths as ``.npy`` files into ``folder``; returns their names."""

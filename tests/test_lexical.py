@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +104,7 @@ def test_bm25_is_exact_against_a_brute_force_scorer(small_index, topical_corpus)
         top = best_possible(lex.stats, cols)  # the score is BM25's share of the most the query could get
         assert top == pytest.approx(bm25_idf(vec.df_, vec.n_docs_)[cols].sum() * (K1 + 1))
         np.testing.assert_allclose(scores * top, expected[rows], rtol=0, atol=len(cols) * 2.0**-23)
-        assert 0 < scores.min() and scores.max() < 1
+        assert scores.min() > 0 and scores.max() < 1
         assert np.all(np.diff(scores) <= 0)
         ties = np.flatnonzero(np.diff(scores) == 0)
         assert np.all(rows[ties] < rows[ties + 1])  # equal scores: by row
@@ -185,6 +187,18 @@ def without_postings(src: Path, dest: Path) -> Path:
     return folder
 
 
+@pytest.mark.parametrize("mmap", [True, False])
+def test_an_index_saved_before_the_postings_answers_every_mode(small_index, tmp_path, mmap):
+    old = SemanticIndex.load(without_postings(small_index[0], tmp_path / "old"), mmap=mmap)
+    new = SemanticIndex.load(small_index[0], mmap=mmap)
+    assert old._postings is None and new._postings is not None
+    for mode in ("lexical", "hybrid", "semantic"):
+        assert old.search_batch(QUERIES, k=12, mode=mode) == new.search_batch(QUERIES, k=12, mode=mode)
+    # saving it (an update) writes the postings
+    update_index(tmp_path / "old", lambda idx: idx.remove(["space/space-002.txt"]))
+    assert set(LEXICAL_FILES) <= set(json.loads((tmp_path / "old" / MANIFEST).read_text())["files"])
+
+
 @pytest.mark.parametrize("name", LEXICAL_FILES)
 def test_a_damaged_postings_file_is_named(small_index, tmp_path, name):
     folder = shutil.copytree(small_index[0], tmp_path / "bad")
@@ -193,7 +207,7 @@ def test_a_damaged_postings_file_is_named(small_index, tmp_path, name):
         SemanticIndex.load(folder)
     with pytest.raises(IndexFormatError, match=str(folder / name)):  # mapped: checked when a query reads it
         lazy = SemanticIndex.load(folder, mmap=True)
-        assert lazy.search("orbit rocket launch", k=3)  # the postings are not read
+        assert lazy.search("orbit rocket launch", k=3, mode="semantic")  # the postings are not read
         lazy.lexical.top(np.arange(len(lazy.vectorizer.vocabulary_)), 10)
 
 
@@ -207,6 +221,22 @@ def test_some_postings_files_listed_is_damage(small_index, tmp_path):
     (folder / MANIFEST).write_text(dump_manifest({k: v for k, v in partial.items() if k != "manifest_sha256"}))
     with pytest.raises(IndexFormatError, match="lists only some of the postings"):
         SemanticIndex.load(folder)
+
+
+def test_the_lexical_query_path_imports_no_scipy(small_index, tmp_path):
+    old = without_postings(small_index[0], tmp_path / "old")
+    code = (
+        "import sys\n"
+        "from semhash.index import open_index\n"
+        f"for folder in ({str(small_index[0])!r}, {str(old)!r}):\n"
+        "    idx = open_index(folder, mmap=True)\n"
+        "    for mode in ('lexical', 'hybrid', 'semantic'):\n"
+        "        assert idx.search('rocket orbit launch', k=5, mode=mode)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn', 'tensorflow', 'faiss'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_lexical_index_refuses_postings_that_do_not_fit(small_index):

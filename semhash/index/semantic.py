@@ -368,18 +368,22 @@ class SemanticIndex:
         return encode_rows(self.encoder, [query_terms(vec.vocabulary_, idf, t) for t in texts])[0]
 
     def search(self, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,
-               lookup: str = "auto") -> list[Hit]:
+               lookup: str = "auto", mode: str | None = None) -> list[Hit]:
         """The ``k`` best documents for ``text``; see :func:`semhash.search.search`.
 
+        ``mode``: ``hybrid`` (Hamming ball and BM25 candidates, one score of both), ``semantic``
+        (the ball re-ranked by TF-IDF cosine) or ``lexical`` (BM25 alone); ``None``: the default
+        (``semhash.choices.DEFAULT_MODE``; ``semantic`` with ``rerank=False``).
         ``lookup`` forces the Hamming-ball method: ``auto`` (by estimated cost), ``table``
         (bit flipping over the sorted codes), ``mih`` (multi-index hashing) or ``scan``.
         """
-        return search_index(self, text, k=k, radius=radius, rerank=rerank, lookup=lookup)
+        return search_index(self, text, k=k, radius=radius, rerank=rerank, lookup=lookup, mode=mode)
 
     def search_batch(self, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
-                     lookup: str = "auto", threads: int | None = None) -> list[list[Hit]]:
+                     lookup: str = "auto", threads: int | None = None, mode: str | None = None) -> list[list[Hit]]:
         """:meth:`search` for each text, in input order, on ``threads`` threads (default: the cores)."""
-        return search_index_batch(self, texts, k=k, radius=radius, rerank=rerank, lookup=lookup, threads=threads)
+        return search_index_batch(self, texts, k=k, radius=radius, rerank=rerank, lookup=lookup, threads=threads,
+                                  mode=mode)
 
     # ------------------------------------------------------------------ live updates
 
