@@ -11,9 +11,9 @@ by ``semhash.eval.data.split_queries`` (seed 0): ``validation`` (where hybrid's 
 chosen) and ``test`` (reported).
 
 **Latency**: per mode, one query at a time on one thread, warm (every query run once before the
-timing; the modes take turns on each query): p50 and p95 over a sample of 20NG document queries, over the 20NG test documents'
-subject lines (short queries), and over the demo index's judged how-to queries
-(``benchmarks/precise_queries.jsonl``). **Cold CLI**: ``semhash query TEXT --index DEMO --mode M``
+timing; the modes take turns on each query): p50 and p95 over a sample of 20NG document
+queries, over the 20NG test documents' subject lines (short queries), and over the demo index's
+judged how-to queries (``benchmarks/precise_queries.jsonl``). **Cold CLI**: ``semhash query TEXT --index DEMO --mode M``
 in a fresh process (page cache and byte-code caches warm; the modes take turns), median of
 ``--cli-runs``.
 
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -134,12 +135,22 @@ def cold_cli(index_path: Path, text: str, runs: int) -> dict[str, Any]:
     for cmd in commands.values():
         subprocess.run(cmd, capture_output=True, check=True, env=env)  # the page cache and byte-code caches warm
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, cmd in commands.items():
-            started = time.perf_counter()
+            used, started = _children_cpu(), time.perf_counter()
             subprocess.run(cmd, capture_output=True, check=True, env=env)
             times[name].append(time.perf_counter() - started)
-    return {"text": text, **{name: statistics.median(ts) for name, ts in times.items()}}
+            cpu[name].append(_children_cpu() - used)
+    return {"text": text, **{name: statistics.median(ts) for name, ts in times.items()},
+            "cpu": {name: statistics.median(ts) for name, ts in cpu.items()}}
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of the finished child processes (less sensitive than wall time
+    to other jobs on the machine)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def query_path_imports(index_path: Path) -> list[str]:
@@ -180,9 +191,9 @@ def rank_lexical_first(alpha: float) -> Callable:
         ids, dist = p.ball_and_fill(source, query, opts, max(want, p.MIN_SHORTLIST))
         ids, _, _ = p.select_candidates(ids, dist, max(p.MAX_SHORTLIST, want), False, query.code, query.bit_weights,
                                         source.codes_of)
-        lex_ids, lex_scores = source.lexical(query.terms, max(want, p.LEXICAL_CANDIDATES))
-        cand = np.union1d(ids, lex_ids).astype(np.int64)
-        lexical = source.lexical_scores(query.terms, cand) / (lex_scores[0] if len(lex_scores) else 1.0)
+        lex_ids, lex_scores, ball_scores = source.lexical(query.terms, max(want, p.LEXICAL_CANDIDATES), ids)
+        cand, at = np.unique(np.concatenate([ids, lex_ids]).astype(np.int64), return_index=True)
+        lexical = np.concatenate([ball_scores, lex_scores])[at] / (lex_scores[0] if len(lex_scores) else 1.0)
         codes = source.codes_of(cand)
         wdist = weighted_distances(codes, query.code, query.bit_weights)
         scores = lexical + alpha * (1.0 - wdist / float(np.sum(fixed_point_weights(query.bit_weights))))
@@ -284,7 +295,10 @@ def markdown(res: dict) -> str:
     cold = res["cold_cli"]
     lines += ["", f"Cold `semhash query {cold['text']!r} --index DEMO --mode M` (median of {res['cli_runs']} runs, "
               f"page cache warm; `python -c pass` alone {cold['python_startup']:.3f} s): "
-              + ", ".join(f"{m} {cold[m]:.3f} s" for m in MODES) + ".", "",
+              + ", ".join(f"{m} {cold[m]:.3f} s" for m in MODES) + "; CPU time (user + system) "
+              + ", ".join(f"{m} {cold['cpu'][m]:.3f} s" for m in MODES)
+              + f" (Python alone {cold['cpu']['python_startup']:.3f} s). Load average at the start of the run: "
+              f"{res['loadavg']:.1f} on {os.cpu_count()} CPUs.", "",
               f"Heavy modules imported by a process that opens the demo index and queries it in every mode: "
               f"{', '.join(res['imports']) or 'none'} (TensorFlow, Keras, scikit-learn, SciPy, FAISS checked).", ""]
     if res.get("sweep"):
@@ -320,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     res: dict[str, Any] = {"command": command_line("modes", argv), "date": now(), "machine": machine(),
-                           "commit": git_commit(), "cli_runs": args.cli_runs}
+                           "commit": git_commit(), "cli_runs": args.cli_runs, "loadavg": os.getloadavg()[0]}
     res["cold_cli"] = cold_cli(args.demo, "read a csv file", args.cli_runs)  # first: no thread pools started yet
     res["imports"] = query_path_imports(args.demo)
     demo = open_index(args.demo, mmap=True)

@@ -142,6 +142,8 @@ def best_possible(stats: LexicalStats, cols: np.ndarray) -> float:
 def top_n(ids: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``n`` best ``(ids, scores)`` by score, ties by id; scores of 0 are left out."""
     keep = scores > 0
+    if n <= 0:
+        keep[:] = False
     ids, scores = np.asarray(ids, np.int64)[keep], scores[keep]
     if len(ids) > n:  # only those up to the n-th score (all of its ties) need sorting
         at = np.flatnonzero(scores >= np.partition(scores, len(scores) - n)[len(scores) - n])
@@ -219,22 +221,24 @@ class LexicalIndex:
         idf = np.repeat(self.stats.idf[cols], ends - starts)
         return at, term_scores(counts[pos], self.lengths[at], idf, self.stats.avg_length)
 
-    def top(self, cols: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def top(self, cols: np.ndarray, n: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         """The ``n`` rows with the highest lexical score for the columns ``cols`` (BM25 over its
-        :func:`best_possible`, float64), best first, ties by row; rows sharing no word are left out."""
-        rows, terms = self._postings(cols)
-        met, sums = _sum_by_row(rows, terms, self.n_rows)
-        ids, best = top_n(met, sums, n)
-        return ids, best / best_possible(self.stats, cols)
+        :func:`best_possible`, float64), best first, ties by row; rows sharing no word are left
+        out. With ``rows``, also the score of each of them (0 for a row sharing no word), from
+        the same pass over the postings: ``(top rows, their scores, scores of rows)``."""
+        met, sums = _sum_by_row(*self._postings(cols), self.n_rows)  # rows met, ascending
+        best = best_possible(self.stats, cols)
+        ids, scores = top_n(met, sums, n)
+        if rows is None:
+            return ids, scores / best
+        rows = np.asarray(rows, dtype=np.int64)
+        at = np.minimum(np.searchsorted(met, rows), max(len(met) - 1, 0))
+        found = np.where(met[at] == rows, sums[at], 0.0) if len(met) else np.zeros(len(rows))
+        return ids, scores / best, found / best
 
     def scores(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The lexical score of each of ``rows`` (0 for a row sharing no word)."""
-        rows = np.asarray(rows, dtype=np.int64)
-        met, sums = _sum_by_row(*self._postings(cols), self.n_rows)  # rows met, ascending
-        if not len(met):
-            return np.zeros(len(rows))
-        at = np.minimum(np.searchsorted(met, rows), len(met) - 1)
-        return np.where(met[at] == rows, sums[at], 0.0) / best_possible(self.stats, cols)
+        return self.top(cols, 0, rows)[2]
 
     def save(self, folder: Any) -> list[str]:
         """Write the postings and lengths as ``.npy`` files into ``folder``; returns their names."""
@@ -245,6 +249,6 @@ class LexicalIndex:
 
 __all__ = [
     "B", "K1", "LENGTHS_FILE", "LEXICAL_FRACTION_BITS", "MAX_LOWEST_COUNT", "POSTINGS_FILES", "POSTINGS_PREFIX",
-    "LexicalIndex", "LexicalStats", "best_possible", "bm25_idf", "build_postings", "recover_counts", "row_scores", "stats_for",
-    "term_scores", "top_n",
+    "LexicalIndex", "LexicalStats", "best_possible", "bm25_idf", "build_postings", "recover_counts", "row_scores",
+    "stats_for", "term_scores", "top_n",
 ]

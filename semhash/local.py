@@ -2,8 +2,9 @@
 
 Reads only the public state of a :class:`semhash.index.SemanticIndex`: its hash table (ball,
 codes), its TF-IDF rows, the inverted index of those rows (lexical candidates), its document
-store and, for the k-nearest fill of a large database, its FAISS index. A whole batch is one snapshot (the index does not change under a search), so
-the pipeline may rank its queries on threads and reads the document store once.
+store and, for the k-nearest fill of a large database, its FAISS index. A whole batch is one
+snapshot (the index does not change under a search), so the pipeline may rank its queries on
+threads and reads the document store once.
 """
 
 from __future__ import annotations
@@ -100,11 +101,9 @@ class LocalSource:
         tfidf = self.index.tfidf
         return (tfidf if getattr(tfidf, "format", "csr") == "csr" else tfidf.tocsr()), np.asarray(ids, np.int64)
 
-    def lexical(self, terms: Terms, n: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.index.lexical.top(terms[0], n)
-
-    def lexical_scores(self, terms: Terms, ids: np.ndarray) -> np.ndarray:
-        return self.index.lexical.scores(terms[0], ids)
+    def lexical(self, terms: Terms, n: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        top, top_scores, scores = self.index.lexical.top(terms[0], n, ids)
+        return top, top_scores, scores
 
     def documents(self, ids: np.ndarray) -> Mapping[int, StoredDocument]:
         return self.index.documents(ids)

@@ -137,17 +137,15 @@ class CandidateSource(Protocol):
         """A CSR matrix (SciPy or :class:`semhash.codes.CsrArrays`) and the rows of it that hold
         the L2-normalized TF-IDF rows of ``ids``, in order."""
 
-    def lexical(self, terms: Terms, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``n`` documents with the highest lexical score for the query's words (only the
-        columns of ``terms`` count), ``(ids, scores)`` best first, ties by id; documents that share
-        no word are left out. The score is BM25 over the most the query could score (0 to 1,
-        float64; :mod:`semhash.lexical`, bit-identical from postings or rows). The codes of these
-        documents are then available to :meth:`codes_of` and their rows to :meth:`tfidf_rows`."""
-
-    def lexical_scores(self, terms: Terms, ids: np.ndarray) -> np.ndarray:
-        """The lexical score of each of ``ids`` (0 for one that shares no word), equal to what
-        :meth:`lexical` gives it. A source without postings computes both from the stored rows
-        with :func:`semhash.lexical.row_scores` and the index's :class:`semhash.lexical.LexicalStats`."""
+    def lexical(self, terms: Terms, n: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(top, top_scores, scores)``: the ``n`` documents with the highest lexical score for
+        the query's words (only the columns of ``terms`` count), best first, ties by id, leaving
+        out those that share no word; and the lexical score of each of ``ids`` (0 for one that
+        shares no word). The score is BM25 over the most the query could score (0 to 1, float64;
+        :mod:`semhash.lexical`). A source without postings computes both from the stored rows
+        with :func:`semhash.lexical.row_scores` and the index's :class:`semhash.lexical.LexicalStats`
+        (bit-identical to the postings'). The codes of the ``top`` documents are then available to
+        :meth:`codes_of` and their rows to :meth:`tfidf_rows`."""
 
     def documents(self, ids: np.ndarray) -> Mapping[int, StoredDocument]:
         """The stored documents of ``ids``, by id."""
@@ -195,7 +193,7 @@ def rank_semantic(source: CandidateSource, query: Query, opts: QueryOptions) -> 
 def rank_lexical(source: CandidateSource, query: Query, opts: QueryOptions) -> Ranked:
     """Mode ``lexical``: the documents with the highest BM25 score for the query's words
     (:mod:`semhash.lexical`), in that order; the code is used only for the hits' distances."""
-    ids, scores = source.lexical(query.terms, _want(query, opts))
+    ids, scores, _ = source.lexical(query.terms, _want(query, opts), np.zeros(0, np.int64))
     dist = hamming_distances(query.code, source.codes_of(ids)) if len(ids) else np.zeros(0, np.int32)
     return _leave_out(ids, dist, scores, query, opts.k)
 
@@ -220,17 +218,19 @@ def rank_hybrid(source: CandidateSource, query: Query, opts: QueryOptions) -> Ra
     query-weighted distance) and the ``LEXICAL_CANDIDATES`` best documents by BM25, merged and
     ranked by :func:`hybrid_scores` (ties by Hamming distance, then row)."""
     want = _want(query, opts)
-    ids, dist = ball_and_fill(source, query, opts, max(want, MIN_SHORTLIST))
-    ids, dist, _ = select_candidates(ids, dist, max(MAX_SHORTLIST, want), False, query.code, query.bit_weights,
-                                     source.codes_of)
-    cand = np.union1d(ids, source.lexical(query.terms, max(want, LEXICAL_CANDIDATES))[0]).astype(np.int64)
-    codes = source.codes_of(cand)
     weights = query.bit_weights if query.bit_weights is not None else np.ones(source.n_bits)
-    wdist = weighted_distances(codes, query.code, weights)
-    total = max(float(np.sum(fixed_point_weights(weights))), 1e-12)
+    ids, dist = ball_and_fill(source, query, opts, max(want, MIN_SHORTLIST))
+    ids, dist, wdist = select_candidates(ids, dist, max(MAX_SHORTLIST, want), False, query.code, weights,
+                                         source.codes_of)
+    lex_ids, lex_scores, lexical = source.lexical(query.terms, max(want, LEXICAL_CANDIDATES), ids)
+    new = ~np.isin(lex_ids, ids)  # found by their words only: their codes are read here
+    codes = source.codes_of(lex_ids[new])
+    cand = np.concatenate([ids, lex_ids[new]]).astype(np.int64)
+    dist = np.concatenate([dist, hamming_distances(query.code, codes) if len(codes) else np.zeros(0, np.int32)])
+    wdist = np.concatenate([np.asarray(wdist), weighted_distances(codes, query.code, weights)])
+    lexical = np.concatenate([lexical, lex_scores[new]])
     cosine = cosine_scores(*source.tfidf_rows(cand), *query.terms) if len(cand) else np.zeros(0, np.float32)
-    scores = hybrid_scores(cosine, source.lexical_scores(query.terms, cand), wdist, total)
-    dist = hamming_distances(query.code, codes) if len(cand) else np.zeros(0, np.int32)
+    scores = hybrid_scores(cosine, lexical, wdist, max(float(np.sum(fixed_point_weights(weights))), 1e-12))
     order = np.lexsort((cand, dist, -scores))[:want]
     return _leave_out(cand[order], dist[order], scores[order], query, opts.k)
 
@@ -313,7 +313,8 @@ def run_queries(source: CandidateSource, queries: Sequence[Query], opts: QueryOp
 
 
 __all__ = [
-    "HYBRID_ALPHA", "HYBRID_GAMMA", "HYBRID_POWER", "LEXICAL_CANDIDATES", "MAX_SHORTLIST", "MAX_THREADS", "MIN_CHUNK", "MIN_SHORTLIST", "MODES",
-    "CandidateSource", "Hit", "StoredDocument", "ball_and_fill", "build_hits", "default_threads", "hybrid_scores",
-    "map_chunks", "rank_hybrid", "rank_lexical", "rank_query", "rank_semantic", "run_queries",
+    "HYBRID_ALPHA", "HYBRID_GAMMA", "HYBRID_POWER", "LEXICAL_CANDIDATES", "MAX_SHORTLIST", "MAX_THREADS",
+    "MIN_CHUNK", "MIN_SHORTLIST", "MODES", "CandidateSource", "Hit", "StoredDocument", "ball_and_fill",
+    "build_hits", "default_threads", "hybrid_scores", "map_chunks", "rank_hybrid", "rank_lexical", "rank_query",
+    "rank_semantic", "run_queries",
 ]

@@ -156,6 +156,6 @@ def encode_queries(encoder: EncoderWeights, terms: list[Terms]) -> list[Query]:
 
 
 __all__ = [
-    "Query", "QueryOptions", "Terms", "check_lookup", "check_mode", "codes_and_weights", "default_radius", "encode_queries",
-    "encode_rows", "encode_terms", "no_words_error", "terms_of", "terms_or_errors",
+    "Query", "QueryOptions", "Terms", "check_lookup", "check_mode", "codes_and_weights", "default_radius",
+    "encode_queries", "encode_rows", "encode_terms", "no_words_error", "terms_of", "terms_or_errors",
 ]

@@ -74,12 +74,11 @@ class BruteForceSource:
         return self.index.tfidf, np.asarray(ids)
 
     # no inverted index: BM25 from the stored rows of every document, as a database would score them
-    def lexical(self, terms, n):
+    def lexical(self, terms, n, ids):
         every = np.arange(self.index.tfidf.shape[0])
-        return top_n(every, self.lexical_scores(terms, every), n)
-
-    def lexical_scores(self, terms, ids):
-        return row_scores(self.index.tfidf, ids, terms[0], self.index.vectorizer.idf_, self.stats)
+        score = lambda rows: row_scores(self.index.tfidf, rows, terms[0], self.index.vectorizer.idf_,  # noqa: E731
+                                        self.stats)
+        return (*top_n(every, score(every), n), score(np.asarray(ids, np.int64)))
 
     @property
     def stats(self):
@@ -222,7 +221,7 @@ def test_hybrid_finds_the_document_with_the_words_that_the_ball_misses(small_ind
     idx = SemanticIndex.load(small_index[0])
     text = "pasta tomato sauce"
     query = encode_queries(idx.encoder, [terms_of(idx.vectorizer, text)])[0]
-    best = int(LocalSource(idx).lexical(query.terms, 1)[0][0])
+    best = int(LocalSource(idx).lexical(query.terms, 1, np.zeros(0, np.int64))[0][0])
     source = HidingSource(idx, best)
     opts = QueryOptions.make(idx.n_bits, 10, 1, mode="hybrid")
     assert best not in rank_query(source, query, QueryOptions.make(idx.n_bits, 10, 1, mode="semantic"))[0]

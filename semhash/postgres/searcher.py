@@ -149,12 +149,10 @@ class PostgresSearcher:
         )
         return csr, np.arange(len(parts))
 
-    def lexical(self, terms: Terms, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Not yet: the table has no inverted index (a GIN index on ``tfidf_idx`` and
-        :func:`semhash.lexical.row_scores` over the rows it finds would answer it)."""
-        raise QueryError(NO_LEXICAL)
-
-    def lexical_scores(self, terms: Terms, ids: np.ndarray) -> np.ndarray:
+    def lexical(self, terms: Terms, n: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Not yet: the table has no inverted index (the rows ``tfidf_idx && columns`` finds, with a
+        GIN index, scored by :func:`semhash.lexical.row_scores` with the local index's
+        ``lexical.stats``, would answer it bit for bit)."""
         raise QueryError(NO_LEXICAL)
 
     def documents(self, ids: np.ndarray) -> dict[int, DocumentRow]:
