@@ -265,3 +265,18 @@ def test_modes_are_a_registry_and_checked():
         QueryOptions.make(32, mode="fuzzy")
     with pytest.raises(QueryError, match="only mode 'semantic'"):
         QueryOptions.make(32, rerank=False, mode="hybrid")
+
+
+def test_every_entry_point_refuses_a_bad_mode(small_index):
+    from semhash.search import search_each
+    from semhash.similar import similar
+
+    idx = small_index[1]
+    for call in (lambda: idx.search("rocket", mode="fuzzy"), lambda: idx.search_batch(["rocket"], mode="fuzzy"),
+                 lambda: search_each(idx, ["rocket"], mode="fuzzy"),
+                 lambda: similar(idx, "space/space-000.txt", mode="fuzzy"),
+                 lambda: idx.search("rocket", rerank=False, mode="lexical")):
+        with pytest.raises(QueryError, match="mode"):
+            call()
+    assert [h.id for h in similar(idx, "space/space-000.txt", k=5)] == \
+        [h.id for h in similar(idx, "space/space-000.txt", k=5, mode="semantic")]  # similar: semantic by default
