@@ -31,6 +31,14 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import HERE, REPO, argument_parser, command_line, machine, now
+from benchmarks.precise_targets import (
+    MODES_JSON,
+    demo_top3,
+    lexical_variants,
+    load_modes,
+    targets_section,
+    word_overlap,
+)
 
 QUERIES = HERE / "precise_queries.jsonl"
 DEFAULT_CORPUS = REPO / "corpora" / "stdlib-docs"  # where `semhash demo` writes it, run from the repository
@@ -210,8 +218,10 @@ def bm25s_method(documents: Sequence[Any], depth: int = DEPTH) -> Method:
 def methods(index: Any, documents: Sequence[Any], depth: int = DEPTH) -> dict[str, Method]:
     """Every method measured, by the name the report shows: one line per query mode."""
     return {
-        "semhash": semhash_method(index, depth),  # the default query: Hamming ball, re-ranked
-        "semhash --no-rerank": semhash_method(index, depth, rerank=False),
+        "semhash --mode hybrid": semhash_method(index, depth, mode="hybrid"),  # ball + BM25 candidates, one score
+        "semhash --mode lexical": semhash_method(index, depth, mode="lexical"),  # BM25 over the stored rows
+        "semhash --mode semantic": semhash_method(index, depth, mode="semantic"),  # Hamming ball, re-ranked
+        "semhash --mode semantic --no-rerank": semhash_method(index, depth, mode="semantic", rerank=False),
         "bm25s": bm25s_method(documents, depth),
     }
 
@@ -370,7 +380,8 @@ def markdown(result: Mapping[str, Any]) -> str:
              f"ranks recorded to depth {result['depth']}."), "",
              *results_table(result["summary"]), "",
              "Seconds per method for all queries (one process, not a latency benchmark): "
-             + ", ".join(f"{m} {s:.2f}" for m, s in result["seconds"].items()) + ".", ""]
+             + ", ".join(f"{m} {s:.2f}" for m, s in result["seconds"].items()) + ".", "",
+             *targets_section(result)]
     if names:
         first = names[0]
         lines += [f"### Queries where {first} has no judged document in the top 5", "",
@@ -399,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--depth", type=int, default=DEPTH, help="ranks kept per query (for the first relevant rank)")
     ap.add_argument("--out", type=Path, default=HERE / "PRECISE.md")
     ap.add_argument("--json", type=Path, default=HERE / "precise.json")
+    ap.add_argument("--modes-json", type=Path, default=MODES_JSON,
+                    help="benchmarks/modes.py's numbers for the targets table (20NG, latency, cold CLI)")
     args = ap.parse_args(argv)
     from semhash.corpus import read_corpus  # the library loads when the benchmark runs
     from semhash.errors import SemhashError
@@ -423,12 +436,15 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"unknown method(s) {unknown}; choose from {list(registry)}")
         registry = {m: registry[m] for m in wanted}
     measured = evaluate(queries, registry)
+    extra = {"modes": load_modes(args.modes_json), "demo": demo_top3(index),
+             "overlap": word_overlap(queries, {d.id: d.text for d in documents}, index.vectorizer),
+             "variants": lexical_variants(queries, documents, index.vectorizer, summarize)}
     result = {"command": command.strip(), "date": now(), "machine": machine(), "python": platform.python_version(),
               "commit": git_commit(), "queries": shown(args.queries), "corpus": shown(corpus),
               "index": shown(index.folder), "n_bits": int(index.n_bits), "trained": trained,
               "n_documents": len(documents), "depth": args.depth,
               "n_queries": {s: sum(1 for q in queries if s == "all" or q["split"] == s) for s in SPLITS},
-              **measured, "wall_seconds": time.perf_counter() - started}
+              **measured, **extra, "wall_seconds": time.perf_counter() - started}
     args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     args.out.write_text(markdown(result), encoding="utf-8")
     print("\n".join(results_table(result["summary"])))

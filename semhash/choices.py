@@ -19,3 +19,10 @@ EXPORT_FORMATS = ("jsonl", "parquet", "elasticsearch", "opensearch", "milvus")
 # Hamming-ball lookups: by estimated cost, bit flipping, multi-index hashing, a full scan
 # (`semhash query --lookup`, the "lookup" of the HTTP search requests, the index's search)
 LOOKUP_METHODS = ("auto", "table", "mih", "scan")
+# how a query finds and ranks its documents (`semhash query --mode`, the "mode" of the HTTP search
+# requests, the index's search; semhash.pipeline.MODES ranks each): the Hamming ball and the
+# best documents by BM25 merged, the Hamming ball re-ranked by TF-IDF cosine, or BM25 alone
+QUERY_MODES = ("hybrid", "semantic", "lexical")
+# the mode of a search that names none (with rerank=False / --no-rerank: semantic, the only mode
+# that ranks by the code alone); benchmarks/PRECISE.md has the measurements that chose it
+DEFAULT_MODE = "hybrid"

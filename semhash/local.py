@@ -1,9 +1,10 @@
 """The local index as a candidate source of the query pipeline (:mod:`semhash.pipeline`).
 
 Reads only the public state of a :class:`semhash.index.SemanticIndex`: its hash table (ball,
-codes), its TF-IDF rows, its document store and, for the k-nearest fill of a large database,
-its FAISS index. A whole batch is one snapshot (the index does not change under a search), so
-the pipeline may rank its queries on threads and reads the document store once.
+codes), its TF-IDF rows, the inverted index of those rows (lexical candidates), its document
+store and, for the k-nearest fill of a large database, its FAISS index. A whole batch is one
+snapshot (the index does not change under a search), so the pipeline may rank its queries on
+threads and reads the document store once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import numpy as np
 
 from .codes import EncoderWeights
 from .hashtable import HammingTable
+from .lexical import LexicalIndex
 from .pipeline import StoredDocument
+from .query import Terms
 from .vectorize import Vectorizer
 
 # the kNN fill uses FAISS from this many documents on (below, the NumPy scan is as fast)
@@ -46,6 +49,9 @@ class LocalIndex(Protocol):
 
     @property
     def faiss_loaded(self) -> bool: ...
+
+    @property
+    def lexical(self) -> LexicalIndex: ...
 
     def documents(self, rows: Any) -> Mapping[int, StoredDocument]: ...
 
@@ -94,6 +100,10 @@ class LocalSource:
     def tfidf_rows(self, ids: np.ndarray) -> tuple[Any, np.ndarray]:
         tfidf = self.index.tfidf
         return (tfidf if getattr(tfidf, "format", "csr") == "csr" else tfidf.tocsr()), np.asarray(ids, np.int64)
+
+    def lexical(self, terms: Terms, n: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        top, top_scores, scores = self.index.lexical.top(terms[0], n, ids)
+        return top, top_scores, scores
 
     def documents(self, ids: np.ndarray) -> Mapping[int, StoredDocument]:
         return self.index.documents(ids)

@@ -16,12 +16,19 @@ index: :class:`semhash.local.LocalSource`; PostgreSQL: :class:`semhash.postgres.
 5. the stored documents (id, title, snippet, path) of the hits: :func:`build_hits` makes every
    :class:`Hit`.
 
+That is mode ``semantic``. The query modes are a registry (:data:`MODES`, named by
+``QueryOptions.mode``): ``lexical`` asks the source for the documents with the best lexical
+score instead (BM25 of the query's words, :mod:`semhash.lexical`), and ``hybrid`` merges the
+semantic shortlist with those and ranks the union by one score of both signals
+(:func:`hybrid_scores`). A hit's ``distance`` is always its Hamming distance to the query; its
+``score`` is the mode's.
+
 :func:`run_queries` runs a batch: each of the source's snapshots (one consistent read: the whole
 batch locally, one query in PostgreSQL, each in its own read-only transaction) ranks its queries
 (on threads, over contiguous chunks, when the source allows it), reads their documents once and
 builds the hits, in input order. The first query of a snapshot runs alone: it builds the
-source's lazy caches (multi-index tables, the searchable key view, the id index of the codes)
-before any thread could race to build them.
+source's lazy caches (multi-index tables, the searchable key view, the id index of the codes,
+the lexical postings) before any thread could race to build them.
 """
 
 from __future__ import annotations
@@ -35,11 +42,26 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from .query import Query, QueryOptions
-from .ranking import cosine_scores, merge_candidates, order_shortlist, select_candidates
+from .hamming import hamming_distances
+from .query import Query, QueryOptions, Terms
+from .ranking import (
+    cosine_scores,
+    fixed_point_weights,
+    merge_candidates,
+    order_shortlist,
+    select_candidates,
+    weighted_distances,
+)
 
 MIN_SHORTLIST = 100
 MAX_SHORTLIST = 1000
+# mode hybrid: the best documents by BM25 merged with the semantic shortlist, ranked by
+# cosine + HYBRID_GAMMA * lexical ** HYBRID_POWER + HYBRID_ALPHA * weighted Hamming similarity
+# (chosen on the validation queries of both benchmarks: benchmarks/MODES.md)
+LEXICAL_CANDIDATES = 100
+HYBRID_ALPHA = 1.0
+HYBRID_GAMMA = 16.0
+HYBRID_POWER = 4
 # batch search: at most this many threads, each given at least MIN_CHUNK queries
 MAX_THREADS = 8
 MIN_CHUNK = 16
@@ -115,30 +137,116 @@ class CandidateSource(Protocol):
         """A CSR matrix (SciPy or :class:`semhash.codes.CsrArrays`) and the rows of it that hold
         the L2-normalized TF-IDF rows of ``ids``, in order."""
 
+    def lexical(self, terms: Terms, n: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(top, top_scores, scores)``: the ``n`` documents with the highest lexical score for
+        the query's words (only the columns of ``terms`` count), best first, ties by id, leaving
+        out those that share no word; and the lexical score of each of ``ids`` (0 for one that
+        shares no word). The score is BM25 over the most the query could score (0 to 1, float64;
+        :mod:`semhash.lexical`). A source without postings computes both from the stored rows
+        with :func:`semhash.lexical.row_scores` and the index's :class:`semhash.lexical.LexicalStats`
+        (bit-identical to the postings'). The codes of the ``top`` documents are then available to
+        :meth:`codes_of` and their rows to :meth:`tfidf_rows`."""
+
     def documents(self, ids: np.ndarray) -> Mapping[int, StoredDocument]:
         """The stored documents of ``ids``, by id."""
 
 
-def rank_query(source: CandidateSource, query: Query, opts: QueryOptions) -> Ranked:
-    """The ranked ``(rows, distances, scores)`` of one query (no document is read)."""
-    want = opts.k + (query.exclude is not None)
-    need = max(want, MIN_SHORTLIST) if opts.rerank else want
+def _want(query: Query, opts: QueryOptions) -> int:
+    """The hits to rank: ``k``, one more when the query's own row is left out."""
+    return opts.k + (query.exclude is not None)
+
+
+def _leave_out(ids: np.ndarray, dist: np.ndarray, scores: np.ndarray, query: Query, k: int) -> Ranked:
+    """The ranked hits without the query's own row (``similar``), at most ``k``."""
+    if query.exclude is not None:
+        keep = ids != query.exclude
+        ids, dist, scores = ids[keep], dist[keep], np.asarray(scores)[keep]
+    return ids[:k], dist[:k], np.asarray(scores)[:k]
+
+
+def ball_and_fill(source: CandidateSource, query: Query, opts: QueryOptions,
+                  need: int) -> tuple[np.ndarray, np.ndarray]:
+    """The documents within ``opts.radius`` of the query's code, filled with the exact k nearest
+    when there are fewer than ``need``, sorted by ``(distance, id)``."""
     ids, dist = source.ball(query.code, opts.radius, opts.lookup)
     if len(ids) < need:
         kids, kdist = source.knn(query.code, min(need, source.size()))
     else:
         kids, kdist = np.zeros(0, np.int64), np.zeros(0, np.int32)
-    ids, dist = merge_candidates(ids, dist, kids, kdist, None)
+    return merge_candidates(ids, dist, kids, kdist, None)
+
+
+def rank_semantic(source: CandidateSource, query: Query, opts: QueryOptions) -> Ranked:
+    """Mode ``semantic``: the Hamming ball (and fill), re-ranked by TF-IDF cosine (or, with
+    ``rerank=False``, in query-weighted Hamming order)."""
+    want = _want(query, opts)
+    ids, dist = ball_and_fill(source, query, opts, max(want, MIN_SHORTLIST) if opts.rerank else want)
     ids, dist, wdist = select_candidates(ids, dist, max(MAX_SHORTLIST, want), opts.rerank, query.code,
                                          query.bit_weights, source.codes_of)
     scores = cosine_scores(*source.tfidf_rows(ids), *query.terms) if opts.rerank and len(ids) else None
     ids, dist, scores = order_shortlist(ids, dist, scores, want, wdist, query.bit_weights)
     if scores is None:
         scores = 1.0 - dist / source.n_bits
-    if query.exclude is not None:
-        keep = ids != query.exclude
-        ids, dist, scores = ids[keep][: opts.k], dist[keep][: opts.k], np.asarray(scores)[keep][: opts.k]
-    return ids, dist, scores
+    return _leave_out(ids, dist, scores, query, opts.k)
+
+
+def rank_lexical(source: CandidateSource, query: Query, opts: QueryOptions) -> Ranked:
+    """Mode ``lexical``: the documents with the highest BM25 score for the query's words
+    (:mod:`semhash.lexical`), in that order; the code is used only for the hits' distances."""
+    ids, scores, _ = source.lexical(query.terms, _want(query, opts), np.zeros(0, np.int64))
+    dist = hamming_distances(query.code, source.codes_of(ids)) if len(ids) else np.zeros(0, np.int32)
+    return _leave_out(ids, dist, scores, query, opts.k)
+
+
+def hybrid_scores(cosine: np.ndarray, lexical: np.ndarray, wdist: np.ndarray, total_weight: float) -> np.ndarray:
+    """The one score of mode ``hybrid``: TF-IDF ``cosine`` + :data:`HYBRID_GAMMA` x the lexical
+    score (the share of the query's best possible BM25, 0 to 1) to the power :data:`HYBRID_POWER` +
+    :data:`HYBRID_ALPHA` x the query-weighted Hamming similarity (``1 - wdist / total_weight``).
+
+    The power makes the lexical term count only for a document that holds nearly all of the
+    query's words: for a short query the one with its exact words comes first, while a long query
+    (a whole document) never gets near such a share and is ranked by cosine and code, as in mode
+    ``semantic``.
+    """
+    lex = np.asarray(lexical, dtype=np.float64)
+    return (np.asarray(cosine, dtype=np.float64) + HYBRID_GAMMA * lex**HYBRID_POWER
+            + HYBRID_ALPHA * (1.0 - np.asarray(wdist) / total_weight))
+
+
+def rank_hybrid(source: CandidateSource, query: Query, opts: QueryOptions) -> Ranked:
+    """Mode ``hybrid``: the semantic shortlist (ball and fill, at most ``MAX_SHORTLIST`` by
+    query-weighted distance) and the ``LEXICAL_CANDIDATES`` best documents by BM25, merged and
+    ranked by :func:`hybrid_scores` (ties by Hamming distance, then row)."""
+    want = _want(query, opts)
+    weights = query.bit_weights if query.bit_weights is not None else np.ones(source.n_bits)
+    ids, dist = ball_and_fill(source, query, opts, max(want, MIN_SHORTLIST))
+    ids, dist, wdist = select_candidates(ids, dist, max(MAX_SHORTLIST, want), False, query.code, weights,
+                                         source.codes_of)
+    lex_ids, lex_scores, lexical = source.lexical(query.terms, max(want, LEXICAL_CANDIDATES), ids)
+    new = ~np.isin(lex_ids, ids)  # found by their words only: their codes are read here
+    codes = source.codes_of(lex_ids[new])
+    cand = np.concatenate([ids, lex_ids[new]]).astype(np.int64)
+    dist = np.concatenate([dist, hamming_distances(query.code, codes) if len(codes) else np.zeros(0, np.int32)])
+    wdist = np.concatenate([np.asarray(wdist), weighted_distances(codes, query.code, weights)])
+    lexical = np.concatenate([lexical, lex_scores[new]])
+    cosine = cosine_scores(*source.tfidf_rows(cand), *query.terms) if len(cand) else np.zeros(0, np.float32)
+    scores = hybrid_scores(cosine, lexical, wdist, max(float(np.sum(fixed_point_weights(weights))), 1e-12))
+    order = np.lexsort((cand, dist, -scores))[:want]
+    return _leave_out(cand[order], dist[order], scores[order], query, opts.k)
+
+
+# the query modes: how one query's candidates are found and ranked (QueryOptions.mode names one)
+MODES: dict[str, Callable[[CandidateSource, Query, QueryOptions], Ranked]] = {
+    "hybrid": rank_hybrid,
+    "semantic": rank_semantic,
+    "lexical": rank_lexical,
+}
+
+
+def rank_query(source: CandidateSource, query: Query, opts: QueryOptions) -> Ranked:
+    """The ranked ``(rows, distances, scores)`` of one query in the mode ``opts.mode`` (no
+    document is read)."""
+    return MODES[str(opts.mode)](source, query, opts)  # checked by QueryOptions: a name of MODES
 
 
 def build_hits(ranked: Ranked, docs: Mapping[int, StoredDocument]) -> list[Hit]:
@@ -205,6 +313,8 @@ def run_queries(source: CandidateSource, queries: Sequence[Query], opts: QueryOp
 
 
 __all__ = [
-    "MAX_SHORTLIST", "MAX_THREADS", "MIN_CHUNK", "MIN_SHORTLIST", "CandidateSource", "Hit", "StoredDocument",
-    "build_hits", "default_threads", "map_chunks", "rank_query", "run_queries",
+    "HYBRID_ALPHA", "HYBRID_GAMMA", "HYBRID_POWER", "LEXICAL_CANDIDATES", "MAX_SHORTLIST", "MAX_THREADS",
+    "MIN_CHUNK", "MIN_SHORTLIST", "MODES", "CandidateSource", "Hit", "StoredDocument", "ball_and_fill",
+    "build_hits", "default_threads", "hybrid_scores", "map_chunks", "rank_hybrid", "rank_lexical", "rank_query",
+    "rank_semantic", "run_queries",
 ]

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .checks import check_k, check_radius, check_text
+from .choices import DEFAULT_MODE, QUERY_MODES
 from .codes import CsrArrays, EncoderWeights, binarize, encode_logits, pack_bits
 from .errors import QueryError
 from .hashtable import LOOKUPS
@@ -31,6 +32,19 @@ def default_radius(n_bits: int) -> int:
     return 1 if n_bits <= 16 else 2 if n_bits <= 64 else 3
 
 
+def check_mode(mode: Any, rerank: bool = True) -> str:
+    """A query mode of :data:`semhash.choices.QUERY_MODES` (``None``: :data:`DEFAULT_MODE`, or
+    ``semantic`` when ``rerank`` is false); ``rerank=False`` needs the semantic mode."""
+    if mode is None:
+        return DEFAULT_MODE if rerank else "semantic"
+    if mode not in QUERY_MODES:
+        raise QueryError(f"mode must be one of {', '.join(QUERY_MODES)}, got {mode!r}")
+    if not rerank and mode != "semantic":
+        raise QueryError(f"rerank=False (--no-rerank) ranks by the code alone, which only mode 'semantic' does; "
+                         f"mode {mode!r} ranks by the query's words")
+    return mode
+
+
 def check_lookup(lookup: Any) -> str:
     """A Hamming-ball method of :data:`semhash.hashtable.LOOKUPS`."""
     if lookup not in LOOKUPS:
@@ -42,25 +56,30 @@ def check_lookup(lookup: Any) -> str:
 class QueryOptions:
     """What every query of one call asks, checked on construction (in this order): ``k`` hits
     (:func:`semhash.checks.check_k`), the Hamming ``radius`` (0 to ``n_bits``), TF-IDF re-ranking,
-    and the ``lookup`` method of the local hash table. :meth:`make` gives the default radius."""
+    the ``lookup`` method of the local hash table, and the query ``mode``
+    (:func:`check_mode`; ``lexical`` uses neither the radius nor the lookup). :meth:`make` gives
+    the default radius and mode."""
 
     n_bits: int
     k: int
     radius: int
     rerank: bool = True
     lookup: str = "auto"
+    mode: str | None = None  # stored checked: None becomes the default mode
 
     def __post_init__(self) -> None:  # stores the checked values (Python ints)
         object.__setattr__(self, "k", check_k(self.k))
         object.__setattr__(self, "radius", check_radius(self.radius, self.n_bits))
         object.__setattr__(self, "rerank", bool(self.rerank))
         object.__setattr__(self, "lookup", check_lookup(self.lookup))
+        object.__setattr__(self, "mode", check_mode(self.mode, self.rerank))
 
     @classmethod
     def make(cls, n_bits: int, k: int = 10, radius: int | None = None, rerank: bool = True,
-             lookup: str = "auto") -> QueryOptions:
-        """The options of a search: ``radius=None`` is :func:`default_radius` of ``n_bits``."""
-        return cls(n_bits, k, default_radius(n_bits) if radius is None else radius, rerank, lookup)
+             lookup: str = "auto", mode: str | None = None) -> QueryOptions:
+        """The options of a search: ``radius=None`` is :func:`default_radius` of ``n_bits``,
+        ``mode=None`` the default mode (:func:`check_mode`)."""
+        return cls(n_bits, k, default_radius(n_bits) if radius is None else radius, rerank, lookup, mode)
 
 
 class Query(NamedTuple):
@@ -137,6 +156,6 @@ def encode_queries(encoder: EncoderWeights, terms: list[Terms]) -> list[Query]:
 
 
 __all__ = [
-    "Query", "QueryOptions", "Terms", "check_lookup", "codes_and_weights", "default_radius", "encode_queries",
-    "encode_rows", "encode_terms", "no_words_error", "terms_of", "terms_or_errors",
+    "Query", "QueryOptions", "Terms", "check_lookup", "check_mode", "codes_and_weights", "default_radius",
+    "encode_queries", "encode_rows", "encode_terms", "no_words_error", "terms_of", "terms_or_errors",
 ]

@@ -1,4 +1,5 @@
-"""Searching a local index: text -> code -> Hamming ball -> shortlist -> re-rank -> hits.
+"""Searching a local index: text -> code -> Hamming ball (and BM25 candidates) -> shortlist ->
+re-rank -> hits.
 
 Nothing here imports TensorFlow, scikit-learn, SciPy or (below :data:`FAISS_FILL_ABOVE`
 documents) FAISS: a query is vectorized with the saved vocabulary and idf, encoded with the
@@ -11,7 +12,9 @@ NumPy forward pass (:mod:`semhash.query`) and answered by the query pipeline
    multi-index hashing for long codes, or a scan; ``lookup=`` forces one, see
    :mod:`semhash.hashtable`), filled with the k nearest when the ball is small.
 4. Keep a shortlist by the query-weighted Hamming distance and re-rank it by TF-IDF cosine
-   (:mod:`semhash.ranking`).
+   (:mod:`semhash.ranking`): mode ``semantic``. Mode ``lexical`` ranks the documents with the
+   query's words by BM25 instead (:mod:`semhash.lexical`), and mode ``hybrid`` merges both
+   candidate lists and ranks them by one score of both signals (:mod:`semhash.pipeline`).
 
 In a batch, the lookups and re-ranking run on a few threads over contiguous chunks of queries
 (NumPy releases the GIL in its loops), and the document store is read once for the whole
@@ -80,16 +83,19 @@ def _threads(threads: int | None) -> int:
 
 
 def search_batch(index: LocalIndex, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
-                 lookup: str = "auto", threads: int | None = None) -> list[list[Hit]]:
+                 lookup: str = "auto", threads: int | None = None, mode: str | None = None) -> list[list[Hit]]:
     """Hits for each text, in input order. Raises :class:`QueryError` naming a bad query
     (:func:`search_each` answers the other texts instead).
+
+    ``mode`` is how candidates are found and ranked (:data:`semhash.choices.QUERY_MODES`;
+    ``None``: :data:`semhash.choices.DEFAULT_MODE`, or ``semantic`` with ``rerank=False``).
 
     Each text is vectorized and encoded on its own; the lookups and re-ranking run on
     ``threads`` threads over contiguous chunks of queries (default: the cores, at most
     ``MAX_THREADS``). Results are identical to calling :func:`search` on each text.
     """
     texts = [check_text(t) for t in check_list(texts, "queries", "search_batch", QueryError)]
-    opts = QueryOptions.make(index.n_bits, k, radius, rerank, lookup)
+    opts = QueryOptions.make(index.n_bits, k, radius, rerank, lookup, mode)
     threads = _threads(threads)
     terms = terms_or_errors(index.vectorizer, texts)
     bad = next((t for t in terms if isinstance(t, QueryError)), None)
@@ -99,15 +105,15 @@ def search_batch(index: LocalIndex, texts: list[str], k: int = 10, radius: int |
 
 
 def search_each(index: LocalIndex, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
-                lookup: str = "auto", threads: int | None = None) -> list:
+                lookup: str = "auto", threads: int | None = None, mode: str | None = None) -> list:
     """:func:`search_batch` that answers every text: its hits, or the :class:`QueryError` saying
     why it cannot be searched (empty, too long, no word of the vocabulary), in input order.
 
-    Bad ``k``, ``radius`` or ``lookup`` still raise (they concern every text). The texts that
+    Bad ``k``, ``radius``, ``lookup`` or ``mode`` still raise (they concern every text). The texts that
     can be searched get exactly the hits :func:`search_batch` gives them.
     """
     texts = check_list(texts, "queries", "search_each", QueryError)
-    opts = QueryOptions.make(index.n_bits, k, radius, rerank, lookup)
+    opts = QueryOptions.make(index.n_bits, k, radius, rerank, lookup, mode)
     threads = _threads(threads)
     checked = terms_or_errors(index.vectorizer, texts)
     good = [i for i, t in enumerate(checked) if not isinstance(t, QueryError)]
@@ -119,9 +125,9 @@ def search_each(index: LocalIndex, texts: list[str], k: int = 10, radius: int | 
 
 
 def search(index: LocalIndex, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,
-           lookup: str = "auto") -> list[Hit]:
-    """The ``k`` best documents for ``text``."""
-    return search_batch(index, [text], k=k, radius=radius, rerank=rerank, lookup=lookup, threads=1)[0]
+           lookup: str = "auto", mode: str | None = None) -> list[Hit]:
+    """The ``k`` best documents for ``text`` (``mode``: see :func:`search_batch`)."""
+    return search_batch(index, [text], k=k, radius=radius, rerank=rerank, lookup=lookup, threads=1, mode=mode)[0]
 
 
 __all__ = [

@@ -52,14 +52,16 @@ def document_query(index: LocalIndex, row: int) -> tuple[np.ndarray, Terms]:
 
 
 def similar(index: LocalIndex, doc_id: str, k: int = 10, radius: int | None = None, rerank: bool = True,
-            lookup: str = "auto") -> list[Hit]:
+            lookup: str = "auto", mode: str | None = "semantic") -> list[Hit]:
     """The ``k`` documents most similar to the indexed document ``doc_id`` (itself left out).
 
-    Same options and ranking as :func:`semhash.search.search`. Raises
+    Same options and ranking as :func:`semhash.search.search`, in mode ``semantic`` unless
+    ``mode`` says otherwise (a whole document's words are a long query: its code and TF-IDF row
+    describe its topic, which is what "more like this" asks). Raises
     :class:`UnknownDocumentError` for an id that is not indexed, :class:`QueryError` for bad
-    ``k``/``radius``/``lookup``.
+    ``k``/``radius``/``lookup``/``mode``.
     """
-    opts = QueryOptions.make(index.n_bits, k, radius, rerank, lookup)
+    opts = QueryOptions.make(index.n_bits, k, radius, rerank, lookup, mode)
     source = LocalSource(index)
     row = document_row(index, doc_id)
     code, terms = stored_query(source, row)

@@ -58,6 +58,34 @@ def test_query_json(cli_index):
     assert all(h["id"].startswith("cooking/") for h in hits)
 
 
+def test_query_modes(cli_index, tmp_path):
+    from semhash.index import open_index
+
+    dest, _ = cli_index
+    idx = open_index(dest)
+    runner = CliRunner()
+    for mode in ("hybrid", "semantic", "lexical"):
+        result = runner.invoke(cli, ["query", "pasta tomato sauce", "--index", str(dest), "-k", "4", "--json",
+                                     "--mode", mode])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output) == [h.to_dict() for h in idx.search("pasta tomato sauce", k=4, mode=mode)]
+    queries = tmp_path / "q.txt"
+    queries.write_text("pasta tomato sauce\nbank loan\n", encoding="utf-8")
+    batch = runner.invoke(cli, ["query", "--file", str(queries), "--index", str(dest), "-k", "3", "--json",
+                                "--mode", "lexical"])
+    assert batch.exit_code == 0, batch.output
+    assert [[h["id"] for h in r["hits"]] for r in json.loads(batch.output)] == \
+        [[h.id for h in hits] for hits in idx.search_batch(["pasta tomato sauce", "bank loan"], k=3, mode="lexical")]
+    default = runner.invoke(cli, ["query", "pasta tomato sauce", "--index", str(dest), "-k", "4", "--json"])
+    assert json.loads(default.output) == [h.to_dict() for h in idx.search("pasta tomato sauce", k=4)]
+    bad = runner.invoke(cli, ["query", "pasta", "--index", str(dest), "--mode", "fuzzy"])
+    assert bad.exit_code == 2 and "Invalid value for '--mode'" in bad.output and "hybrid" in bad.output
+    clash = runner.invoke(cli, ["query", "pasta", "--index", str(dest), "--mode", "lexical", "--no-rerank"])
+    assert clash.exit_code == 1 and "only mode 'semantic'" in last_error(clash)
+    plain = runner.invoke(cli, ["query", "pasta", "--index", str(dest), "--no-rerank", "--json"])  # semantic implied
+    assert plain.exit_code == 0, plain.output
+
+
 def test_query_no_rerank_and_radius(cli_index):
     dest, _ = cli_index
     result = CliRunner().invoke(cli, ["query", "bank loan", "--index", str(dest), "--no-rerank", "--radius", "0", "--json"])

@@ -269,7 +269,8 @@ def test_old_format_index_still_loads_and_is_checked_whole(small_index, tmp_path
 
 def test_info_verify_names_each_damaged_file(small_index, tmp_path):
     names = [*json.loads((small_index[0] / MANIFEST).read_text())["files"], MANIFEST]
-    assert len(names) == 19 and "decoder.npz" in names and "model.keras" in names  # every file of the index
+    assert len(names) == 23 and "decoder.npz" in names and "model.keras" in names  # every file of the index
+    assert "postings_indices.npy" in names and "postings_lengths.npy" in names
     assert sorted(p.name for p in small_index[0].iterdir()) == sorted(names)
     result = run("info", "--verify", "--index", small_index[0])
     assert result.exit_code == 0 and f"verified:     all {len(names)} files match their checksums" in result.output

@@ -115,7 +115,7 @@ def test_same_results_as_local_index(loaded, queries, rerank):
     radii = [0, 1, 2, 3, 5]  # radius 5 asks for a ball larger than MAX_PROBES: the bit_count path
     for radius in radii:
         for k in (5, 20):
-            local = idx.search_batch(queries, k=k, radius=radius, rerank=rerank, threads=1)
+            local = idx.search_batch(queries, k=k, radius=radius, rerank=rerank, threads=1, mode="semantic")
             pg = searcher.search_batch(queries, k=k, radius=radius, rerank=rerank)
             for lh, ph in zip(local, pg):
                 assert len(ph) == k
@@ -126,9 +126,9 @@ def test_same_results_as_local_index(loaded, queries, rerank):
 def test_default_radius_and_large_k(loaded):
     idx, _, searcher = loaded
     for q in SHORT_QUERIES[:4]:
-        same_hits(searcher.search(q), idx.search(q))
+        same_hits(searcher.search(q), idx.search(q, mode="semantic"))
         same_hits(searcher.search(q, k=len(idx.table) + 5, rerank=False),
-                  idx.search(q, k=len(idx.table) + 5, rerank=False))
+                  idx.search(q, k=len(idx.table) + 5, rerank=False, mode="semantic"))
 
 
 @pytest.mark.slow
@@ -141,12 +141,12 @@ def test_hostile_ids_and_queries_cannot_change_the_sql(loaded, conn):
         assert got == [(hostile, hostile)]  # round-trips exactly
     evil = ["'; DROP TABLE semhash_docs; -- space shuttle", 'car" OR 1=1; --', "god \\' bible \\\\", "space\x00orbit"]
     for q in evil:
-        same_hits(searcher.search(q, k=10), idx.search(q, k=10))
+        same_hits(searcher.search(q, k=10), idx.search(q, k=10, mode="semantic"))
     # a query built from a hostile document's text finds that document, as the local index does
     hostile_doc = idx.documents([len(idx.table) - 2])[len(idx.table) - 2]
     assert hostile_doc.id == HOSTILE_IDS[0]
     q = read_slice("test", 1)[0].text  # the hostile document's own text
-    pg, local = searcher.search(q, k=3), idx.search(q, k=3)
+    pg, local = searcher.search(q, k=3), idx.search(q, k=3, mode="semantic")
     same_hits(pg, local)
     assert HOSTILE_IDS[0] in [h.id for h in pg]
     assert count(conn, table) == before
@@ -161,7 +161,7 @@ def test_hostile_table_name_is_one_quoted_identifier(loaded, conn):
     assert count(conn, HOSTILE_TABLE) == len(idx.table)
     assert count(conn, table) == before
     with PostgresSearcher(DSN, HOSTILE_TABLE, idx) as s:
-        same_hits(s.search("space shuttle"), idx.search("space shuttle"))
+        same_hits(s.search("space shuttle"), idx.search("space shuttle", mode="semantic"))
     with pytest.raises(PostgresConfigError, match="NUL"):
         load_index(idx, DSN, table="a\x00b")
     with pytest.raises(PostgresConfigError, match="semhash's own metadata table"):
@@ -191,7 +191,7 @@ def test_reload_replaces_the_table(loaded, conn):
     idx, table, searcher = loaded
     assert load_index(idx, DSN, table=table) == len(idx.table)
     assert count(conn, table) == len(idx.table)
-    same_hits(searcher.search("nasa moon mission"), idx.search("nasa moon mission"))
+    same_hits(searcher.search("nasa moon mission"), idx.search("nasa moon mission", mode="semantic"))
 
 
 def test_refuses_to_overwrite_a_table_it_did_not_make(loaded, conn):
@@ -223,6 +223,17 @@ def test_errors_name_the_fix(loaded, conn):
 
 
 @pytest.mark.slow
+def test_lexical_and_hybrid_modes_are_refused_clearly_for_now(loaded):
+    from semhash.errors import QueryError
+
+    idx, _, searcher = loaded
+    for mode in ("lexical", "hybrid"):
+        with pytest.raises(QueryError, match="answers mode 'semantic' only"):
+            searcher.search("space shuttle", mode=mode)
+    same_hits(searcher.search("space shuttle", mode="semantic"), idx.search("space shuttle", mode="semantic"))
+    same_hits(searcher.search("space shuttle"), idx.search("space shuttle", mode="semantic"))  # its default
+
+
 def test_cli_export_then_query_equals_local(loaded, tmp_path, conn):
     from click.testing import CliRunner
 
@@ -239,7 +250,7 @@ def test_cli_export_then_query_equals_local(loaded, tmp_path, conn):
     assert DSN not in result.output  # the password stays out of the output
     for args in (["space shuttle launch", "-k", "7"], ["car engine", "--no-rerank", "--radius", "1"],
                  ["god bible", "-k", "3", "--radius", "0"]):
-        local = runner.invoke(cli, ["query", *args, "--index", str(folder), "--json"])
+        local = runner.invoke(cli, ["query", *args, "--index", str(folder), "--json", "--mode", "semantic"])
         pg = runner.invoke(cli, ["query", *args, "--index", str(folder), "--json", "--postgres", DSN,
                                  "--table", "pgtest_cli"])
         assert local.exit_code == 0 and pg.exit_code == 0, (local.output, pg.output)
@@ -248,7 +259,7 @@ def test_cli_export_then_query_equals_local(loaded, tmp_path, conn):
         assert [{**h, "score": round(h["score"], 5)} for h in ph] == [{**h, "score": round(h["score"], 5)} for h in lh]
     qfile = tmp_path / "q.txt"
     qfile.write_text("space shuttle\ncar dealer\n", encoding="utf-8")
-    local = runner.invoke(cli, ["query", "--file", str(qfile), "--index", str(folder), "--json"])
+    local = runner.invoke(cli, ["query", "--file", str(qfile), "--index", str(folder), "--json", "--mode", "semantic"])
     pg = runner.invoke(cli, ["query", "--file", str(qfile), "--index", str(folder), "--json", "--postgres", DSN,
                              "--table", "pgtest_cli"])
     assert pg.exit_code == 0, pg.output
@@ -260,6 +271,9 @@ def test_cli_export_then_query_equals_local(loaded, tmp_path, conn):
     missing = runner.invoke(cli, ["query", "space", "--index", str(folder), "--postgres", DSN, "--table", "pgtest_none"])
     assert missing.exit_code == 1
     assert "table 'pgtest_none' is not a semhash table in this database" in missing.output
+    hybrid = runner.invoke(cli, ["query", "space", "--index", str(folder), "--postgres", DSN, "--table", "pgtest_cli",
+                                 "--mode", "hybrid"])
+    assert hybrid.exit_code == 1 and "answers mode 'semantic' only" in hybrid.stderr
     table_only = runner.invoke(cli, ["query", "space", "--index", str(folder), "--table", "pgtest_cli"])
     assert table_only.exit_code == 2 and "--table needs --postgres" in table_only.output
 
@@ -366,7 +380,7 @@ def test_meta_of_an_older_semhash_is_upgraded_and_its_tables_are_not_trusted(dup
             s.search("space")
         assert load_index(idx, dsn, table="new_docs") == len(idx.table)  # the upgraded meta table works
         with PostgresSearcher(dsn, "new_docs", idx) as s:
-            same_hits(s.search("space shuttle"), idx.search("space shuttle"))
+            same_hits(s.search("space shuttle"), idx.search("space shuttle", mode="semantic"))
     finally:
         conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(psycopg.sql.Identifier(schema)))
 
@@ -409,7 +423,7 @@ def test_concurrent_first_exports_into_a_fresh_schema_all_succeed(dup_index, con
                 ["docs_a", "docs_b", "semhash_meta"]  # no temporary table left behind
         for table in ("docs_a", "docs_b"):
             with PostgresSearcher(dsn, table, indexes[0]) as s:
-                same_hits(s.search("car engine"), indexes[0].search("car engine"))
+                same_hits(s.search("car engine"), indexes[0].search("car engine", mode="semantic"))
     finally:
         conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(psycopg.sql.Identifier(schema)))
 
@@ -446,8 +460,8 @@ def test_a_reexport_does_not_block_readers_who_see_old_or_new_contents(dup_index
     def ids(hits):
         return [h.id for h in hits]
 
-    old_hits = [ids(old.search(q, k=10)) for q in queries]
-    new_hits = [ids(new.search(q, k=10)) for q in queries]
+    old_hits = [ids(old.search(q, k=10, mode="semantic")) for q in queries]
+    new_hits = [ids(new.search(q, k=10, mode="semantic")) for q in queries]
     assert all(o != n for o, n in zip(old_hits, new_hits))  # the two contents tell apart
     try:
         load_index(old, DSN, table=table)
@@ -496,8 +510,8 @@ def test_equal_codes_rank_by_row_in_single_batch_and_postgres_searches(dup_index
         load_index(idx, DSN, table=table)
         with PostgresSearcher(DSN, table, idx) as pg_searcher:
             for k in (20, 50):
-                single = [idx.search(q, k=k, rerank=False) for q in queries]
-                batch = idx.search_batch(queries, k=k, rerank=False, threads=4)
+                single = [idx.search(q, k=k, rerank=False, mode="semantic") for q in queries]
+                batch = idx.search_batch(queries, k=k, rerank=False, threads=4, mode="semantic")
                 pg = pg_searcher.search_batch(queries, k=k, rerank=False)
                 tied = 0
                 for s, b, p in zip(single, batch, pg):

@@ -170,13 +170,14 @@ def test_a_run_on_a_small_index_writes_the_report(small_index, topical_corpus, t
             "--out", str(out), "--json", str(saved)]
     assert precise.main(args) == 0
     result = json.loads(saved.read_text())
-    assert list(result["summary"]) == ["semhash", "semhash --no-rerank", "bm25s"]
+    assert list(result["summary"]) == ["semhash --mode hybrid", "semhash --mode lexical", "semhash --mode semantic",
+                                       "semhash --mode semantic --no-rerank", "bm25s"]
     assert result["n_queries"] == {"test": 2, "val": 1, "all": 3} and result["n_documents"] == 90
     assert result["trained"] is False and result["index"] == str(folder)
     for q in result["per_query"]:
         assert set(q["first_relevant_rank"]) == set(result["summary"])
     page = out.read_text()
-    assert "| semhash | test | 2 |" in page and "| bm25s | all | 3 |" in page
+    assert "| semhash --mode hybrid | test | 2 |" in page and "| bm25s | all | 3 |" in page
     assert "python -m benchmarks.precise --index" in page
 
     # a subset of the methods; an unknown judged id fails before anything runs

@@ -166,6 +166,24 @@ def test_search_options(server):
     assert dists == sorted(dists) and len(dists) == 3
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "lexical"])
+def test_search_modes_match_the_library(server, small_index, mode):
+    idx = small_index[1]
+    texts = ["pasta tomato sauce", "bank loan interest"]
+    status, body = server.post("/search", {"text": texts[0], "k": 6, "mode": mode})
+    assert status == 200, body
+    assert body["hits"] == [h.to_dict() for h in idx.search(texts[0], k=6, mode=mode)]
+    status, body = server.post("/search/batch", {"texts": texts, "k": 6, "mode": mode})
+    assert status == 200, body
+    assert [r["hits"] for r in body["results"]] == [[h.to_dict() for h in hits]
+                                                    for hits in idx.search_batch(texts, k=6, mode=mode)]
+    # no mode: the library's default (semantic with rerank false)
+    assert server.post("/search", {"text": texts[0], "k": 6})[1]["hits"] == \
+        [h.to_dict() for h in idx.search(texts[0], k=6)]
+    assert server.post("/search", {"text": texts[0], "k": 6, "rerank": False})[1]["hits"] == \
+        [h.to_dict() for h in idx.search(texts[0], k=6, mode="semantic", rerank=False)]
+
+
 def test_search_batch(server, small_index):
     texts = ["rocket launch", "bake a cake with butter", "stock market"]
     status, body = server.post("/search/batch", {"texts": texts, "k": 4})
@@ -208,10 +226,13 @@ def test_similar_answers_what_a_search_for_the_documents_text_answers(small_inde
     idx = small_index[1]
     for doc_id in ("space/space-000.txt", "finance/finance-007.txt"):
         text = (topical_corpus / doc_id).read_text()
-        want = [(h.id, h.distance, h.score) for h in idx.search(text, k=9, rerank=rerank) if h.id != doc_id][:8]
-        got = [(h.id, h.distance, h.score) for h in similar(idx, doc_id, k=8, rerank=rerank)]
-        assert [g[:2] for g in got] == [w[:2] for w in want]
-        assert [g[2] for g in got] == pytest.approx([w[2] for w in want], abs=1e-5)
+        for mode in ("semantic", "hybrid", "lexical") if rerank else ("semantic",):  # similar: semantic by default
+            want = [(h.id, h.distance, h.score) for h in idx.search(text, k=9, rerank=rerank, mode=mode)
+                    if h.id != doc_id][:8]
+            got = [(h.id, h.distance, h.score)
+                   for h in similar(idx, doc_id, k=8, rerank=rerank, **({} if mode == "semantic" else {"mode": mode}))]
+            assert [g[:2] for g in got] == [w[:2] for w in want]
+            assert [g[2] for g in got] == pytest.approx([w[2] for w in want], abs=1e-5)
 
 
 def test_encode_formats(server, small_index):
@@ -239,6 +260,8 @@ def test_openapi_describes_the_endpoints(server):
     assert set(paths["/documents"]) == {"post", "delete"}
     k = spec["components"]["schemas"]["SearchRequest"]["properties"]["k"]
     assert k["maximum"] == MAX_K and k["minimum"] == 1
+    mode = json.dumps(spec["components"]["schemas"]["SearchRequest"]["properties"]["mode"])
+    assert all(name in mode for name in ("hybrid", "semantic", "lexical")) and "BM25" in mode
 
 
 # --------------------------------------------------------------------------- bad requests
@@ -257,6 +280,9 @@ def test_openapi_describes_the_endpoints(server):
     ({"text": "rocket", "rerank": "yes"}, 422, "rerank"),
     ({"text": "rocket", "radius": -1}, 422, "radius"),
     ({"text": "rocket", "lookup": "psychic"}, 422, "lookup"),
+    ({"text": "rocket", "mode": "fuzzy"}, 422, "mode"),
+    ({"text": "rocket", "mode": 1}, 422, "mode"),
+    ({"text": "rocket", "mode": "hybrid", "rerank": False}, 422, "mode"),
     ({"text": "rocket", "kk": 3}, 422, "kk"),
     ({"text": "rocket", "radius": 17}, 400, "radius"),  # more than the 16-bit code length
     ({"text": "zzzz qqqq"}, 400, "vocabulary"),

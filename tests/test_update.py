@@ -28,9 +28,9 @@ def codes_by_id(idx):
     return {docs[int(r)].id: bytes(c) for r, c in zip(idx.table.ids_, np.asarray(idx.table.codes_))}
 
 
-def results(idx, rerank=True):
+def results(idx, rerank=True, mode=None):
     return [[(h.id, h.distance, round(h.score, 5)) for h in hits]
-            for hits in idx.search_batch(QUERIES, k=15, rerank=rerank)]
+            for hits in idx.search_batch(QUERIES, k=15, rerank=rerank, mode=mode)]
 
 
 def test_add_remove_readd_equals_fresh_build(small_index, topical_corpus, tmp_path):
@@ -58,11 +58,12 @@ def test_add_remove_readd_equals_fresh_build(small_index, topical_corpus, tmp_pa
     assert len(updated.table) == len(fresh.table) == len(final)
     assert len(updated.faiss) == len(final)
     assert codes_by_id(updated) == codes_by_id(fresh)
-    assert results(updated) == results(fresh)
+    for mode in ("hybrid", "semantic", "lexical"):  # the postings follow the rows too
+        assert results(updated, mode=mode) == results(fresh, mode=mode)
     # Hamming-only ranking ties are broken by internal row, so compare (distance, id) sets per query
     for a, b in zip(results(updated, rerank=False), results(fresh, rerank=False)):
         assert [d for _, d, _ in a] == [d for _, d, _ in b]
-    hit = updated.search("garlic onion recipe oven", k=3)
+    hit = updated.search("garlic onion recipe oven", k=3, mode="semantic")  # the cosine favours its short text
     assert replacement.id in [h.id for h in hit]
     assert not any(h.id in removed_ids for hits in updated.search_batch(QUERIES, k=90) for h in hits)
     drift = updated.drift()
@@ -95,7 +96,7 @@ def test_add_and_remove_cli(small_index, topical_corpus, tmp_path):
         assert out.exit_code == 0, out.output
         assert out.stdout.strip() == "added 1, replaced 0 documents (0 skipped)"
         hits = json.loads(runner.invoke(cli, ["query", "astronaut spacecraft booster", "--index", str(folder),
-                                              "--json", "-k", "3"]).stdout)
+                                              "--json", "-k", "3", "--mode", "semantic"]).stdout)
         assert "space/zz-extra.txt" in [h["id"] for h in hits]  # id relative to the indexed corpus
         again = runner.invoke(cli, ["add", str(note), "--index", str(folder)])
         assert again.stdout.strip() == "added 0, replaced 1 documents (0 skipped)"

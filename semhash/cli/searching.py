@@ -11,7 +11,7 @@ from typing import TextIO
 
 import click
 
-from ..choices import CODE_FORMATS, LOOKUP_METHODS
+from ..choices import CODE_FORMATS, DEFAULT_MODE, LOOKUP_METHODS, QUERY_MODES
 from ..errors import SemhashError
 from .app import (
     fail,
@@ -31,6 +31,11 @@ from .output import each_checked, echo_hits, echo_json, file_lines, raise_if_lin
 @search_options
 @click.option("--file", "query_file", type=click.File("r", encoding="utf-8"), default=None,
               help="Read one query per line from a file ('-' for standard input); every line gets a result.")
+@click.option("--mode", type=click.Choice(QUERY_MODES), default=None,
+              help="How documents are found and ranked: hybrid (the Hamming ball and the best documents by "
+                   "BM25, one score of both), semantic (the Hamming ball re-ranked by TF-IDF cosine) or lexical "
+                   f"(BM25 alone: the documents with the query's words) [default: {DEFAULT_MODE}; semantic with "
+                   "--no-rerank or --postgres].")
 @click.option("--lookup", type=click.Choice(LOOKUP_METHODS), default="auto", show_default=True,
               help="Hamming-ball method: by estimated cost, bit flipping, multi-index hashing, or a full scan.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -38,8 +43,8 @@ from .output import each_checked, echo_hits, echo_json, file_lines, raise_if_lin
 @postgres_option
 @table_option
 def query_cmd(text: str | None, index_name: str | None, k: int, radius: int | None, no_rerank: bool, as_json: bool,
-              query_file: TextIO | None, lookup: str, threads: int | None, postgres_dsn: str | None = None,
-              pg_table: str | None = None) -> None:
+              query_file: TextIO | None, mode: str | None, lookup: str, threads: int | None,
+              postgres_dsn: str | None = None, pg_table: str | None = None) -> None:
     """Search an index for TEXT and print the best documents.
 
     With --file, every line of the file is a query and gets exactly one result, in order:
@@ -47,8 +52,13 @@ def query_cmd(text: str | None, index_name: str | None, k: int, radius: int | No
     vocabulary). --json then prints a list of {"line", "query", "hits"} or {"line", "query",
     "error"} objects. The exit status is 1 when any line failed.
 
+    --mode says how documents are found: hybrid (the default) merges the Hamming ball of the
+    query's code with the documents that have the query's words (BM25) and ranks them by one
+    score of both; semantic is the Hamming ball re-ranked by TF-IDF cosine; lexical is BM25 alone.
+
     With --postgres, search the table `semhash export --postgres` loaded instead; the query is
-    encoded with --index (the index the table was loaded from) and the hits are the same.
+    encoded with --index (the index the table was loaded from) and the hits are the same
+    (PostgreSQL answers --mode semantic, its default, for now).
 
     Example: semhash query "space shuttle launch orbit" --index ng20 -k 5
     """
@@ -60,7 +70,7 @@ def query_cmd(text: str | None, index_name: str | None, k: int, radius: int | No
         raise click.UsageError(f"{' and '.join(local_only)} apply to the local index, not to --postgres "
                                "(PostgreSQL finds the ball with its btree index and answers one query at a time)")
     texts = file_lines(query_file) if query_file is not None else [text or ""]  # TEXT is given without --file
-    search = dict(k=k, radius=radius, rerank=not no_rerank)
+    search = dict(k=k, radius=radius, rerank=not no_rerank, mode=mode)
     try:
         if postgres_dsn is not None:
             results = _query_postgres(index_name, texts, query_file is not None, postgres_dsn, pg_table, search)

@@ -31,6 +31,7 @@ from .layout import (
                      FAISS_FILE,
                      KERAS_FILE,
                      KNOWN_FILES,
+                     LEXICAL_FILES,
                      MANIFEST,
                      NOT_ON_QUERY_PATH,
                      READ_ERRORS,
@@ -54,10 +55,11 @@ from .transactions import (
 from .updates import DRIFT_MIN_DOCS, DRIFT_MIN_SHIFT, DRIFT_Z, drifted_bits
 
 __all__ = [
-    "BLOCKS_FILE", "BLOCK_FILES", "DECODER_FILE", "DEFAULT_HOME", "DEFAULT_NAME", "DRIFT_MIN_DOCS", "DRIFT_MIN_SHIFT",
-    "DRIFT_Z", "ENCODER_FILE", "FAISS_FILE", "FORMAT", "FORMAT_VERSION", "KERAS_FILE", "KNOWN_FILES", "MANIFEST",
-    "MANIFEST_MAX_BYTES", "NOT_ON_QUERY_PATH", "READ_ERRORS", "REBUILD", "REQUIRED_FILES", "ROW_DIGESTS_FILE",
-    "SKIPPED_FILE", "TFIDF_FILES", "TFIDF_PREFIX", "TRAINING_FILE", "WHOLE_FILES", "IndexConfig", "SemanticIndex",
-    "atomic_write_folder", "check_replaceable", "drifted_bits", "index_home", "open_index", "recover",
-    "recover_if_idle", "resolve_index_path", "sha256_file", "update_index", "writer_lock", "writer_path",
+    "BLOCKS_FILE", "BLOCK_FILES", "DECODER_FILE", "DEFAULT_HOME", "DEFAULT_NAME", "DRIFT_MIN_DOCS",
+    "DRIFT_MIN_SHIFT", "DRIFT_Z", "ENCODER_FILE", "FAISS_FILE", "FORMAT", "FORMAT_VERSION", "KERAS_FILE",
+    "KNOWN_FILES", "LEXICAL_FILES", "MANIFEST", "MANIFEST_MAX_BYTES", "NOT_ON_QUERY_PATH", "READ_ERRORS", "REBUILD",
+    "REQUIRED_FILES", "ROW_DIGESTS_FILE", "SKIPPED_FILE", "TFIDF_FILES", "TFIDF_PREFIX", "TRAINING_FILE",
+    "WHOLE_FILES", "IndexConfig", "SemanticIndex", "atomic_write_folder", "check_replaceable", "drifted_bits",
+    "index_home", "open_index", "recover", "recover_if_idle", "resolve_index_path", "sha256_file", "update_index",
+    "writer_lock", "writer_path",
 ]

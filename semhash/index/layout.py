@@ -16,6 +16,11 @@ Layout of ``indexes/<name>/`` (format version 2; version 1 is still read)::
     hashtable_*.npy             hash table: sorted keys, offsets, ids, packed codes
     faiss.index                 FAISS binary index (IndexBinaryIDMap over IndexBinaryFlat)
     tfidf_{data,indices,indptr}.npy   L2-normalized TF-IDF rows (CSR) used to re-rank a shortlist
+    postings_{data,indices,indptr}.npy   the inverted index of those rows, term-major: for each
+                                vocabulary column the rows holding it and the word's count in
+                                each (semhash.lexical); optional: an index saved before them
+                                builds them in memory from its TF-IDF rows
+    postings_lengths.npy        the length (sum of the word counts) of each row, for BM25
     documents.sqlite            document store: id, path, title, snippet
     skipped.json                every file skipped while reading the corpus, with the reason
     training.json               loss curves of pretraining and fine-tuning
@@ -36,6 +41,7 @@ from .. import store as docstore
 from ..codes import CsrArrays
 from ..errors import REBUILD, IndexFormatError
 from ..hashtable import FILES as TABLE_FILES
+from ..lexical import LENGTHS_FILE, POSTINGS_FILES
 from ..manifest import FORMAT, FORMAT_VERSION
 from ..vectorize import DF_FILE, VOCAB_FILE
 
@@ -55,8 +61,10 @@ STORE_FILE = docstore.STORE_FILE
 # Read whole at load and checked whole:
 WHOLE_FILES = (VOCAB_FILE, DF_FILE, ENCODER_FILE, *TABLE_FILES.values())
 TFIDF_FILES = tuple(CsrArrays.files(TFIDF_PREFIX))
+# the lexical postings (semhash.lexical): all of them or none (an index saved before them)
+LEXICAL_FILES = (*POSTINGS_FILES, LENGTHS_FILE)
 # Memory-mapped (mmap=True) and checked block by block the first time a query reads them:
-BLOCK_FILES = (*TFIDF_FILES, ROW_DIGESTS_FILE)
+BLOCK_FILES = (*TFIDF_FILES, ROW_DIGESTS_FILE, *LEXICAL_FILES)  # the postings: only when listed
 # Not on the query path: neither required nor read to query; a full check (add, remove,
 # `semhash info --verify`) checks them.
 NOT_ON_QUERY_PATH = {KERAS_FILE, TRAINING_FILE, SKIPPED_FILE, DECODER_FILE}
@@ -64,9 +72,9 @@ NOT_ON_QUERY_PATH = {KERAS_FILE, TRAINING_FILE, SKIPPED_FILE, DECODER_FILE}
 TRAINING_FILES = (KERAS_FILE, TRAINING_FILE, DECODER_FILE)
 REQUIRED_FILES = {
     1: {*WHOLE_FILES, *TFIDF_FILES, FAISS_FILE, STORE_FILE, SKIPPED_FILE},
-    2: {*WHOLE_FILES, *BLOCK_FILES, FAISS_FILE, STORE_FILE, SKIPPED_FILE, BLOCKS_FILE},
+    2: {*WHOLE_FILES, *TFIDF_FILES, ROW_DIGESTS_FILE, FAISS_FILE, STORE_FILE, SKIPPED_FILE, BLOCKS_FILE},
 }
-KNOWN_FILES = REQUIRED_FILES[FORMAT_VERSION] | {KERAS_FILE, TRAINING_FILE, DECODER_FILE}
+KNOWN_FILES = REQUIRED_FILES[FORMAT_VERSION] | {KERAS_FILE, TRAINING_FILE, DECODER_FILE, *LEXICAL_FILES}
 # what the loaders raise on a damaged file (IndexFormatError at this layer)
 READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, EOFError, RecursionError,
                zipfile.BadZipFile, zlib.error)
@@ -85,7 +93,7 @@ def reading(path: Path) -> Iterator[None]:
 
 __all__ = [
     "BLOCKS_FILE", "BLOCK_FILES", "DECODER_FILE", "ENCODER_FILE", "FAISS_FILE", "FORMAT", "FORMAT_VERSION",
-    "KERAS_FILE", "KNOWN_FILES", "MANIFEST", "NOT_ON_QUERY_PATH", "READ_ERRORS", "REQUIRED_FILES", "ROW_DIGESTS_FILE",
-    "SKIPPED_FILE", "STORE_FILE", "TFIDF_FILES", "TFIDF_PREFIX", "TRAINING_FILE", "TRAINING_FILES", "WHOLE_FILES",
-    "reading",
+    "KERAS_FILE", "KNOWN_FILES", "LEXICAL_FILES", "MANIFEST", "NOT_ON_QUERY_PATH", "READ_ERRORS", "REQUIRED_FILES",
+    "ROW_DIGESTS_FILE", "SKIPPED_FILE", "STORE_FILE", "TFIDF_FILES", "TFIDF_PREFIX", "TRAINING_FILE", "TRAINING_FILES",
+    "WHOLE_FILES", "reading",
 ]

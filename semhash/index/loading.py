@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from ..errors import REBUILD, IndexFormatError
 from ..hashtable import FILES as TABLE_FILES
 from ..hashtable import HammingTable
 from ..integrity import DIGEST_BYTES, ArrayCheck, FolderReader, lazy_npy, npy_array
+from ..lexical import LENGTHS_FILE, POSTINGS_FILES, POSTINGS_PREFIX
 from ..manifest import MAX_BYTES as MANIFEST_MAX_BYTES
 from ..manifest import parse as parse_manifest
 from ..vectorize import DF_FILE, VOCAB_FILE, Vectorizer
@@ -31,6 +32,7 @@ from .layout import (
     ENCODER_FILE,
     FAISS_FILE,
     KNOWN_FILES,
+    LEXICAL_FILES,
     MANIFEST,
     NOT_ON_QUERY_PATH,
     READ_ERRORS,
@@ -95,17 +97,54 @@ class Files:
         return arr
 
 
-def load_tfidf(read: Callable[[str], np.ndarray], checks: dict, n_cols: int) -> CsrArrays:
-    """The TF-IDF rows as plain CSR arrays (:class:`LazyCsr` when they are checked block by block)."""
-    data, indices, indptr = (read(name) for name in TFIDF_FILES)
-    lazy = {part: checks[name] for part, name in zip(CsrArrays.PARTS, TFIDF_FILES) if name in checks}
+def load_csr(read: Callable[[str], np.ndarray], checks: dict, prefix: str, n_cols: int) -> CsrArrays:
+    """The CSR arrays ``<prefix>_{data,indices,indptr}.npy`` (:class:`LazyCsr` when they are
+    checked block by block)."""
+    files = CsrArrays.files(prefix)
+    data, indices, indptr = (read(name) for name in files)
+    lazy = {part: checks[name] for part, name in zip(CsrArrays.PARTS, files) if name in checks}
     if lazy:
         if indptr.ndim == 1 and len(indptr):
             lazy["indptr"].items([0, len(indptr) - 1])
-        check_csr(data, indices, indptr, TFIDF_PREFIX)
+        check_csr(data, indices, indptr, prefix)
         return LazyCsr(data, indices, indptr, (len(indptr) - 1, n_cols), lazy)
-    check_csr(data, indices, indptr, TFIDF_PREFIX)
+    check_csr(data, indices, indptr, prefix)
     return CsrArrays(data, indices, indptr, (len(indptr) - 1, n_cols))
+
+
+def load_tfidf(read: Callable[[str], np.ndarray], checks: dict, n_cols: int) -> CsrArrays:
+    """The TF-IDF rows as plain CSR arrays (:class:`LazyCsr` when they are checked block by block)."""
+    return load_csr(read, checks, TFIDF_PREFIX, n_cols)
+
+
+class StoredPostings(NamedTuple):
+    """The lexical postings as read from the folder (:class:`semhash.lexical.LexicalIndex` is
+    made of them on first use): term-major counts, each row's length and its checks."""
+
+    postings: CsrArrays
+    lengths: np.ndarray
+    lengths_check: ArrayCheck | None
+
+
+def load_postings(f: Files, n_terms: int, n_rows: int) -> StoredPostings | None:
+    """The stored postings when the manifest lists them (``None``: an index saved before them);
+    :class:`IndexFormatError` naming the file when they do not fit the index."""
+    listed = [name for name in LEXICAL_FILES if name in f.files]
+    if not listed:
+        return None
+    path = f.reader.path
+    if len(listed) != len(LEXICAL_FILES):
+        missing = ", ".join(n for n in LEXICAL_FILES if n not in listed)
+        raise IndexFormatError(f"{path(MANIFEST)} lists only some of the postings (not {missing}); {REBUILD}")
+    with reading(path(POSTINGS_FILES[0])):
+        postings = load_csr(f.block_checked, f.checks, POSTINGS_PREFIX, n_rows)
+        if postings.shape[0] != n_terms:
+            raise ValueError(f"the postings have {postings.shape[0]} terms, the vocabulary {n_terms}")
+    with reading(path(LENGTHS_FILE)):
+        lengths = f.block_checked(LENGTHS_FILE)
+        if lengths.shape != (n_rows,) or lengths.dtype != np.float32:
+            raise ValueError(f"not {n_rows} float32 row lengths")
+    return StoredPostings(postings, lengths, f.checks.get(LENGTHS_FILE))
 
 
 @dataclass
@@ -121,6 +160,7 @@ class Loaded:
     digest_check: ArrayCheck | None
     faiss_file: IO[bytes] | None = None
     conn: sqlite3.Connection | None = None
+    postings: StoredPostings | None = None
 
     def close(self) -> None:
         if self.conn is not None:
@@ -148,7 +188,9 @@ def read_parts(f: Files) -> Loaded:
             row_digests = f.block_checked(ROW_DIGESTS_FILE)
             if row_digests.dtype != np.dtype("<u8"):
                 raise ValueError("not an array of 64-bit digests")
-    return Loaded(f.manifest, vectorizer, encoder, table, tfidf, row_digests, f.checks.get(ROW_DIGESTS_FILE))
+    postings = load_postings(f, len(vectorizer.vocabulary_), tfidf.shape[0])
+    return Loaded(f.manifest, vectorizer, encoder, table, tfidf, row_digests, f.checks.get(ROW_DIGESTS_FILE),
+                  postings=postings)
 
 
 def check_fit(parts: Loaded, folder: Path) -> None:
@@ -221,4 +263,5 @@ def read_skipped(reader: FolderReader | None, manifest: dict) -> list:
     return skipped
 
 
-__all__ = ["Files", "Loaded", "check_fit", "load_parts", "load_tfidf", "read_manifest", "read_skipped"]
+__all__ = ["Files", "Loaded", "StoredPostings", "check_fit", "load_csr", "load_parts", "load_postings", "load_tfidf",
+           "read_manifest", "read_skipped"]

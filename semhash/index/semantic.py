@@ -25,6 +25,7 @@ from ..codes import CsrArrays, EncoderWeights, encode_packed
 from ..errors import REBUILD, IndexFormatError, IndexNotFoundError, SemhashError
 from ..hashtable import HammingTable
 from ..integrity import ArrayCheck, FolderReader, mismatch, sha256_hex
+from ..lexical import LexicalIndex
 from ..search import Hit, encode_rows, query_idf, query_terms
 from ..search import search as search_index
 from ..search import search_batch as search_index_batch
@@ -33,7 +34,7 @@ from ..vectorize import Vectorizer
 from . import updates, writing
 from .config import IndexConfig
 from .layout import ENCODER_FILE, FAISS_FILE, ROW_DIGESTS_FILE, STORE_FILE, TFIDF_PREFIX, TRAINING_FILES
-from .loading import Loaded, load_parts, read_skipped
+from .loading import Loaded, StoredPostings, load_parts, read_skipped
 from .transactions import atomic_write_folder, recover_if_idle, writer_lock
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class SemanticIndex:
     encoder: EncoderWeights
     table: HammingTable  # codes and row ids, searched by Hamming distance
     tfidf: Any  # L2-normalized TF-IDF rows by row id: CsrArrays / LazyCsr, SciPy CSR after an update
+    _lexical: LexicalIndex | None  # the postings of those rows (lexical property: read or built on first use)
+    _postings: StoredPostings | None  # the postings as read from the folder (None: none stored, or changed)
     # ---- what describes it
     folder: Path | None  # the folder it was loaded from or saved to (None: only in memory)
     manifest: dict  # the saved manifest; in memory, the counts and statistics the next save writes
@@ -83,6 +86,7 @@ class SemanticIndex:
         self.conn, self._reader, self._faiss, self._faiss_file = None, None, None, None
         self._row_digests, self._digest_check, self._saved_digests = None, None, None
         self._verify, self._verified_full = True, False
+        self._lexical, self._postings = None, None
         self._clear_changes()
 
     def _clear_changes(self) -> None:
@@ -195,6 +199,7 @@ class SemanticIndex:
         files.append(FAISS_FILE)
         tfidf = self.tfidf if isinstance(self.tfidf, CsrArrays) else CsrArrays.from_matrix(self.tfidf)
         files += tfidf.save(tmp, TFIDF_PREFIX)
+        files += self.lexical.save(tmp)
         writing.write_store(tmp / STORE_FILE, self.conn, self._new_docs, self._dropped, self._added_rows)
         files.append(STORE_FILE)
         self._saved_digests = writing.write_row_digests(tmp, tfidf.shape[0])
@@ -253,8 +258,22 @@ class SemanticIndex:
         self.manifest, self.model_params = parts.manifest, parts.manifest["params"]["model"]
         self._reader, self.conn, self._faiss_file = reader, parts.conn, parts.faiss_file
         self._row_digests, self._digest_check = parts.row_digests, parts.digest_check
+        self._postings = parts.postings
         self._verify, self._verified_full = bool(verify), verify == "full"
         return self
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The inverted index of the TF-IDF rows (:mod:`semhash.lexical`): the stored postings,
+        or (an index saved before them, or changed since it was read) built from the rows on first use."""
+        if self._lexical is None:
+            stored = self._postings
+            if stored is not None:
+                self._lexical = LexicalIndex(stored.postings, stored.lengths, self.vectorizer.df_,
+                                             self.vectorizer.n_docs_, stored.lengths_check)
+            else:
+                self._lexical = LexicalIndex.from_rows(self.tfidf, self.vectorizer)
+        return self._lexical
 
     @property
     def faiss_loaded(self) -> bool:
@@ -351,18 +370,22 @@ class SemanticIndex:
         return encode_rows(self.encoder, [query_terms(vec.vocabulary_, idf, t) for t in texts])[0]
 
     def search(self, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,
-               lookup: str = "auto") -> list[Hit]:
+               lookup: str = "auto", mode: str | None = None) -> list[Hit]:
         """The ``k`` best documents for ``text``; see :func:`semhash.search.search`.
 
+        ``mode``: ``hybrid`` (Hamming ball and BM25 candidates, one score of both), ``semantic``
+        (the ball re-ranked by TF-IDF cosine) or ``lexical`` (BM25 alone); ``None``: the default
+        (``semhash.choices.DEFAULT_MODE``; ``semantic`` with ``rerank=False``).
         ``lookup`` forces the Hamming-ball method: ``auto`` (by estimated cost), ``table``
         (bit flipping over the sorted codes), ``mih`` (multi-index hashing) or ``scan``.
         """
-        return search_index(self, text, k=k, radius=radius, rerank=rerank, lookup=lookup)
+        return search_index(self, text, k=k, radius=radius, rerank=rerank, lookup=lookup, mode=mode)
 
     def search_batch(self, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
-                     lookup: str = "auto", threads: int | None = None) -> list[list[Hit]]:
+                     lookup: str = "auto", threads: int | None = None, mode: str | None = None) -> list[list[Hit]]:
         """:meth:`search` for each text, in input order, on ``threads`` threads (default: the cores)."""
-        return search_index_batch(self, texts, k=k, radius=radius, rerank=rerank, lookup=lookup, threads=threads)
+        return search_index_batch(self, texts, k=k, radius=radius, rerank=rerank, lookup=lookup, threads=threads,
+                                  mode=mode)
 
     # ------------------------------------------------------------------ live updates
 
@@ -415,6 +438,7 @@ class SemanticIndex:
         self.table = self.table.add(codes, rows)
         faiss.add(codes, rows)
         self.tfidf = updates.append_rows(self.tfidf, start, X)
+        self._lexical, self._postings = None, None  # built again from the rows on first use
         for r, d in zip(rows.tolist(), docs):
             self._new_docs[r] = (r, d.id, d.path, d.title, d.text)
             self._added_rows.add(r)
@@ -438,6 +462,7 @@ class SemanticIndex:
         self.table = self.table.remove(rows)
         faiss.remove(rows)
         self.tfidf = updates.clear_rows(self.tfidf, rows)
+        self._lexical, self._postings = None, None  # built again from the rows on first use
         for r in rows.tolist():
             if self._new_docs.pop(r, None) is None:
                 self._dropped.add(r)

@@ -30,13 +30,15 @@ from ..errors import (
     QueryError,
 )
 from ..pipeline import Hit, run_queries
-from ..query import QueryOptions, encode_queries, terms_of
+from ..query import QueryOptions, Terms, encode_queries, terms_of
 from .connection import DEFAULT_TABLE, check_table_name, connect, first_line, psycopg, quoted
 from .statements import META_CHECK, ball_sql, knn_sql, range_sql, rows_sql, table_sql
 from .values import code_bits, packed_from_bits, probe_keys, query_model_fingerprint, rows_and_distances
 
 # larger Hamming balls are answered by a bit_count range query instead of a key probe
 MAX_PROBES = 65_536
+NO_LEXICAL = ("a PostgreSQL search answers mode 'semantic' only for now (the table has no inverted index for "
+              "modes 'lexical' and 'hybrid'); use --mode semantic, or search the local index")
 
 
 class DocumentRow(NamedTuple):
@@ -79,19 +81,24 @@ class PostgresSearcher:
 
     # -- searching
 
-    def search_batch(self, texts: list[str], k: int = 10, radius: int | None = None,
-                     rerank: bool = True) -> list[list[Hit]]:
-        """Hits for each text, in input order, equal to the local index's."""
+    def search_batch(self, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
+                     mode: str | None = None) -> list[list[Hit]]:
+        """Hits for each text, in input order, equal to the local index's in mode ``semantic``
+        (``mode=None``: semantic here; ``lexical`` and ``hybrid`` raise :class:`QueryError`
+        until this source answers :meth:`lexical`)."""
         texts = [check_text(t) for t in check_list(texts, "queries", "search_batch", QueryError)]
         if self.index is None:
             self._connection()  # raises the "needs the local index" error
-        opts = QueryOptions.make(self.index.n_bits, k, radius, rerank)
+        opts = QueryOptions.make(self.index.n_bits, k, radius, rerank, mode=mode or "semantic")
+        if opts.mode != "semantic":
+            raise QueryError(NO_LEXICAL)
         terms = [terms_of(self.index.vectorizer, t) for t in texts]
         return run_queries(self, encode_queries(self.index.encoder, terms), opts)
 
-    def search(self, text: str, k: int = 10, radius: int | None = None, rerank: bool = True) -> list[Hit]:
-        """The ``k`` best documents for ``text``: the same hits as ``index.search``."""
-        return self.search_batch([text], k=k, radius=radius, rerank=rerank)[0]
+    def search(self, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,
+               mode: str | None = None) -> list[Hit]:
+        """The ``k`` best documents for ``text``: the same hits as ``index.search`` in mode ``semantic``."""
+        return self.search_batch([text], k=k, radius=radius, rerank=rerank, mode=mode)[0]
 
     # -- the candidate source
 
@@ -141,6 +148,12 @@ class PostgresSearcher:
             shape=(len(parts), len(self.index.vectorizer.vocabulary_)),
         )
         return csr, np.arange(len(parts))
+
+    def lexical(self, terms: Terms, n: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Not yet: the table has no inverted index (the rows ``tfidf_idx && columns`` finds, with a
+        GIN index, scored by :func:`semhash.lexical.row_scores` with the local index's
+        ``lexical.stats``, would answer it bit for bit)."""
+        raise QueryError(NO_LEXICAL)
 
     def documents(self, ids: np.ndarray) -> dict[int, DocumentRow]:
         found = self._fetch(rows_sql(self.table, ("row", "id", "path", "title", "snippet")),
@@ -222,4 +235,4 @@ class PostgresSearcher:
             raise PostgresError(f"PostgreSQL query failed: {first_line(exc)}") from exc
 
 
-__all__ = ["MAX_PROBES", "DocumentRow", "PostgresSearcher"]
+__all__ = ["MAX_PROBES", "NO_LEXICAL", "DocumentRow", "PostgresSearcher"]

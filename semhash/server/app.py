@@ -107,13 +107,15 @@ def add_search_routes(app: FastAPI, service: IndexService, max_hits: int) -> Non
     def search_one(req: SearchRequest):
         check_hits_wanted(None, req.k, max_hits)
         index = service.current().index
-        return hits_out(index.search(req.text, k=req.k, radius=req.radius, rerank=req.rerank, lookup=req.lookup))
+        return hits_out(index.search(req.text, k=req.k, radius=req.radius, rerank=req.rerank, lookup=req.lookup,
+                                     mode=req.mode))
 
     @app.post("/search/batch", response_model=BatchSearchResponse, summary="/search for each of several texts")
     def search_batch(req: BatchSearchRequest):
         check_hits_wanted(len(req.texts), req.k, max_hits)
         index = service.current().index
-        results = index.search_batch(req.texts, k=req.k, radius=req.radius, rerank=req.rerank, lookup=req.lookup)
+        results = index.search_batch(req.texts, k=req.k, radius=req.radius, rerank=req.rerank, lookup=req.lookup,
+                                     mode=req.mode)
         return {"results": [hits_out(h) for h in results]}
 
     @app.post("/similar", response_model=SearchResponse, summary="Documents similar to an indexed document")

@@ -3,10 +3,18 @@ extra fields, no coercion) and what ``/openapi.json`` describes."""
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from ..checks import MAX_K, MAX_QUERY_CHARS
-from ..choices import CODE_FORMATS, LOOKUP_METHODS
+from ..choices import CODE_FORMATS, DEFAULT_MODE, LOOKUP_METHODS, QUERY_MODES
 from ..corpus import MAX_DOC_CHARS
 from ..search import Hit
 from .limits import MAX_BATCH, MAX_DOCUMENTS, MAX_ID_CHARS
@@ -44,6 +52,10 @@ K = Annotated[int, Field(ge=1, le=MAX_K, description=f"number of hits, 1 to {MAX
 Radius = Annotated[int | None, Field(ge=0, le=128, description="Hamming radius (default: 1-3 by code length)")]
 Lookup = Literal[LOOKUP_METHODS]  # type: ignore[valid-type]  # the names of choices.LOOKUP_METHODS
 CodeFormat = Literal[CODE_FORMATS]  # type: ignore[valid-type]  # the names of choices.CODE_FORMATS
+Mode = Literal[QUERY_MODES]  # type: ignore[valid-type]  # the names of choices.QUERY_MODES
+MODE_HELP = ("how documents are found and ranked: hybrid (the Hamming ball and the best documents by BM25, one "
+             "score of both), semantic (the Hamming ball re-ranked by TF-IDF cosine) or lexical (BM25 alone); "
+             f"default {DEFAULT_MODE}, semantic when rerank is false")
 
 
 # No docstrings on the models below: FastAPI would publish them as descriptions in /openapi.json.
@@ -60,11 +72,22 @@ class SearchOptions(Strict):
     lookup: Lookup = "auto"
 
 
-class SearchRequest(SearchOptions):
+class TextSearchOptions(SearchOptions):
+    mode: Mode | None = Field(None, description=MODE_HELP)
+
+    @field_validator("mode")
+    @classmethod
+    def _mode_ranks_by_code(cls, mode: str | None, info: ValidationInfo) -> str | None:
+        if mode not in (None, "semantic") and info.data.get("rerank") is False:
+            raise ValueError(f"rerank false ranks by the code alone, which only mode 'semantic' does, not {mode!r}")
+        return mode
+
+
+class SearchRequest(TextSearchOptions):
     text: QueryText
 
 
-class BatchSearchRequest(SearchOptions):
+class BatchSearchRequest(TextSearchOptions):
     texts: list[QueryText] = Field(min_length=1, max_length=MAX_BATCH)
 
 
@@ -125,6 +148,6 @@ class Health(BaseModel):
 
 __all__ = [
     "AddRequest", "AddResponse", "BatchSearchRequest", "BatchSearchResponse", "DeleteRequest", "DeleteResponse",
-    "DocumentIn", "EncodeRequest", "EncodeResponse", "Health", "LONE_SURROGATE", "Lookup", "SearchRequest",
+    "DocumentIn", "EncodeRequest", "EncodeResponse", "Health", "LONE_SURROGATE", "Lookup", "Mode", "SearchRequest",
     "SearchResponse", "SimilarRequest", "has_lone_surrogate",
 ]

@@ -1,0 +1,254 @@
+"""Lexical candidates: an inverted index over the index's own TF-IDF rows, scored by BM25.
+
+The Hamming ball around a short query's code holds documents of the right topic, but the one
+document that contains the query's words is often not among them. This module finds that
+document by its words, from what every index already stores:
+
+- **Term counts from the stored rows.** A stored row is ``log(1 + tf) * idf`` (or ``tf`` for
+  ``counts`` weighting), L2-normalized. Divided by the idf, the smallest entry of a row belongs to
+  its rarest-used word; taking that word's count as 1 (then 2, 3, ... until every entry comes out
+  a whole number) gives back every count of the row (:func:`recover_counts`). When all words of a
+  document occur equally often, the row cannot tell 1 from 2 and each count is taken as 1.
+- **Postings**, term-major: for vocabulary column ``j``, the rows holding it (ascending) and the
+  word's count in each, as a CSR matrix of shape ``(n_terms, n_rows)`` (``postings_indptr``,
+  ``postings_indices`` = rows, ``postings_data`` = counts), and each row's length (the sum of its
+  counts, ``postings_lengths``). Written at index time as plain ``.npy`` files, memory-mapped and
+  checked block by block like the TF-IDF rows; an index saved before them builds them in memory
+  from its TF-IDF rows on first use.
+- **The score** of a document for a query is Okapi BM25 over the query's distinct vocabulary
+  words, ``sum idf(t) * tf (k1 + 1) / (tf + k1 (1 - b + b len / avglen))`` with ``k1 = 1.2``,
+  ``b = 0.75``, ``idf(t) = log(1 + (N - df + 0.5) / (df + 0.5))`` from the vocabulary's document
+  frequencies and ``avglen`` the mean length of the live rows, divided by the most any document
+  could score for that query, ``sum idf(t) (k1 + 1)``: a share from 0 to 1 that says how much of
+  the query a document holds (the order is BM25's). BM25 beat the TF-IDF dot product the stored
+  rows give directly on the validation queries of ``benchmarks/precise_queries.jsonl`` (see
+  ``benchmarks/PRECISE.md``). Each word's term is rounded to a multiple of
+  ``2**-LEXICAL_FRACTION_BITS`` so a sum is exact in any order: the postings and the stored rows
+  (:func:`row_scores`, what a source without postings uses) give bit-identical scores.
+
+NumPy only: the query path uses this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .bitflip import expand_ranges
+from .codes import CsrArrays, csr_arrays_for_rows
+
+K1 = 1.2
+B = 0.75
+LEXICAL_FRACTION_BITS = 24  # each word's BM25 term is a multiple of 2**-24: sums are exact
+POSTINGS_PREFIX = "postings"
+POSTINGS_FILES = tuple(CsrArrays.files(POSTINGS_PREFIX))  # data (counts), indices (rows), indptr
+LENGTHS_FILE = "postings_lengths.npy"
+# a row's counts are tried with its rarest word counted 1, 2, ... up to this many times
+MAX_LOWEST_COUNT = 8
+
+
+class LexicalStats(NamedTuple):
+    """The index-wide numbers of the BM25 score: the idf of each vocabulary column (float64) and
+    the mean length of the live rows."""
+
+    idf: np.ndarray
+    avg_length: float
+
+
+def bm25_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+    """``log(1 + (N - df + 0.5) / (df + 0.5))`` (float64), never negative."""
+    df = np.asarray(df, dtype=np.float64)
+    return np.log1p(np.maximum(n_docs - df + 0.5, 0.0) / (df + 0.5))
+
+
+def _row_starts(indptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(row of each stored entry, the non-empty rows)`` of a CSR ``indptr``."""
+    lengths: np.ndarray = np.diff(np.asarray(indptr, dtype=np.int64))
+    return np.repeat(np.arange(len(lengths), dtype=np.int64), lengths), np.flatnonzero(lengths)
+
+
+def recover_counts(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, idf: np.ndarray | None) -> np.ndarray:
+    """The term count (float32, whole numbers) of every stored entry of L2-normalized rows of
+    ``log(1 + tf) * idf`` (``idf=None``: of ``tf``), in the rows' order (see the module's docstring)."""
+    x = np.asarray(data, dtype=np.float64)
+    if idf is not None:
+        x = x / np.asarray(idf, dtype=np.float64)[np.asarray(indices)]
+    indptr = np.asarray(indptr, dtype=np.int64)
+    counts = np.ones(len(x), dtype=np.float32)
+    row_of, left = _row_starts(indptr)
+    if not len(x):
+        return counts
+    lowest = np.zeros(len(indptr) - 1)
+    lowest[left] = np.minimum.reduceat(x, indptr[left])
+    ratio = x / lowest[row_of]  # >= 1: each word's weight over the rarest-used word's
+    for h in range(1, MAX_LOWEST_COUNT + 2):
+        at = expand_ranges(indptr[left], indptr[left + 1])  # the entries of the rows left
+        if h > MAX_LOWEST_COUNT:  # no count makes them whole (rows semhash did not write): the rarest at 1
+            tf = np.expm1(ratio[at] * np.log(2.0)) if idf is not None else ratio[at]
+            counts[at] = np.maximum(np.round(tf), 1.0)
+            break
+        tf = np.expm1(ratio[at] * np.log1p(h)) if idf is not None else ratio[at] * h
+        whole = np.round(tf)
+        sizes = indptr[left + 1] - indptr[left]
+        fits = np.logical_and.reduceat(np.abs(tf - whole) <= 1e-2 + 1e-5 * tf, np.cumsum(sizes) - sizes)
+        done = np.repeat(fits, sizes)
+        counts[at[done]] = np.maximum(whole[done], 1.0)
+        left = left[~fits]
+        if not len(left):
+            break
+    return counts
+
+
+def build_postings(tfidf: Any, idf: np.ndarray | None) -> tuple[CsrArrays, np.ndarray]:
+    """The term-major postings (counts by vocabulary column, rows ascending) and the length of
+    each row, from the L2-normalized TF-IDF rows ``tfidf`` (SciPy CSR or :class:`CsrArrays`)."""
+    n_rows, n_cols = tfidf.shape
+    indptr, indices, data = (np.asarray(a) for a in (tfidf.indptr, tfidf.indices, tfidf.data))
+    counts = recover_counts(indptr, indices, data, idf)
+    row_of, _ = _row_starts(indptr)
+    cols = indices.astype(np.int64, copy=False)
+    order = np.argsort(cols, kind="stable")  # stable: within a column, rows stay ascending
+    row_type = np.int32 if n_rows < 2**31 else np.int64
+    postings = CsrArrays(counts[order], row_of[order].astype(row_type),
+                         np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n_cols))]).astype(np.int64),
+                         (n_cols, n_rows))
+    lengths = np.bincount(row_of, weights=counts, minlength=n_rows).astype(np.float32)
+    return postings, lengths
+
+
+def stats_for(df: np.ndarray, n_docs: int, lengths: np.ndarray) -> LexicalStats:
+    """:class:`LexicalStats` from the vocabulary's document frequencies and the rows' lengths."""
+    lengths = np.asarray(lengths, dtype=np.float64)
+    live = int(np.count_nonzero(lengths))
+    return LexicalStats(bm25_idf(df, n_docs), float(lengths.sum() / live) if live else 1.0)
+
+
+def term_scores(counts: np.ndarray, lengths: np.ndarray, idf: np.ndarray, avg_length: float) -> np.ndarray:
+    """Each word's BM25 term (float64, a multiple of ``2**-LEXICAL_FRACTION_BITS``) for its
+    ``counts`` in documents of ``lengths``, with its ``idf``."""
+    tf = np.asarray(counts, dtype=np.float64)
+    norm = K1 * (1.0 - B + B * np.asarray(lengths, dtype=np.float64) / avg_length)
+    raw = np.asarray(idf, dtype=np.float64) * tf * (K1 + 1.0) / (tf + norm)
+    return np.ldexp(np.round(np.ldexp(raw, LEXICAL_FRACTION_BITS)), -LEXICAL_FRACTION_BITS)
+
+
+def best_possible(stats: LexicalStats, cols: np.ndarray) -> float:
+    """The BM25 score no document reaches for the query columns ``cols``: ``sum idf (k1 + 1)``."""
+    return max(float(np.sum(stats.idf[np.asarray(cols, dtype=np.int64)])) * (K1 + 1.0), 1e-12)
+
+
+def top_n(ids: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` best ``(ids, scores)`` by score, ties by id; scores of 0 are left out."""
+    keep = scores > 0
+    if n <= 0:
+        keep[:] = False
+    ids, scores = np.asarray(ids, np.int64)[keep], scores[keep]
+    if len(ids) > n:  # only those up to the n-th score (all of its ties) need sorting
+        at = np.flatnonzero(scores >= np.partition(scores, len(scores) - n)[len(scores) - n])
+        ids, scores = ids[at], scores[at]
+    order = np.lexsort((ids, -scores))[:n]
+    return ids[order], scores[order]
+
+
+def _sum_by_row(rows: np.ndarray, terms: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, sums)`` of the terms of each row met (exact: the terms are fixed point)."""
+    if len(rows) * 8 >= n_rows:  # dense: cheaper than sorting when the postings are many
+        sums = np.bincount(rows, weights=terms, minlength=n_rows)
+        met = np.flatnonzero(np.bincount(rows, minlength=n_rows))
+        return met, sums[met]
+    met, at = np.unique(rows, return_inverse=True)
+    return met, np.bincount(at, weights=terms, minlength=len(met))
+
+
+def row_scores(matrix: Any, rows: np.ndarray, cols: np.ndarray, idf: np.ndarray | None,
+               stats: LexicalStats) -> np.ndarray:
+    """The lexical score of each of ``rows`` of the L2-normalized TF-IDF ``matrix`` (SciPy CSR or
+    :class:`CsrArrays`) for the query columns ``cols``: from the stored rows alone, equal to what
+    the postings give (``idf``: the vectorizer's TF-IDF idf, ``None`` for counts)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    indptr, indices, data = csr_arrays_for_rows(matrix, rows)
+    starts, ends = indptr[rows], indptr[rows + 1]
+    pos = expand_ranges(starts, ends)
+    sub_indptr = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+    sub_indices = np.asarray(indices[pos], dtype=np.int64)
+    counts = recover_counts(sub_indptr, sub_indices, data[pos], idf)
+    row_of, _ = _row_starts(sub_indptr)
+    lengths = np.bincount(row_of, weights=counts, minlength=len(rows)).astype(np.float32)
+    wanted = np.zeros(len(stats.idf), dtype=bool)
+    wanted[np.asarray(cols, dtype=np.int64)] = True
+    shared = np.flatnonzero(wanted[sub_indices])
+    terms = term_scores(counts[shared], lengths[row_of[shared]], stats.idf[sub_indices[shared]], stats.avg_length)
+    return np.bincount(row_of[shared], weights=terms, minlength=len(rows)) / best_possible(stats, cols)
+
+
+class LexicalIndex:
+    """Postings, row lengths and BM25 statistics of an index: the top documents for a query's words.
+
+    ``postings`` is term-major (a :class:`CsrArrays` or :class:`semhash.codes.LazyCsr` of shape
+    ``(n_terms, n_rows)``: indices are rows, data counts); ``lengths`` may be checked on read
+    (``lengths_check``: an :class:`semhash.integrity.ArrayCheck`).
+    """
+
+    def __init__(self, postings: CsrArrays, lengths: np.ndarray, df: np.ndarray, n_docs: int,
+                 lengths_check: Any = None) -> None:
+        if lengths_check is not None:
+            lengths_check.all()  # the mean length reads every row's
+        if postings.shape[1] != len(lengths) or postings.shape[0] != len(df):
+            raise ValueError(f"postings of shape {postings.shape} do not fit {len(lengths)} rows and "
+                             f"{len(df)} terms")
+        self.postings, self.lengths = postings, lengths
+        self.stats = stats_for(df, n_docs, lengths)
+
+    @classmethod
+    def from_rows(cls, tfidf: Any, vectorizer: Any) -> LexicalIndex:
+        """Built in memory from the TF-IDF rows (``vectorizer``: the index's, for the idf and df)."""
+        postings, lengths = build_postings(tfidf, vectorizer.idf_)
+        return cls(postings, lengths, vectorizer.df_, vectorizer.n_docs_)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.postings.shape[1])
+
+    def _postings(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, BM25 terms)`` of every posting of the columns ``cols``, column by column."""
+        cols = np.asarray(cols, dtype=np.int64)
+        indptr, rows, counts = self.postings.arrays_for_rows(cols)
+        starts, ends = indptr[cols], indptr[cols + 1]
+        pos = expand_ranges(starts, ends)
+        at = np.asarray(rows[pos], dtype=np.int64)
+        idf = np.repeat(self.stats.idf[cols], ends - starts)
+        return at, term_scores(counts[pos], self.lengths[at], idf, self.stats.avg_length)
+
+    def top(self, cols: np.ndarray, n: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """The ``n`` rows with the highest lexical score for the columns ``cols`` (BM25 over its
+        :func:`best_possible`, float64), best first, ties by row; rows sharing no word are left
+        out. With ``rows``, also the score of each of them (0 for a row sharing no word), from
+        the same pass over the postings: ``(top rows, their scores, scores of rows)``."""
+        met, sums = _sum_by_row(*self._postings(cols), self.n_rows)  # rows met, ascending
+        best = best_possible(self.stats, cols)
+        ids, scores = top_n(met, sums, n)
+        if rows is None:
+            return ids, scores / best
+        rows = np.asarray(rows, dtype=np.int64)
+        at = np.minimum(np.searchsorted(met, rows), max(len(met) - 1, 0))
+        found = np.where(met[at] == rows, sums[at], 0.0) if len(met) else np.zeros(len(rows))
+        return ids, scores / best, found / best
+
+    def scores(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The lexical score of each of ``rows`` (0 for a row sharing no word)."""
+        return self.top(cols, 0, rows)[2]
+
+    def save(self, folder: Any) -> list[str]:
+        """Write the postings and lengths as ``.npy`` files into ``folder``; returns their names."""
+        names = self.postings.save(folder, POSTINGS_PREFIX)
+        np.save(Path(folder) / LENGTHS_FILE, np.ascontiguousarray(self.lengths), allow_pickle=False)
+        return [*names, LENGTHS_FILE]
+
+
+__all__ = [
+    "B", "K1", "LENGTHS_FILE", "LEXICAL_FRACTION_BITS", "MAX_LOWEST_COUNT", "POSTINGS_FILES", "POSTINGS_PREFIX",
+    "LexicalIndex", "LexicalStats", "best_possible", "bm25_idf", "build_postings", "recover_counts", "row_scores",
+    "stats_for", "term_scores", "top_n",
+]
