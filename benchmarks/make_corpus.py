@@ -4,16 +4,24 @@ Issue 19 needs 100k- and 1M-document corpora whose texts look like real ones and
 make precision measurable at every size. This script fits scikit-learn's
 ``LatentDirichletAllocation`` once on the cleaned 20NG training posts (headers, signatures and
 quotes removed as ``semhash evaluate`` reads them; English stop words out, words in at least 3
-posts: about 27k words), keeps what it learned as plain arrays, and samples each document:
+posts: about 27k words), splits each newsgroup's posts into k-means sub-groups, keeps what it
+learned as plain arrays, and samples each document:
 
 1. a label: one of the 20 newsgroups, exactly balanced within each shard;
 2. a topic mixture from a Dirichlet centred on that newsgroup's mean LDA mixture
-   (``--concentration`` sets how tightly: lower is more varied, so harder to retrieve);
-3. a length: the (content words, stop words) counts of a random real post of that newsgroup;
-4. each word: a stop word with that post's stop-word rate (from 20NG's stop-word frequencies),
-   else a topic from the mixture and a word from that topic;
+   (``--concentration``: lower is more varied);
+3. a random real post of that newsgroup, which gives the length (its content and stop word
+   counts) and the sub-group (``--subgroups`` per newsgroup, each with its own word distribution);
+4. each word: a stop word at that post's stop-word rate (from 20NG's stop-word frequencies),
+   else a content word: from the sub-group's word distribution with probability
+   ``--subgroup-share``, otherwise a topic from the mixture and a word from that topic;
 5. sentences (a capitalised first word, a full stop about every 14 words, paragraphs) and a
-   title of a few words from the same mixture, ``Re: `` in front as often as in 20NG subjects.
+   title of a few content words drawn the same way, ``Re: `` in front as often as in 20NG.
+
+The knobs set how hard the labels are to retrieve; their defaults make TF-IDF cosine P@100 on
+a 20k-document sample close to 20NG's, and sub-groups keep LSI from finding the labels far more
+easily than on 20NG (``benchmarks/SYNTHETIC.md``, written by
+``python -m benchmarks.synthetic_check``, shows the tuning and the corpus's statistics).
 
 Shards are ``docs-00000.jsonl`` ... of ``{"id", "title", "text", "label"}`` lines, which
 ``semhash index`` reads as they are (``label`` is ignored there); ``meta.json`` records how the
@@ -21,12 +29,12 @@ corpus was made and each shard's SHA-256. Shard k is drawn from child k of
 ``SeedSequence(seed)``, so shards can be made in parallel (``--jobs``) and the same seed and model
 give the same bytes; a shard depends only on the seed, its index and its size, so the first
 ``--shard-size`` documents of a larger corpus equal a smaller one's. The fitted model is cached
-(``--model``) and copied into the output folder (``model.npz``, ``model.json``). How it was
-tuned and what it looks like: ``benchmarks/SYNTHETIC.md`` (``python -m benchmarks.synthetic_check``).
+(``--cache``, refitted only when its settings change) and copied into the output folder
+(``model.npz``, ``model.json``), which ``--model`` reads back.
 
-    python -m benchmarks.make_corpus --n 100000 --out /tmp/synth-100k    # about 1 minute once the model is fitted
-    python -m benchmarks.make_corpus --n 1000000 --out /tmp/synth-1m     # about 10 minutes on one core
-    python -m benchmarks.make_corpus --n 300 --out /tmp/toy --shard-size 100 --force
+    python -m benchmarks.make_corpus --n 100000 --out /tmp/synth-100k
+    python -m benchmarks.make_corpus --n 1000000 --out /tmp/synth-1m
+    python -m benchmarks.make_corpus --n 300 --out /tmp/toy --shard-size 100 --model /tmp/synth-1m/model.npz --force
 """
 
 from __future__ import annotations
@@ -55,8 +63,10 @@ from semhash.eval.data import (
     load_labelled_folder,
 )
 
-FORMAT = 1  # of model.npz / model.json and meta.json; bump when a field changes meaning
-DEFAULT_CONCENTRATION = 6.0  # tuned so TF-IDF cosine P@100 on a 20k sample is close to 20NG's (SYNTHETIC.md)
+FORMAT = 3  # of model.npz / model.json and meta.json; bump when a field changes meaning
+DEFAULT_CONCENTRATION = 10.0  # with DEFAULT_SUBGROUP_SHARE, tuned on 20k-document samples (SYNTHETIC.md)
+DEFAULT_SUBGROUP_SHARE = 0.55
+DEFAULT_SUBGROUPS = 20
 DEFAULT_TOPICS = 50
 BATCH_DOCS = 2000  # documents sampled at once: bounds memory (a few hundred thousand tokens)
 SENTENCE_WORDS = 14.0  # mean words per sentence
@@ -72,11 +82,14 @@ _REPLY_RE = re.compile(r"^\s*(re\s*:\s*)+", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class FitConfig:
-    """How the topic model is fitted: LDA topics and iterations, the vocabulary's ``min_df``."""
+    """How the model is fitted: LDA topics and iterations, the vocabulary's ``min_df``, and the
+    sub-groups (k-means clusters of each label's posts) that give each label several word
+    distributions of its own."""
 
     topics: int = DEFAULT_TOPICS
     max_iter: int = 20
     min_df: int = 3
+    subgroups: int = DEFAULT_SUBGROUPS
     seed: int = 0
 
 
@@ -85,9 +98,11 @@ class CorpusModel:
     """Everything sampling needs, fitted once and saved as ``.npz`` arrays plus a ``.json``.
 
     ``topic_word`` is LDA's ``components_`` (topics x words, unnormalised); ``group_mix`` each
-    label's mean normalised topic mixture over its training posts; ``doc_lengths`` the
-    (content words, stop words) counts of each non-empty training post and ``doc_group`` its
-    label; ``stop_probs`` the stop words' frequencies; ``title_lengths`` the content words of each
+    label's mean normalised topic mixture over its training posts; ``doc_lengths`` the (content
+    words, stop words) counts of each non-empty training post, ``doc_group`` its label and
+    ``doc_subgroup`` its sub-group; ``subgroup_word`` each sub-group's word distribution (the mean
+    of its posts' word frequencies, so no long post dominates) and ``subgroup_label`` its label;
+    ``stop_probs`` the stop words' frequencies; ``title_lengths`` the content words of each
     real title; ``reply_rate`` the share of titles that start with ``Re:``.
     """
 
@@ -96,8 +111,11 @@ class CorpusModel:
     groups: list[str]
     topic_word: np.ndarray
     group_mix: np.ndarray
+    subgroup_word: np.ndarray
+    subgroup_label: np.ndarray
     doc_lengths: np.ndarray
     doc_group: np.ndarray
+    doc_subgroup: np.ndarray
     stop_probs: np.ndarray
     title_lengths: np.ndarray
     reply_rate: float
@@ -108,8 +126,9 @@ class CorpusModel:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, topic_word=self.topic_word, group_mix=self.group_mix, doc_lengths=self.doc_lengths,
-                 doc_group=self.doc_group, stop_probs=self.stop_probs, title_lengths=self.title_lengths)
+        np.savez(tmp, topic_word=self.topic_word, group_mix=self.group_mix, subgroup_word=self.subgroup_word,
+                 subgroup_label=self.subgroup_label, doc_lengths=self.doc_lengths, doc_group=self.doc_group,
+                 doc_subgroup=self.doc_subgroup, stop_probs=self.stop_probs, title_lengths=self.title_lengths)
         os.replace(tmp, path)
         meta = {"format": FORMAT, "words": self.words, "stop_words": self.stop_words, "groups": self.groups,
                 "reply_rate": self.reply_rate, "info": self.info}
@@ -168,6 +187,11 @@ def fit_model(corpus: LabelledCorpus, titles: Sequence[str], config: FitConfig, 
     labels = corpus.labels[kept]
     group_mix = np.stack([doc_topic[labels == g].mean(axis=0) for g in range(len(corpus.label_names))])
     group_mix /= group_mix.sum(axis=1, keepdims=True)
+    doc_subgroup, subgroup_label = subgroups_of(X[kept], labels, config.subgroups, config.seed)
+    freq = X[kept].multiply(1.0 / n_content[kept][:, None]).tocsr()  # each post's word frequencies
+    subgroup_word = np.stack([np.asarray(freq[doc_subgroup == c].mean(axis=0)).ravel()
+                              for c in range(subgroup_label.size)])
+    subgroup_word /= subgroup_word.sum(axis=1, keepdims=True)
     stop_counts = np.asarray(stops.sum(axis=0)).ravel().astype(np.float64)
     title_analyzer = content.build_analyzer()
     vocab = content.vocabulary_
@@ -192,10 +216,43 @@ def fit_model(corpus: LabelledCorpus, titles: Sequence[str], config: FitConfig, 
     }
     return CorpusModel(
         words=words, stop_words=stop_words, groups=list(corpus.label_names), topic_word=lda.components_,
-        group_mix=group_mix, doc_lengths=np.stack([n_content, n_stop], axis=1)[kept].astype(np.int32),
-        doc_group=labels.astype(np.int32), stop_probs=stop_counts / stop_counts.sum(),
+        group_mix=group_mix, subgroup_word=subgroup_word, subgroup_label=subgroup_label,
+        doc_lengths=np.stack([n_content, n_stop], axis=1)[kept].astype(np.int32), doc_group=labels.astype(np.int32),
+        doc_subgroup=doc_subgroup, stop_probs=stop_counts / stop_counts.sum(),
         title_lengths=title_lengths, reply_rate=reply_rate, info=info,
     )
+
+
+def subgroups_of(counts: Any, labels: np.ndarray, per_label: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split each label's posts into ``per_label`` k-means clusters of their TF-IDF rows: each
+    post's sub-group and each sub-group's label (sub-groups numbered label by label)."""
+    from sklearn.cluster import KMeans
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    tfidf = TfidfTransformer().fit_transform(counts).tocsr()
+    doc_subgroup = np.zeros(labels.size, dtype=np.int32)
+    subgroup_label: list[int] = []
+    for g in np.unique(labels):
+        idx = np.flatnonzero(labels == g)
+        k = min(per_label, idx.size)
+        found = KMeans(k, n_init=3, random_state=seed).fit(tfidf[idx]).labels_ if k > 1 else np.zeros(idx.size)
+        used = np.unique(found)  # number the non-empty clusters 0, 1, ...
+        doc_subgroup[idx] = len(subgroup_label) + np.searchsorted(used, found)
+        subgroup_label += [int(g)] * used.size
+    return doc_subgroup, np.asarray(subgroup_label, dtype=np.int32)
+
+
+def merge_subgroups(model: CorpusModel) -> CorpusModel:
+    """The same model with one word distribution per label (the post-weighted mean of its sub-groups')."""
+    from dataclasses import replace
+
+    sizes = np.bincount(model.doc_subgroup, minlength=model.subgroup_label.size).astype(np.float64)
+    n_groups = len(model.groups)
+    merged = np.zeros((n_groups, model.subgroup_word.shape[1]))
+    np.add.at(merged, model.subgroup_label, sizes[:, None] * model.subgroup_word)
+    merged /= merged.sum(axis=1, keepdims=True)
+    return replace(model, subgroup_word=merged, subgroup_label=np.arange(n_groups, dtype=np.int32),
+                   doc_subgroup=model.doc_group.copy())
 
 
 def model_path(cache: Path, config: FitConfig, root: Path) -> Path:
@@ -230,9 +287,18 @@ def cached_model(cache: Path, config: FitConfig, root: Path | None = None, quiet
 
 @dataclass(frozen=True)
 class SampleConfig:
-    """How documents are drawn from a model: the Dirichlet concentration around each label's mixture."""
+    """How documents are drawn: a document's topic mixture is Dirichlet(``concentration`` x its
+    label's mean mixture); each content word comes from its sub-group's word distribution with
+    probability ``subgroup_share``, else from a topic of that mixture."""
 
     concentration: float = DEFAULT_CONCENTRATION
+    subgroup_share: float = DEFAULT_SUBGROUP_SHARE
+
+    def __post_init__(self) -> None:
+        if not self.concentration > 0:
+            raise ValueError(f"concentration must be positive, got {self.concentration}")
+        if not 0 <= self.subgroup_share <= 1:
+            raise ValueError(f"subgroup_share must be in [0, 1], got {self.subgroup_share}")
 
 
 class Sampler:
@@ -243,15 +309,16 @@ class Sampler:
         self.config = config
         phi = model.topic_word / model.topic_word.sum(axis=1, keepdims=True)
         self.n_topics, self.n_words = phi.shape
-        # topic k's cumulative word distribution shifted by k: one searchsorted finds word and topic
-        cdf = np.cumsum(phi, axis=1)
-        cdf[:, -1] = 1.0
-        self.word_cdf = (np.arange(self.n_topics)[:, None] + cdf).ravel()
+        # the topics, then each sub-group's word distribution: rows K, K+1, ... of one table
+        dists = np.concatenate([phi, model.subgroup_word / model.subgroup_word.sum(axis=1, keepdims=True)])
+        self.word_cdf = np.cumsum(dists, axis=1)
+        self.word_cdf[:, -1] = 1.0
         self.stop_cdf = np.cumsum(model.stop_probs)
         self.stop_cdf[-1] = 1.0
         self.alpha = config.concentration * model.group_mix
         order = np.argsort(model.doc_group, kind="stable")
         self.lengths = model.doc_lengths[order].astype(np.int64)
+        self.subgroup = model.doc_subgroup[order].astype(np.int64)
         self.group_start = np.searchsorted(model.doc_group[order], np.arange(len(model.groups)))
         self.group_count = np.bincount(model.doc_group, minlength=len(model.groups))
         if (self.group_count == 0).any():
@@ -272,20 +339,37 @@ class Sampler:
         gam[flat] = self.model.group_mix[labels[flat]]
         return gam / np.where(flat[:, None], 1.0, total)
 
-    def content_words(self, theta: np.ndarray, doc: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """A content word for each entry of ``doc`` (a document index into ``theta``): a topic from
-        that document's mixture, then a word from that topic."""
+    def content_words(self, theta: np.ndarray, subgroups: np.ndarray, doc: np.ndarray,
+                      rng: np.random.Generator) -> np.ndarray:
+        """A content word for each entry of ``doc`` (a document index into ``theta`` and ``subgroups``):
+        from the document's sub-group's words with probability ``subgroup_share``, else a topic
+        from its mixture and a word from that topic."""
         cum = np.cumsum(theta, axis=1)
         cum[:, -1] = 1.0
         flat = (np.arange(theta.shape[0])[:, None] + cum).ravel()
-        topic = np.searchsorted(flat, doc + rng.random(doc.size), side="right") - doc * self.n_topics
-        return np.searchsorted(self.word_cdf, topic + rng.random(doc.size), side="right") - topic * self.n_words
+        row = np.searchsorted(flat, doc + rng.random(doc.size), side="right") - doc * self.n_topics
+        own = rng.random(doc.size) < self.config.subgroup_share
+        row[own] = self.n_topics + subgroups[doc[own]]
+        return self.words_of_rows(row, rng)
+
+    def words_of_rows(self, row: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A word from distribution ``row[i]`` (a row of the word table) for each ``i``: the entries
+        are grouped by row, so each search runs in one row's cumulative distribution (in cache)."""
+        u = rng.random(row.size)
+        order = np.argsort(row, kind="stable")
+        bounds = np.searchsorted(row[order], np.arange(self.word_cdf.shape[0] + 1))
+        out = np.empty(row.size, dtype=np.int64)
+        for r in np.flatnonzero(np.diff(bounds)).tolist():
+            idx = order[bounds[r]:bounds[r + 1]]
+            out[idx] = np.searchsorted(self.word_cdf[r], u[idx], side="right")
+        return out
 
     def batch(self, labels: np.ndarray, rng: np.random.Generator) -> tuple[list[str], list[str]]:
         """The titles and texts of documents with ``labels`` (label indices)."""
         n = labels.size
         theta = self.mixtures(labels, rng)
         pick = self.group_start[labels] + (rng.random(n) * self.group_count[labels]).astype(np.int64)
+        subgroups = self.subgroup[pick]  # the random real post of the label gives length and sub-group
         n_content, n_stop = self.lengths[pick, 0], self.lengths[pick, 1]
         length = n_content + n_stop
         doc = np.repeat(np.arange(n), length)
@@ -294,11 +378,11 @@ class Sampler:
         all_stop = np.add.reduceat(~stop, starts) == 0
         stop[starts[all_stop]] = False  # its first word is content: no document is stop words only
         tokens = np.empty(doc.size, dtype=np.int64)
-        tokens[~stop] = self.content_words(theta, doc[~stop], rng)
+        tokens[~stop] = self.content_words(theta, subgroups, doc[~stop], rng)
         tokens[stop] = len(self.model.words) + np.searchsorted(self.stop_cdf, rng.random(int(stop.sum())),
                                                                side="right")
         texts = self._render(tokens, doc, starts, length, rng)
-        titles = self._titles(theta, rng)
+        titles = self._titles(theta, subgroups, rng)
         return titles, texts
 
     def _render(self, tokens: np.ndarray, doc: np.ndarray, starts: np.ndarray, length: np.ndarray,
@@ -317,11 +401,11 @@ class Sampler:
         bounds = np.concatenate([starts, [m]]).tolist()
         return ["".join(pieces[a:b]) for a, b in pairwise(bounds)]
 
-    def _titles(self, theta: np.ndarray, rng: np.random.Generator) -> list[str]:
+    def _titles(self, theta: np.ndarray, subgroups: np.ndarray, rng: np.random.Generator) -> list[str]:
         n = theta.shape[0]
         count = self.title_lengths[rng.integers(0, self.title_lengths.size, n)].astype(np.int64)
         doc = np.repeat(np.arange(n), count)
-        words = self.content_words(theta, doc, rng)
+        words = self.content_words(theta, subgroups, doc, rng)
         first = np.concatenate([[0], np.cumsum(count)[:-1]])
         capital = np.zeros(doc.size, dtype=np.int64)
         capital[first] = 1
@@ -516,9 +600,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed of the documents")
     ap.add_argument("--shard-size", type=int, default=100_000, help="documents per shard file")
     ap.add_argument("--topics", type=int, default=DEFAULT_TOPICS, help="LDA topics (n_components)")
-    ap.add_argument("--lda-seed", type=int, default=0, help="random_state of the LDA fit (its own, so --seed reuses the fit)")
+    ap.add_argument("--lda-seed", type=int, default=0, help="random_state of the LDA and k-means fits (apart from --seed, so a new --seed reuses the fit)")
     ap.add_argument("--concentration", type=float, default=DEFAULT_CONCENTRATION,
                     help="Dirichlet concentration around each label's mean topic mixture (lower: harder)")
+    ap.add_argument("--subgroup-share", type=float, default=DEFAULT_SUBGROUP_SHARE,
+                    help="share of content words drawn from the document's sub-group's words (lower: harder)")
+    ap.add_argument("--subgroups", type=int, default=DEFAULT_SUBGROUPS,
+                    help="sub-groups per label (k-means clusters of its posts, each with its own words)")
     ap.add_argument("--model", type=Path, default=None,
                     help="a fitted model.npz to sample from (e.g. another corpus's copy); default: fit or reuse the cache")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/semhash-make-corpus"), help="where fitted models are kept")
@@ -529,8 +617,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.n < 1 or args.shard_size < 1 or args.topics < 2 or args.concentration <= 0 or args.jobs < 1:
         ap.error("--n, --shard-size and --jobs must be positive, --topics at least 2, --concentration > 0")
+    if not 0 <= args.subgroup_share <= 1 or args.subgroups < 1:
+        ap.error("--subgroup-share must be between 0 and 1, --subgroups at least 1")
     started = time.perf_counter()
-    fit = FitConfig(topics=args.topics, seed=args.lda_seed)
+    fit = FitConfig(topics=args.topics, subgroups=args.subgroups, seed=args.lda_seed)
     if args.model is not None:
         model_file = args.model
         model = CorpusModel.load(model_file)
@@ -540,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         model_file = model_path(args.cache, fit, root)
     prepare_out(args.out, args.force)
     model.save(args.out / "model.npz")
-    config = SampleConfig(concentration=args.concentration)
+    config = SampleConfig(concentration=args.concentration, subgroup_share=args.subgroup_share)
     t0 = time.perf_counter()
     shards = write_corpus(model, model_file, args.n, args.out, args.seed, args.shard_size, config, args.jobs,
                           args.quiet)

@@ -23,7 +23,7 @@ def toy_model(tmp_path_factory, topical_corpus) -> Path:
 
     corpus = load_labelled_folder(topical_corpus)
     titles = [t.split("\n", 1)[0] for t in corpus.texts]
-    model = mc.fit_model(corpus, titles, mc.FitConfig(topics=4, max_iter=5, min_df=2))
+    model = mc.fit_model(corpus, titles, mc.FitConfig(topics=4, max_iter=5, min_df=2, subgroups=2))
     path = tmp_path_factory.mktemp("model") / "model.npz"
     model.save(path)
     return path
@@ -110,22 +110,40 @@ def test_an_occupied_folder_is_refused_unless_forced(tmp_path, toy_model):
         make(out, toy_model, "--force")
 
 
-def test_sampler_draws_words_and_topics_from_the_model(toy_model):
+def test_sampler_draws_words_from_the_topics_and_the_labels_words(toy_model):
     model = mc.CorpusModel.load(toy_model)
-    sampler = mc.Sampler(model, mc.SampleConfig(concentration=5.0))
     rng = np.random.default_rng(0)
-    theta = np.zeros((2, sampler.n_topics))
+    theta = np.zeros((2, model.topic_word.shape[0]))
     theta[0, 1] = theta[1, 3] = 1.0  # document 0 all topic 1, document 1 all topic 3
+    subgroups = np.array([5, 0])
     doc = np.repeat([0, 1], 20_000)
-    words = sampler.content_words(theta, doc, rng)
-    assert words.min() >= 0 and words.max() < len(model.words)
     phi = model.topic_word / model.topic_word.sum(axis=1, keepdims=True)
-    for d, k in ((0, 1), (1, 3)):
-        freq = np.bincount(words[doc == d], minlength=len(model.words)) / 20_000
-        assert np.abs(freq - phi[k]).max() < 0.02
+    own = model.subgroup_word[subgroups]
+    for share, expected in ((0.0, phi[[1, 3]]), (1.0, own), (0.5, (phi[[1, 3]] + own) / 2)):
+        sampler = mc.Sampler(model, mc.SampleConfig(concentration=5.0, subgroup_share=share))
+        words = sampler.content_words(theta, subgroups, doc, rng)
+        assert words.min() >= 0 and words.max() < len(model.words)
+        for d in (0, 1):
+            freq = np.bincount(words[doc == d], minlength=len(model.words)) / 20_000
+            assert np.abs(freq - expected[d]).max() < 0.02
     mix = sampler.mixtures(np.zeros(4000, dtype=np.int64), rng)
     np.testing.assert_allclose(mix.sum(axis=1), 1.0)
     np.testing.assert_allclose(mix.mean(axis=0), model.group_mix[0], atol=0.02)
+    with pytest.raises(ValueError, match="subgroup_share"):
+        mc.SampleConfig(subgroup_share=1.5)
+
+
+def test_subgroups_split_each_label_and_merge_back_into_its_mean(toy_model):
+    model = mc.CorpusModel.load(toy_model)
+    assert model.subgroup_label.tolist() == [0, 0, 1, 1, 2, 2]  # two per label, numbered label by label
+    assert (model.subgroup_label[model.doc_subgroup] == model.doc_group).all()
+    np.testing.assert_allclose(model.subgroup_word.sum(axis=1), 1.0)
+    merged = mc.merge_subgroups(model)
+    assert merged.subgroup_word.shape == (3, len(model.words)) and (merged.doc_subgroup == model.doc_group).all()
+    for g in range(3):  # the mean of the label's posts' word frequencies, as one sub-group would be
+        posts = model.doc_group == g
+        sizes = np.bincount(model.doc_subgroup[posts], minlength=6)
+        np.testing.assert_allclose(merged.subgroup_word[g], sizes @ model.subgroup_word / sizes.sum())
 
 
 @pytest.mark.skipif(not (NG20 / "train").is_dir(), reason=f"20 Newsgroups not found at {NG20}")
