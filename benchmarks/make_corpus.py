@@ -70,6 +70,7 @@ DEFAULT_SUBGROUPS = 20
 DEFAULT_TOPICS = 50
 BATCH_DOCS = 2000  # documents sampled at once: bounds memory (a few hundred thousand tokens)
 SENTENCE_WORDS = 14.0  # mean words per sentence
+MIN_SENTENCE = 3  # fewest words of a sentence (but a text may end sooner)
 PARAGRAPH_SENTENCES = 5.0  # mean sentences per paragraph
 SHARD_NAME = "docs-{:05d}.jsonl"
 _SUBJECT_RE = re.compile(r"^Subject:[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE)
@@ -126,7 +127,7 @@ class CorpusModel:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, topic_word=self.topic_word, group_mix=self.group_mix, subgroup_word=self.subgroup_word,
+        np.savez_compressed(tmp, topic_word=self.topic_word, group_mix=self.group_mix, subgroup_word=self.subgroup_word,
                  subgroup_label=self.subgroup_label, doc_lengths=self.doc_lengths, doc_group=self.doc_group,
                  doc_subgroup=self.doc_subgroup, stop_probs=self.stop_probs, title_lengths=self.title_lengths)
         os.replace(tmp, path)
@@ -387,9 +388,13 @@ class Sampler:
 
     def _render(self, tokens: np.ndarray, doc: np.ndarray, starts: np.ndarray, length: np.ndarray,
                 rng: np.random.Generator) -> list[str]:
-        """Token ids into sentences: ends at random, a capital after each end, the last word ends the text."""
+        """Token ids into sentences (at least ``MIN_SENTENCE`` words, ``SENTENCE_WORDS`` on average,
+        laid over the batch's words end to end), a capital after each end, the last word ends the text."""
         m = tokens.size
-        end = rng.random(m) < 1.0 / SENTENCE_WORDS
+        sentences = MIN_SENTENCE + rng.geometric(1.0 / (SENTENCE_WORDS - MIN_SENTENCE + 1), m // MIN_SENTENCE + 1) - 1
+        ends = np.cumsum(sentences) - 1
+        end = np.zeros(m, dtype=bool)
+        end[ends[ends < m]] = True
         paragraph = end & (rng.random(m) < 1.0 / PARAGRAPH_SENTENCES)
         last = starts + length - 1
         capital = np.zeros(m, dtype=bool)
