@@ -64,7 +64,7 @@ from semhash.eval.data import (
 )
 
 FORMAT = 3  # of model.npz / model.json and meta.json; bump when a field changes meaning
-DEFAULT_CONCENTRATION = 10.0  # with DEFAULT_SUBGROUP_SHARE, tuned on 20k-document samples (SYNTHETIC.md)
+DEFAULT_CONCENTRATION = 2.0  # with DEFAULT_SUBGROUP_SHARE, tuned on 20k-document samples (SYNTHETIC.md)
 DEFAULT_SUBGROUP_SHARE = 0.55
 DEFAULT_SUBGROUPS = 20
 DEFAULT_TOPICS = 50

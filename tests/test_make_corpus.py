@@ -150,10 +150,28 @@ def test_subgroups_split_each_label_and_merge_back_into_its_mean(toy_model):
 def test_a_model_fitted_on_a_20ng_slice_gives_readable_labelled_text(tmp_path):
     corpus, titles = mc.read_20ng_train(NG20, limit_per_class=15)
     assert len(corpus) == 300 and sum(t.lower().startswith("re:") for t in titles) > 30
-    model = mc.fit_model(corpus, titles, mc.FitConfig(topics=5, max_iter=3))
+    model = mc.fit_model(corpus, titles, mc.FitConfig(topics=5, max_iter=3, subgroups=2))
     assert len(model.groups) == 20 and model.topic_word.shape == (5, len(model.words))
     assert 0 < model.reply_rate < 1 and model.doc_lengths.min() >= 0 and (model.doc_lengths[:, 0] > 0).all()
     model.save(tmp_path / "m.npz")
     out = make(tmp_path / "out", tmp_path / "m.npz")
     labels = Counter(r["label"] for r in mc.iter_records(out))
     assert len(labels) == 20 and max(labels.values()) - min(labels.values()) <= 3
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (NG20 / "train").is_dir(), reason=f"20 Newsgroups not found at {NG20}")
+def test_synthetic_check_writes_its_report_on_a_toy_corpus(tmp_path, toy_model):
+    """benchmarks/synthetic_check.py against 20NG, on 300 toy documents (about a minute: it reads 20NG)."""
+    check = pytest.importorskip("benchmarks.synthetic_check")
+    corpus = make(tmp_path / "toy", toy_model)
+    out, saved = tmp_path / "S.md", tmp_path / "s.json"
+    assert check.main(["--corpus", str(corpus), "--sample", "300", "--grid", "0.5:10,0.5:10:1", "--large", "0",
+                       "--out", str(out), "--json", str(saved)]) == 0
+    result = json.loads(saved.read_text())
+    assert set(result["tuning"]) == {"0.5:10", "0.5:10:1"}
+    ng = result["precision"]["20NG, all posts, random split"]
+    assert 20 < ng["tfidf_p100"] < 60 and ng["n_queries"] > 1000  # 18,846 posts, a tenth of them queries
+    text = out.read_text()
+    assert "| toy | 300 | 3 |" in text and "python -m benchmarks.synthetic_check --corpus" in text
+    assert "| 2 | 0.5 | 10 |" in text and "| 1 | 0.5 | 10 |" in text  # sub-groups per label: the model's, merged
