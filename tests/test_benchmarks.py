@@ -12,7 +12,8 @@ import pytest
 from conftest import NG20, REPO
 
 needs_20ng = pytest.mark.skipif(not (NG20 / "train").is_dir(), reason=f"20 Newsgroups not found at {NG20} (set $SEMHASH_20NG)")
-SCRIPTS = ("quality", "ablation", "label_ceiling", "graph_ceiling", "weighted_hamming", "teacher_scale", "speed", "precise", "train_sample")
+SCRIPTS = ("quality", "ablation", "label_ceiling", "graph_ceiling", "weighted_hamming", "teacher_scale", "speed", "precise",
+           "train_sample", "make_corpus", "synthetic_check")
 
 
 @pytest.mark.slow
