@@ -511,7 +511,7 @@ def test_cli_errors(tmp_path: Path):
     assert result.exit_code == 1
     assert "Error: corpus folder not found" in result.output
     result = runner.invoke(evaluate, ["--quiet"])
-    assert result.exit_code == 2 and "give a CORPUS folder or --preset" in result.output
+    assert result.exit_code == 2 and "give a CORPUS folder or file, or --preset" in result.output
     result = runner.invoke(evaluate, [str(tmp_path), "--bits", "16,x"])
     assert result.exit_code == 2 and "comma-separated integers" in result.output
     result = runner.invoke(evaluate, [str(tmp_path), "--methods", "lsh,magic"])
