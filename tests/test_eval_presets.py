@@ -240,7 +240,7 @@ def test_multi_label_run_end_to_end(tmp_path: Path):
     data = prepare_data(config)
     info = data.info
     assert info["multi_label"] and 1 < info["labels_per_document"] < 2 and info["split"] == "test"
-    assert data.db_labels.dtype == np.uint64 and info["layout"].startswith("shuffled")
+    assert data.db_labels.dtype == np.uint64 and info["layout"].startswith("random 0.8/0.1/0.1 split")
     assert 0.4 < info["chance_precision"] < 1
     results = run_evaluation(config)
     for name in ("lsh", "itq", "sth", "tfidf"):

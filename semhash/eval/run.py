@@ -35,7 +35,13 @@ from .data import (
     split_queries,
 )
 from .features import FeatureConfig, ProtocolFeatures, protocol_features
-from .labels import chance_precision, documents_per_label, is_multi_label, labels_per_document
+from .labels import (
+    chance_precision,
+    documents_per_label,
+    is_multi_label,
+    labels_per_document,
+    relevant_counts,
+)
 from .methods import ALL_METHODS, HASHING_METHODS, METHODS, MethodInputs, ModelOptions, check_dependencies
 from .presets import PRESETS as PRESET_REGISTRY
 from .results import json_safe, quoted_block
@@ -194,7 +200,7 @@ def _split_random(corpus: LabelledCorpus, config: EvalConfig) -> _Split:
     db, queries = db.subset(np.flatnonzero(feats.train_kept)), queries.subset(np.flatnonzero(feats.query_kept))
     sizes = {"validation": int(val_idx.size), "test": int(test_idx.size)}
     fractions = "/".join(f"{f:g}" for f in config.fractions)
-    layout = f"shuffled into database/validation/test {fractions} (split seed {config.split_seed})"
+    layout = f"random {fractions} split into database/validation/test, split seed {config.split_seed}"
     return _Split(db, queries, feats.X_train, feats.X_query, feats, layout, sizes)
 
 
@@ -213,13 +219,16 @@ def read_config_corpus(config: EvalConfig) -> LoadedCorpus:
 
 def label_summary(db: LabelledCorpus, queries: LabelledCorpus) -> dict[str, Any]:
     """How the labels fall: multi-label or not, labels per document, documents per label
-    (database side), and the precision of a random ranking."""
+    (database side), and the precision@100 of a random and of a perfect ranking."""
     per_doc = labels_per_document(db.labels)
+    relevant = relevant_counts(db.labels, queries.labels)
     return {
         "multi_label": bool(is_multi_label(db.labels)),
         "labels_per_document": float(per_doc.mean()) if per_doc.size else float("nan"),
         "database_documents_per_label": dict(zip(db.label_names, documents_per_label(db.labels, len(db.label_names)))),
         "chance_precision": chance_precision(db.labels, queries.labels),
+        # a perfect ranking's precision@100: a query with R < 100 relevant documents gets R / 100
+        "best_possible_p100": float(np.mean(np.minimum(relevant, 100) / 100)) if relevant.size else float("nan"),
     }
 
 
