@@ -297,3 +297,14 @@ def test_literature_preset_on_20_newsgroups():
     loaded = ng.read_20ng_literature(ReadOptions(TWENTY_NG, encoding="latin-1"))
     assert loaded.notes["posts_read"] == 18846 and loaded.notes["duplicate_bodies_dropped"] == 68
     assert len(loaded.corpus) == 18846 - 68 and len(loaded.corpus.label_names) == 20
+
+
+def test_cli_evaluates_a_multi_label_jsonl_file(tmp_path: Path):
+    out = tmp_path / "report"
+    result = CliRunner().invoke(evaluate, [str(multi_label_jsonl(tmp_path / "mine.jsonl")), "--methods", "lsh,tfidf",
+                                           "--bits", "8", "--no-plots", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["name"] == "mine" and results["dataset"]["multi_label"]
+    report = (out / "report.md").read_text()
+    assert "Multi-label: " in report and "## Mean average precision (percent)" in report

@@ -75,7 +75,8 @@ def _config(corpus: Path | None, preset: str | None, remove: tuple[str, ...] | N
     elif corpus is None:
         raise click.UsageError("give a CORPUS folder or file, or --preset")
     else:
-        config = EvalConfig(root=corpus, name=corpus.resolve().name or "corpus")
+        path = corpus.resolve()
+        config = EvalConfig(root=corpus, name=(path.stem if path.is_file() else path.name) or "corpus")
     if remove is not None:
         overrides["remove"] = remove
     if encoding is not None:
