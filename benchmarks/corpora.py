@@ -58,11 +58,12 @@ def _cells(method: dict[str, Any], key: str) -> dict[int | None, list[float]]:
     return out
 
 
-def _mean_std(values: list[float]) -> str:
+def _mean_std(values: list[float], n_row: int) -> str:
+    """``mean ± std`` over the seeds (the mean alone for one seed), with the count when it is not
+    the row's (the seeds column's)."""
     v = np.array(values)
-    if v.size == 1:
-        return f"{v[0]:.2f} (1 seed)"
-    return f"{v.mean():.2f} ± {v.std(ddof=1):.2f} ({v.size} seeds)"
+    cell = f"{v[0]:.2f}" if v.size == 1 else f"{v.mean():.2f} ± {v.std(ddof=1):.2f}"
+    return cell if v.size == n_row else f"{cell} ({v.size} seed{'s' if v.size > 1 else ''})"
 
 
 def preset_tables(entry: dict[str, Any], quoted: dict[str, dict[int, float]]) -> list[str]:
@@ -74,18 +75,22 @@ def preset_tables(entry: dict[str, Any], quoted: dict[str, dict[int, float]]) ->
     head = ["method"] + [f"{b} bits" for b in bits] + (["no hashing"] if has_ref else [])
     keys: list[int | None] = [*bits, *([None] if has_ref else [])]
     rule = "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"
-    p100 = ["| " + " | ".join(head) + " |", rule]
+    p100 = ["| " + " | ".join([*head, "seeds"]) + " |", rule + "---|"]
     other = ["| " + " | ".join(head) + " |", rule]
     for name, method in methods.items():
         label = f"**{method['label']}**" if name == "semhash" else method["label"]
         cells, maps, p10s = _cells(method, "p100"), _cells(method, "map"), _cells(method, "p10")
-        p100.append(f"| {label} | " + " | ".join(_mean_std(cells[k]) if k in cells else "—" for k in keys) + " |")
+        n_row = len(method["seeds"])
+        seeds = ", ".join(sorted(method["seeds"], key=int))
+        p100.append(f"| {label} | " + " | ".join(_mean_std(cells[k], n_row) if k in cells else "—" for k in keys)
+                    + f" | {seeds} |")
         other.append(f"| {label} | " + " | ".join(
             f"{np.mean(maps[k]):.2f} / {np.mean(p10s[k]):.2f}" if k in maps and k in p10s else "—" for k in keys) + " |")
     for name, row in quoted.items():
         p100.append(f"| {name} (QUOTED, not measured) | " + " | ".join(
-            f"{row[b]:.2f}" if b in row else "—" for b in bits) + (" | —" if has_ref else "") + " |")
-    return ["Precision@100 (percent), test queries; mean ± sample standard deviation over the seeds run:", "",
+            f"{row[b]:.2f}" if b in row else "—" for b in bits) + (" | —" if has_ref else "") + " | — |")
+    return ["Precision@100 (percent), test queries; mean ± sample standard deviation over the seeds run "
+            "(model initialisation, random projections and rotations, tie breaking; the split is fixed):", "",
             *p100, "", "MAP / precision@10 (percent, mean over the seeds run):", "", *other]
 
 

@@ -203,8 +203,8 @@ def test_corpora_store_runs_merge_and_render(tmp_path: Path):
     text = "\n".join(module.corpora_sections(path))
     assert "## `--preset stdlib`:" in text and "best possible P@100 90.00%" in text and "1.50 per document" in text
     v = np.array([10.0, 50.0])
-    assert f"| LSH | {v.mean():.2f} ± {v.std(ddof=1):.2f} (2 seeds) | 20.00 ± 0.00 (2 seeds) | — |" in text
-    assert "| **SEMHASH** | 60.00 (1 seed) | — | — |" in text
+    assert f"| LSH | {v.mean():.2f} ± {v.std(ddof=1):.2f} | 20.00 ± 0.00 | — | 0, 1 |" in text
+    assert "| **SEMHASH** | 60.00 | — | — | 0 |" in text
     assert "| TFIDF | — | — | 25.00 / 50.00 |" in text  # MAP / P@10
     assert "- `cmd A` (2026-12-01)" in text and "- `cmd B` (2026-12-01)" in text
     assert module.corpora_sections(tmp_path / "none.json") == []
