@@ -13,6 +13,13 @@ goes to ``--report``/seed-N (default reports/quality-20ng).
     python -m benchmarks.quality --rebuild                        # rewrite RESULTS.md from quality.json
     python -m benchmarks.quality --methods lsh,lsi,itq,sh,tfidf,bm25   # baselines only
     python -m benchmarks.quality --methods lsh,tfidf --bits 16 --limit-per-class 20 --out /tmp/R.md --json /tmp/q.json  # quick look
+    python -m benchmarks.quality --preset 20ng-literature --methods lsh,lsi,itq,sh,sth,tfidf --seeds 0,1,2 --quiet
+    python -m benchmarks.quality --preset stdlib --methods semhash --bits 32 --quiet   # adds rows to a preset
+
+With ``--preset`` other than 20ng, each seed's runs are stored in ``benchmarks/corpora.json``
+(``--corpora``) under the preset, method and seed, and RESULTS.md is re-rendered from
+``quality.json`` and ``corpora.json``: its "Other corpora and protocols" part has a table per
+preset (:mod:`benchmarks.corpora`).
 
 Every run also saves its numbers (without the precision-recall curves) to
 ``benchmarks/quality.json``; ``--rebuild`` re-renders RESULTS.md from that file, from the
@@ -25,6 +32,7 @@ The corpus folder is ``<repo>/../shared/datasets/20news-bydate`` unless ``$SEMHA
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from dataclasses import replace
@@ -34,11 +42,12 @@ import numpy as np
 
 from benchmarks.ablation import CONFIGS, config_name, table_lines
 from benchmarks.common import HERE, REPO, TARGET_20NG_P100, argument_parser, command_line, int_list
+from benchmarks.corpora import CORPORA_JSON, corpora_sections, store_runs
 from benchmarks.label_ceiling import ceiling_rows, full_corpus, target_row
 from semhash.eval.methods import ALL_METHODS, ModelOptions
 from semhash.eval.report import format_table, markdown_table, write_report
 from semhash.eval.results import QUOTED_20NG_P100, result_bits
-from semhash.eval.run import DEFAULT_BITS, EvalConfig, run_evaluation
+from semhash.eval.run import DEFAULT_BITS, PRESETS, EvalConfig, run_evaluation
 
 
 def seed_summary(all_results: list[dict]) -> tuple[list[int], list[dict]]:
@@ -169,7 +178,7 @@ def run_lines(results: dict, command: str, report_dir: Path | None, rebuilt: boo
 
 
 def results_markdown(all_results: list[dict], command: str, wall: float, report_dir: Path | None,
-                     rebuilt: bool = False) -> str:
+                     rebuilt: bool = False, corpora: Path = CORPORA_JSON) -> str:
     """The text of RESULTS.md (the first seed's run gives the per-run details)."""
     results = all_results[0]
     seeds = [r["config"]["seed"] for r in all_results]
@@ -207,38 +216,58 @@ def results_markdown(all_results: list[dict], command: str, wall: float, report_
         *wall_time_lines(results, seeds[0], wall),
         *ablation_section(),
         *run_lines(results, command, report_dir, rebuilt),
+        "",
+        *corpora_sections(corpora),
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
+def rebuild(json_path: Path, out: Path, report: Path, corpora: Path) -> bool:
+    """Rewrite ``out`` from the saved 20ng runs and the stored presets; False without saved runs."""
+    if not json_path.is_file():
+        return False
+    saved = json.loads(json_path.read_text())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(results_markdown(saved["results"], saved["command"], saved["wall_seconds"], report,
+                                    rebuilt=True, corpora=corpora), encoding="utf-8")
+    return True
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argument_parser("quality", __doc__)
+    parser.add_argument("--preset", default="20ng", choices=PRESETS, help="the protocol (semhash evaluate --preset)")
     parser.add_argument("--methods", default=",".join(ALL_METHODS), help="comma-separated methods")
     parser.add_argument("--bits", default=",".join(map(str, DEFAULT_BITS)), help="comma-separated code lengths")
     parser.add_argument("--split", default="test", choices=("validation", "test"))
     parser.add_argument("--seeds", default="0", help="comma-separated seeds; each runs every method once")
     parser.add_argument("--pretrain", default=None, choices=("rbm", "autoencoder", "none"))
     parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--root", type=Path, default=None, help="20news-bydate folder")
+    parser.add_argument("--root", type=Path, default=None, help="corpus folder (default: the preset's)")
     parser.add_argument("--limit-per-class", type=int, default=None, help="quick run on a slice")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="markdown file to write")
-    parser.add_argument("--report", type=Path, default=REPO / "reports" / "quality-20ng", help="full report folder")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="full report folder [default: reports/quality-PRESET]")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--json", type=Path, default=HERE / "quality.json",
-                        help="where the numbers of every seed are saved (read back by --rebuild)")
+                        help="where the numbers of every 20ng seed are saved (read back by --rebuild)")
+    parser.add_argument("--corpora", type=Path, default=CORPORA_JSON,
+                        help="where the runs of the other presets are stored (and read back)")
     parser.add_argument("--rebuild", action="store_true", help="rewrite --out from --json without evaluating")
     args = parser.parse_args(argv)
+    if args.report is None:
+        args.report = REPO / "reports" / f"quality-{args.preset}"
+    return args
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if args.rebuild:
-        saved = json.loads(args.json.read_text())
-        args.out.write_text(results_markdown(saved["results"], saved["command"], saved["wall_seconds"], args.report,
-                                             rebuilt=True), encoding="utf-8")
-        print(f"rebuilt {args.out} from {args.json}")
+        rebuild(args.json, args.out, args.report, args.corpora)
+        print(f"rebuilt {args.out} from {args.json} and {args.corpora}")
         return 0
 
-    config = EvalConfig.preset_20ng(args.root)
     config = replace(
-        config,
+        EvalConfig.from_preset(args.preset, args.root),
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
         bits=tuple(int_list(args.bits)),
         split=args.split,
@@ -255,11 +284,17 @@ def main(argv: list[str] | None = None) -> int:
             write_report(results, args.report / f"seed-{seed}", command=command)
         print(f"seed {seed}:\n{format_table(results)}\n", flush=True)
     wall = time.perf_counter() - started
+    if args.preset != "20ng":
+        store_runs(args.corpora, args.preset, all_results, command.strip())
+        written = rebuild(args.json, args.out, REPO / "reports" / "quality-20ng", args.corpora)
+        print(f"\nwall time {wall:.1f} s; stored in {args.corpora}" + (f"; wrote {args.out}" if written else ""))
+        return 0
     slim = [{**r, "methods": {name: {**m, "runs": [{k: v for k, v in run.items() if k != "pr"} for run in m["runs"]]}
                               for name, m in r["methods"].items()}} for r in all_results]
     args.json.write_text(json.dumps({"command": command.strip(), "wall_seconds": wall, "results": slim}, indent=1) + "\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(results_markdown(all_results, command.strip(), wall, args.report), encoding="utf-8")
+    args.out.write_text(results_markdown(all_results, command.strip(), wall, args.report, corpora=args.corpora),
+                        encoding="utf-8")
     print(f"\nwall time {wall:.1f} s; wrote {args.out}")
     return 0
 

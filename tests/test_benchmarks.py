@@ -177,3 +177,58 @@ def test_benchmarks_edit_no_sys_path_and_import_no_cycle():
 
     assert not [name for name in graph if reaches(name, name, set())]
     assert "common" in graph["quality"] | graph["label_ceiling"]  # the shared helpers are used
+
+
+def _fake_results(seed: int, methods: dict[str, dict], date: str = "2026-12-01T00:00:00+00:00") -> dict:
+    dataset = {"root": "r", "layout": "random 0.6/0.2/0.2 split", "preprocessing": {"documents_read": 9},
+               "n_database": 60, "n_queries": 20, "split": "test", "split_sizes": {}, "n_labels": 3,
+               "vocabulary_size": 50, "dropped_empty": 0, "multi_label": True, "labels_per_document": 1.5,
+               "chance_precision": 0.4, "best_possible_p100": 0.9}
+    runs = {name: {"label": name.upper(), "setup_seconds": 0.0,
+                   "runs": [{"n_bits": b, "p100": p, "map": p / 2, "p_at_k": {"10": p}, "code_seconds": 1.0,
+                             "seconds": 2.0, "pr": {}} for b, p in values.items()]}
+            for name, values in methods.items()}
+    return {"config": {"seed": seed}, "dataset": dataset, "methods": runs, "date": date}
+
+
+def test_corpora_store_runs_merge_and_render(tmp_path: Path):
+    module = _benchmark_module("corpora")
+    path = tmp_path / "corpora.json"
+    module.store_runs(path, "stdlib", [_fake_results(0, {"lsh": {32: 0.1, 64: 0.2}, "tfidf": {None: 0.5}}),
+                                       _fake_results(1, {"lsh": {32: 0.3, 64: 0.2}, "tfidf": {None: 0.5}})], "cmd A")
+    module.store_runs(path, "stdlib", [_fake_results(0, {"semhash": {32: 0.6}})], "cmd B")
+    module.store_runs(path, "stdlib", [_fake_results(1, {"lsh": {32: 0.5}})], "cmd C")  # replaces seed 1 at 32 bits
+    stored = json.loads(path.read_text())["stdlib"]
+    assert set(stored["methods"]) == {"lsh", "tfidf", "semhash"}
+    assert [r["n_bits"] for r in stored["methods"]["lsh"]["seeds"]["1"]["runs"]] == [32, 64]  # 64 kept
+    text = "\n".join(module.corpora_sections(path))
+    assert "## `--preset stdlib`:" in text and "best possible P@100 90.00%" in text and "1.50 per document" in text
+    v = np.array([10.0, 50.0])
+    assert f"| LSH | {v.mean():.2f} ± {v.std(ddof=1):.2f} | 20.00 ± 0.00 | — | 0, 1 |" in text
+    assert "| **SEMHASH** | 60.00 | — | — | 0 |" in text
+    assert "| TFIDF | — | — | 25.00 / 50.00 |" in text  # MAP / P@10
+    assert "- `cmd A` (2026-12-01)" in text and "- `cmd B` (2026-12-01)" in text
+    assert module.corpora_sections(tmp_path / "none.json") == []
+
+
+def test_quality_script_runs_a_preset_into_the_corpora_file(tmp_path: Path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from semhash.eval import presets
+
+    monkeypatch.setattr(presets, "STDLIB_MIN_DOCS", 2)
+    root = tmp_path / "stdlib"
+    for module_name, words in (("json", "encode decode serialize"), ("csv", "rows columns delimiter")):
+        for i in range(12):
+            (root / "api").mkdir(parents=True, exist_ok=True)
+            (root / "api" / f"{module_name}.f{i}.txt").write_text(f"{module_name}.f{i}\n\n{words} {i}", encoding="utf-8")
+    module = _benchmark_module("quality")
+    corpora, out = tmp_path / "corpora.json", tmp_path / "R.md"
+    args = ["--preset", "stdlib", "--root", str(root), "--methods", "lsh,tfidf", "--bits", "8", "--quiet",
+            "--out", str(out), "--json", str(tmp_path / "missing.json"), "--corpora", str(corpora),
+            "--report", str(tmp_path / "report")]
+    assert module.main(args) == 0
+    stored = json.loads(corpora.read_text())["stdlib"]
+    assert set(stored["methods"]) == {"lsh", "tfidf"} and stored["dataset"]["n_labels"] == 2
+    assert stored["methods"]["lsh"]["seeds"]["0"]["command"].startswith("python -m benchmarks.quality --preset stdlib")
+    assert not out.exists()  # no saved 20ng runs to render the page from
+    assert (tmp_path / "report" / "seed-0" / "report.md").is_file()

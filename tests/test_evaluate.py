@@ -425,12 +425,12 @@ def test_eval_config_is_frozen_and_validated_on_construction(tmp_path: Path):
 
 
 def test_one_registry_names_every_method():
-    assert ev.ALL_METHODS == ("semhash", "lsh", "lsi", "itq", "sh", "tfidf", "bm25")
+    assert ev.ALL_METHODS == ("semhash", "lsh", "lsi", "itq", "sh", "sth", "tfidf", "bm25")
     assert tuple(ev.METHODS) == ev.ALL_METHODS  # the hashing methods first, then the references
     assert {m: ev.METHODS[m].kind for m in ev.REFERENCE_METHODS} == {"tfidf": "reference", "bm25": "reference"}
     assert all(ev.METHODS[m].kind == "hashing" for m in ev.HASHING_METHODS)
     assert ev.METHOD_LABELS["itq"] == "LSI + ITQ" and ev.METHOD_MODULES == {"bm25": ("bm25s",)}
-    assert set(ev.BASELINE_PROJECTIONS) == {"lsi", "itq", "sh"}
+    assert set(ev.BASELINE_PROJECTIONS) == {"lsi", "itq", "sh", "sth"}
     assert ev.METHODS["sh"].lengths((16, 32)) == [16, 32] and ev.METHODS["tfidf"].lengths((16, 32)) == [None]
     with pytest.raises(ConfigError, match="no projection stage"):
         ev.baseline_bits_from_projection("lsh", np.zeros((4, 8)), np.zeros((2, 8)), 8)
@@ -444,6 +444,30 @@ def test_projection_runs_equal_the_one_length_baselines(clustered):
     for name, direct in (("itq", ev.itq_codes), ("sh", ev.spectral_hashing_codes)):
         shared = ev.baseline_bits_from_projection(name, Y, Yq, 16, 0)
         assert all(np.array_equal(a, b) for a, b in zip(shared, direct(Xt, Xq, 16, 0)))
+
+
+def test_self_taught_hashing_bits(clustered):
+    """STH: database bits cut each eigenmap direction at its median (balanced), query bits are
+    the SVMs' predictions, and a shorter code is the leading bits of a longer one."""
+    from semhash.eval.baselines import STH_NEIGHBOURS, sth_codes, sth_projection
+
+    Xt, _, Xq, _ = clustered
+    Y, Yq = sth_projection(Xt, Xq, 16, 0)
+    assert Y.shape == (150, 16) and Yq.shape == (60, 16) and STH_NEIGHBOURS < 150
+    db, q = ev.baseline_bits_from_projection("sth", Y, Yq, 8, 0)
+    assert np.allclose(db.mean(axis=0), 0.5, atol=0.02)
+    assert all(np.array_equal(a, b) for a, b in zip((db, q), sth_codes(Xt, Xq, 8, 0)))
+
+
+def test_spectral_embedding_weights_default_to_ones():
+    """Training's graph teacher calls spectral_embedding without weights: unit weights, as before."""
+    from semhash.train.graph import nearest_neighbours, spectral_embedding
+
+    X = sp.random(300, 40, density=0.2, random_state=SEED, format="csr")
+    nbrs = nearest_neighbours(X, 10)
+    plain = spectral_embedding(nbrs, 6, 0)
+    assert np.array_equal(plain, spectral_embedding(nbrs, 6, 0, weights=np.ones(nbrs.shape)))
+    assert not np.allclose(np.abs(plain), np.abs(spectral_embedding(nbrs, 6, 0, weights=np.random.default_rng(0).random(nbrs.shape))))
 
 
 def test_protocol_weighting_is_the_products():
@@ -487,7 +511,7 @@ def test_cli_errors(tmp_path: Path):
     assert result.exit_code == 1
     assert "Error: corpus folder not found" in result.output
     result = runner.invoke(evaluate, ["--quiet"])
-    assert result.exit_code == 2 and "give a CORPUS folder or --preset" in result.output
+    assert result.exit_code == 2 and "give a CORPUS folder or file, or --preset" in result.output
     result = runner.invoke(evaluate, [str(tmp_path), "--bits", "16,x"])
     assert result.exit_code == 2 and "comma-separated integers" in result.output
     result = runner.invoke(evaluate, [str(tmp_path), "--methods", "lsh,magic"])

@@ -16,10 +16,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ConfigError
+from ..train.graph import nearest_neighbours, spectral_embedding
 from ..train.itq import itq_rotation
+from ..vectorize import l2_normalize
 from .extras import EVAL_EXTRA
 
 Pair = tuple[np.ndarray, np.ndarray]  # (database side, query side)
+STH_NEIGHBOURS = 25  # self-taught hashing: neighbours per document in the graph
+STH_SVM_C = 1.0  # and the linear SVMs' regularisation
 
 
 def _bits(values: np.ndarray) -> np.ndarray:
@@ -171,12 +175,68 @@ def spectral_hashing_codes(
     return spectral_bits(*pca_projection(X_train, X_query, n_bits, seed), n_bits)
 
 
+def sth_projection(X_train: sp.spmatrix, X_query: sp.spmatrix, n_components: int, seed: int = 0) -> Pair:
+    """Self-taught hashing (Zhang, Wang, Cai & Lu, SIGIR 2010) up to ``n_components`` bits.
+
+    Database side: the Laplacian eigenmap of the cosine-weighted, symmetrized graph of each
+    document's :data:`STH_NEIGHBOURS` nearest neighbours (its ``n_components`` smoothest
+    directions, :func:`semhash.train.graph.spectral_embedding` with no eigenvalue floor), each
+    column minus its median, so a bit is ``[value > median]``. Query side: one linear SVM per bit
+    (``C =`` :data:`STH_SVM_C`) trained on the database documents to predict it; its decision
+    value, whose sign is the bit. Column j does not depend on ``n_components``, so the leading
+    columns are the codes of every shorter length.
+    """
+    from sklearn.svm import LinearSVC  # scikit-learn only when STH runs
+
+    N = l2_normalize(sp.csr_matrix(X_train, dtype=np.float64))
+    k = min(STH_NEIGHBOURS, N.shape[0] - 1)
+    nbrs = nearest_neighbours(N, k)
+    E = spectral_embedding(nbrs, n_components, seed, min_eigenvalue=-np.inf, weights=edge_cosines(N, nbrs))
+    Y_train = E - np.median(E, axis=0)
+    Q = sp.csr_matrix(X_query, dtype=np.float64)
+    Y_query = np.empty((Q.shape[0], Y_train.shape[1]))
+    for j in range(Y_train.shape[1]):
+        bits = Y_train[:, j] > 0
+        if bits.all() or not bits.any():  # a constant bit: nothing to learn
+            Y_query[:, j] = 1.0 if bits.all() else -1.0
+            continue
+        # the dual solver: many times faster here than the primal one scikit-learn picks when
+        # there are more documents than words, for the same decisions
+        svm = LinearSVC(C=STH_SVM_C, dual=True, random_state=seed).fit(N, bits)
+        Y_query[:, j] = svm.decision_function(Q)
+    return Y_train, Y_query
+
+
+def edge_cosines(N: sp.csr_matrix, nbrs: np.ndarray, chunk: int = 1000) -> np.ndarray:
+    """``(n, k)`` cosine of each L2-normalized row of ``N`` with its neighbours ``nbrs`` (floored
+    at a tiny positive weight, so every listed edge stays in the graph)."""
+    n, k = nbrs.shape
+    out = np.empty((n, k))
+    for start in range(0, n, chunk):
+        rows = np.arange(start, min(start + chunk, n))
+        pairs = N[np.repeat(rows, k)].multiply(N[nbrs[rows].ravel()])
+        out[rows] = np.asarray(pairs.sum(axis=1)).reshape(rows.size, k)
+    return np.maximum(out, 1e-12)
+
+
+def sign_bits(Y_train: np.ndarray, Y_query: np.ndarray) -> Pair:
+    """Bit j = [y_j > 0] on both sides."""
+    return _bits(Y_train), _bits(Y_query)
+
+
+def sth_codes(X_train: sp.spmatrix, X_query: sp.spmatrix, n_bits: int, seed: int = 0) -> Pair:
+    """Self-taught hashing with ``n_bits`` bits (:func:`sth_projection`)."""
+    check_code_width(n_bits, X_train, need_rank=True)
+    return sign_bits(*sth_projection(X_train, X_query, n_bits, seed))
+
+
 # each hashing baseline as one function of (X_train, X_query, n_bits, seed)
 BASELINE_CODES: dict[str, Callable[..., Pair]] = {
     "lsh": lsh_codes,
     "lsi": lsi_median_codes,
     "itq": itq_codes,
     "sh": spectral_hashing_codes,
+    "sth": sth_codes,
 }
 
 # --------------------------------------------------------------------------------------------

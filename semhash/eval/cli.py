@@ -14,8 +14,9 @@ from ..choices import GRAPH_TEACHERS, PRETRAIN_KINDS, VARIANTS
 from ..errors import SemhashError
 from .data import REMOVABLE_PARTS
 from .methods import ALL_METHODS, ModelOptions, check_dependencies
+from .presets import PRESETS as PRESET_REGISTRY
 from .report import format_table, write_report
-from .run import DEFAULT_BITS, PRESET_CONFIGS, PRESETS, SPLITS, EvalConfig, run_evaluation
+from .run import DEFAULT_BITS, PRESETS, SPLITS, EvalConfig, run_evaluation
 
 
 def _int_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -55,9 +56,11 @@ def _command_line(corpus: Path | None, preset: str | None, config: EvalConfig) -
     for field, value in asdict(config.model).items():  # --pretrain, --epochs, --variant, ... in that order
         if value is not None:
             args += [f"--{field.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
-    if not preset:
-        if config.remove:
-            args += ["--remove", ",".join(config.remove)]
+    preset_config = EvalConfig.from_preset(preset, corpus) if preset else None
+    # a preset's own --remove and --encoding are implied; a plain folder's --remove only if any
+    if (config.remove if preset_config is None else config.remove != preset_config.remove):
+        args += ["--remove", ",".join(config.remove)]
+    if preset_config is None or config.encoding != preset_config.encoding:
         args += ["--encoding", config.encoding]
     if config.limit_per_class is not None:
         args += ["--limit-per-class", str(config.limit_per_class)]
@@ -68,11 +71,12 @@ def _config(corpus: Path | None, preset: str | None, remove: tuple[str, ...] | N
             **overrides: Any) -> EvalConfig:
     """The run's config: the preset's (or a plain folder's), then the options given."""
     if preset is not None:
-        config = PRESET_CONFIGS[preset](corpus)
+        config = EvalConfig.from_preset(preset, corpus)
     elif corpus is None:
-        raise click.UsageError("give a CORPUS folder or --preset")
+        raise click.UsageError("give a CORPUS folder or file, or --preset")
     else:
-        config = EvalConfig(root=corpus, name=corpus.resolve().name or "corpus")
+        path = corpus.resolve()
+        config = EvalConfig(root=corpus, name=(path.stem if path.is_file() else path.name) or "corpus")
     if remove is not None:
         overrides["remove"] = remove
     if encoding is not None:
@@ -90,9 +94,15 @@ def _echo_summary(results: dict[str, Any], out_dir: Path) -> None:
     click.echo(f"Report written to {out_dir}")
 
 
-@click.command("evaluate")
-@click.argument("corpus", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--preset", type=click.Choice(PRESETS), help="Named protocol; '20ng' = 20 Newsgroups by date, headers/footers/quotes removed.")
+def _presets_epilog() -> str:
+    """The list of presets under the command's help, from the registry."""
+    lines = ["\b", "Presets (--preset; docs/quality.md describes each):"]
+    return "\n".join(lines + [f"  {name}: {preset.help}" for name, preset in PRESET_REGISTRY.items()])
+
+
+@click.command("evaluate", epilog=_presets_epilog())
+@click.argument("corpus", required=False, type=click.Path(path_type=Path))
+@click.option("--preset", type=click.Choice(PRESETS), help="Named protocol (listed below); CORPUS, if given, replaces its corpus.")
 @click.option("--bits", callback=_int_list, default=",".join(map(str, DEFAULT_BITS)), show_default=True, help="Code lengths, comma-separated multiples of 8.")
 @click.option("--methods", callback=_name_list(ALL_METHODS), default=",".join(ALL_METHODS), show_default=True, help="Methods to compare, comma-separated.")
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True, help="Query split; tune on 'validation', report 'test'.")
@@ -103,8 +113,8 @@ def _echo_summary(results: dict[str, Any], out_dir: Path) -> None:
 @click.option("--graph-teacher", type=click.Choice(GRAPH_TEACHERS), default=None, help="semhash model: how the neighbour graph becomes target bits (default: the model's, spectral).")
 @click.option("--variant", type=click.Choice(VARIANTS), default=None, help="semhash model: regularised autoencoder variant (default: the model's, denoising).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the model, baselines and tie breaking.")
-@click.option("--remove", callback=_name_list(REMOVABLE_PARTS), default=None, help="Parts of mail to strip: headers,footers,quotes (the 20ng preset strips all three).")
-@click.option("--encoding", default=None, help="File encoding (default utf-8; latin-1 for the 20ng preset).")
+@click.option("--remove", callback=_name_list(REMOVABLE_PARTS), default=None, help="Parts of mail to strip: headers,footers,quotes (the 20ng preset strips all three, the other presets none).")
+@click.option("--encoding", default=None, help="File encoding (default utf-8; latin-1 for the 20NG presets).")
 @click.option("--limit-per-class", type=click.IntRange(min=1), default=None, help="Use only the first N documents of each label (per split), for a quick run.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Report folder [default: reports/<name>-<timestamp>].")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
@@ -132,13 +142,16 @@ def evaluate(
     """Measure retrieval precision of semhash and baselines on a labelled corpus.
 
     CORPUS is a folder of label folders (CORPUS/<label>/<files>), or of train/ and test/
-    folders each holding label folders. Without train/test, documents are split 80/10/10
-    into database / validation / test with a fixed seed; with it, the training documents
-    are the database and the test documents are halved into validation and test.
+    folders each holding label folders, or a .jsonl file with "text" and "label" (or
+    "labels": [...]) on each line. A document may carry several labels: in a folder, the
+    same file (same name, same content) under several label folders. Without train/test,
+    documents are split 80/10/10 into database / validation / test with a fixed seed; with
+    it, the training documents are the database and the test documents are halved into
+    validation and test.
 
-    Every query ranks the database by Hamming distance (ties at random) and precision@k
-    counts documents with the query's label. Prints a P@100 table and writes results.json,
-    report.md and PNG plots to the report folder.
+    Every query ranks the database by Hamming distance (ties at random); precision@k and
+    MAP count the documents that share a label with the query. Prints a P@100 table and
+    writes results.json, report.md and PNG plots to the report folder.
 
     bm25 and the plots need the `eval` extra (pip install 'semhash[eval]'): without it the
     run is refused before any work starts (or leave bm25 out of --methods, pass --no-plots).
@@ -146,6 +159,7 @@ def evaluate(
     \b
     Examples:
         semhash evaluate --preset 20ng --bits 32,64 --methods lsh,itq,tfidf --limit-per-class 100
+        semhash evaluate --preset 20ng-literature --methods lsh,sth,itq --bits 32
         semhash evaluate corpora/mylabels --split validation --out reports/tuning
     """
     model = ModelOptions(pretrain=pretrain, epochs=epochs, variant=variant, neighbours=neighbours,

@@ -27,7 +27,9 @@ from .baselines import (
     lsi_projection,
     median_threshold_bits,
     pca_projection,
+    sign_bits,
     spectral_bits,
+    sth_projection,
     tfidf_cosine_scores,
 )
 from .data import EvalData
@@ -197,6 +199,10 @@ def _spectral(Y_train: np.ndarray, Y_query: np.ndarray, n_bits: int, seed: int) 
     return spectral_bits(Y_train, Y_query, n_bits)
 
 
+def _sign(Y_train: np.ndarray, Y_query: np.ndarray, n_bits: int, seed: int) -> Pair:
+    return sign_bits(Y_train, Y_query)
+
+
 def _tfidf(inputs: MethodInputs) -> np.ndarray:
     return tfidf_cosine_scores(inputs.data.X_db, inputs.data.X_query)
 
@@ -212,6 +218,7 @@ METHODS: dict[str, Method] = {
     "lsi": ProjectionMethod("LSI + median", project=lsi_projection, to_bits=_median),
     "itq": ProjectionMethod("LSI + ITQ", project=pca_projection, to_bits=_itq),
     "sh": ProjectionMethod("Spectral hashing", project=pca_projection, to_bits=_spectral),
+    "sth": ProjectionMethod("Self-taught hashing (STH)", project=sth_projection, to_bits=_sign),
     "tfidf": ReferenceMethod("TF-IDF cosine (no hashing)", scores=_tfidf),
     "bm25": ReferenceMethod("BM25 (no hashing)", modules=("bm25s",), scores=_bm25),
 }

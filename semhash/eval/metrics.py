@@ -1,8 +1,10 @@
 """Retrieval metrics over codes or scores: small pure functions over arrays.
 
 Every query ranks the whole database, by Hamming distance (codes) or by score (the references);
-ties are broken at random with a fixed seed, and a hit is a database document with the query's
-label. Hamming distances come from :func:`semhash.codes.hamming_matrix`, the product's own.
+ties are broken at random with a fixed seed, and a hit is a database document that shares a label
+with the query (:mod:`.labels`: label ids, or bitsets for multi-label corpora). Precision@k and
+the mean average precision (MAP) come from the same ranking. Hamming distances come from
+:func:`semhash.codes.hamming_matrix`, the product's own.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..codes import bit_balance, hamming_matrix, pack_bits
+from .labels import check_labels, relevance_matrix, relevant_counts, shares_label
 
 
 def _check_ks(ks: Iterable[int], n_db: int) -> np.ndarray:
@@ -22,14 +25,6 @@ def _check_ks(ks: Iterable[int], n_db: int) -> np.ndarray:
     if ks_arr[-1] > n_db:
         raise ValueError(f"k={ks_arr[-1]} exceeds the database size {n_db}")
     return ks_arr
-
-
-def _check_labels(db_labels: np.ndarray, query_labels: np.ndarray, n_db: int, n_q: int) -> None:
-    if db_labels.shape != (n_db,) or query_labels.shape != (n_q,):
-        raise ValueError(
-            f"labels do not match the codes: {db_labels.shape} for {n_db} database rows, "
-            f"{query_labels.shape} for {n_q} queries"
-        )
 
 
 def rank_with_random_ties(costs: np.ndarray, n_keep: int, rng: np.random.Generator) -> np.ndarray:
@@ -50,21 +45,43 @@ def _small_int(distances: np.ndarray, n_bits: int) -> np.ndarray:
     return distances.astype(np.uint8 if n_bits < 256 else np.uint16 if n_bits < 65536 else np.int32)
 
 
-def _precision_from_costs(
+def average_precisions(relevant: np.ndarray) -> np.ndarray:
+    """Average precision of each row of a full ranking's relevance ``(m, n_db)``: the mean of the
+    precision at the rank of each relevant document; NaN for a query with none."""
+    hits = np.cumsum(relevant, axis=1)
+    ranks = np.arange(1, relevant.shape[1] + 1, dtype=np.float64)
+    n_relevant = hits[:, -1] if relevant.shape[1] else np.zeros(relevant.shape[0], dtype=np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(relevant, hits / ranks, 0.0).sum(axis=1) / np.where(n_relevant > 0, n_relevant, np.nan)
+
+
+def _rank_metrics(
     cost_chunks: Iterable[tuple[slice, np.ndarray]],
     db_labels: np.ndarray,
     query_labels: np.ndarray,
     ks: np.ndarray,
     seed: int,
-) -> dict[int, float]:
+) -> tuple[dict[int, float], float]:
+    """Precision@k for each k and the MAP, from one ranking of the whole database per query.
+
+    The tie-breaking draws do not depend on how many ranks are kept, so precision@k is the same
+    number it was when only the top ``max(ks)`` were ranked. MAP averages over the queries with
+    at least one relevant database document (NaN when none has).
+    """
     rng = np.random.default_rng(seed)
     totals = np.zeros(ks.size, dtype=np.float64)
+    ap_sum, ap_count = 0.0, 0
     for rows, costs in cost_chunks:
-        top = rank_with_random_ties(costs, int(ks[-1]), rng)
-        hits = np.cumsum(db_labels[top] == query_labels[rows, None], axis=1)
+        ranking = rank_with_random_ties(costs, costs.shape[1], rng)
+        relevant = shares_label(db_labels[ranking], query_labels[rows])
+        hits = np.cumsum(relevant[:, : int(ks[-1])], axis=1)
         totals += hits[:, ks - 1].sum(axis=0) / ks
+        ap = average_precisions(relevant)
+        ap_sum += float(np.nansum(ap))
+        ap_count += int(np.count_nonzero(~np.isnan(ap)))
     n_q = query_labels.shape[0]
-    return {int(k): float(t / n_q) if n_q else float("nan") for k, t in zip(ks, totals)}
+    p_at_k = {int(k): float(t / n_q) if n_q else float("nan") for k, t in zip(ks, totals)}
+    return p_at_k, ap_sum / ap_count if ap_count else float("nan")
 
 
 def _hamming_chunks(
@@ -82,7 +99,7 @@ def _score_chunks(scores: np.ndarray, chunk_size: int) -> Iterator[tuple[slice, 
         yield rows, -np.asarray(scores[rows], dtype=np.float32)
 
 
-def precision_at_k(
+def hamming_ranking_metrics(
     db_codes_packed: np.ndarray,
     db_labels: np.ndarray,
     query_codes_packed: np.ndarray,
@@ -90,11 +107,11 @@ def precision_at_k(
     ks: Iterable[int] = (100,),
     seed: int = 0,
     chunk_size: int = 500,
-) -> dict[int, float]:
-    """Mean precision@k over queries, ranking the database by Hamming distance.
+) -> tuple[dict[int, float], float]:
+    """``(precision@k by k, MAP)`` over queries, ranking the database by Hamming distance.
 
-    Ties in distance are broken at random (``seed``); a hit is a database document with the
-    query's label. Queries are processed ``chunk_size`` at a time to bound memory.
+    Ties in distance are broken at random (``seed``); a hit is a database document that shares a
+    label with the query. Queries are processed ``chunk_size`` at a time to bound memory.
     """
     db_codes_packed = np.asarray(db_codes_packed, dtype=np.uint8)
     query_codes_packed = np.asarray(query_codes_packed, dtype=np.uint8)
@@ -104,10 +121,46 @@ def precision_at_k(
             f"packed codes must be 2-D of equal width, got {db_codes_packed.shape} and {query_codes_packed.shape}"
         )
     n_db = db_codes_packed.shape[0]
-    _check_labels(db_labels, query_labels, n_db, query_codes_packed.shape[0])
+    check_labels(db_labels, query_labels, n_db, query_codes_packed.shape[0])
     ks_arr = _check_ks(ks, n_db)
     chunks = _hamming_chunks(query_codes_packed, db_codes_packed, chunk_size)
-    return _precision_from_costs(chunks, db_labels, query_labels, ks_arr, seed)
+    return _rank_metrics(chunks, db_labels, query_labels, ks_arr, seed)
+
+
+def precision_at_k(
+    db_codes_packed: np.ndarray,
+    db_labels: np.ndarray,
+    query_codes_packed: np.ndarray,
+    query_labels: np.ndarray,
+    ks: Iterable[int] = (100,),
+    seed: int = 0,
+    chunk_size: int = 500,
+) -> dict[int, float]:
+    """Mean precision@k over queries, ranking the database by Hamming distance
+    (:func:`hamming_ranking_metrics` without the MAP)."""
+    return hamming_ranking_metrics(db_codes_packed, db_labels, query_codes_packed, query_labels, ks, seed,
+                                   chunk_size)[0]
+
+
+def score_ranking_metrics(
+    scores: np.ndarray,
+    db_labels: np.ndarray,
+    query_labels: np.ndarray,
+    ks: Iterable[int] = (100,),
+    seed: int = 0,
+    chunk_size: int = 500,
+) -> tuple[dict[int, float], float]:
+    """``(precision@k by k, MAP)`` for real-valued scores ``(n_queries, n_db)``, higher is better.
+
+    Equal scores (e.g. documents sharing no word with the query) are ordered at random.
+    """
+    scores = np.asarray(scores)
+    db_labels, query_labels = np.asarray(db_labels), np.asarray(query_labels)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be 2-D (n_queries, n_db), got shape {scores.shape}")
+    check_labels(db_labels, query_labels, scores.shape[1], scores.shape[0])
+    ks_arr = _check_ks(ks, scores.shape[1])
+    return _rank_metrics(_score_chunks(scores, chunk_size), db_labels, query_labels, ks_arr, seed)
 
 
 def precision_at_k_scores(
@@ -118,17 +171,8 @@ def precision_at_k_scores(
     seed: int = 0,
     chunk_size: int = 500,
 ) -> dict[int, float]:
-    """Mean precision@k for real-valued scores ``(n_queries, n_db)``, higher is better.
-
-    Equal scores (e.g. documents sharing no word with the query) are ordered at random.
-    """
-    scores = np.asarray(scores)
-    db_labels, query_labels = np.asarray(db_labels), np.asarray(query_labels)
-    if scores.ndim != 2:
-        raise ValueError(f"scores must be 2-D (n_queries, n_db), got shape {scores.shape}")
-    _check_labels(db_labels, query_labels, scores.shape[1], scores.shape[0])
-    ks_arr = _check_ks(ks, scores.shape[1])
-    return _precision_from_costs(_score_chunks(scores, chunk_size), db_labels, query_labels, ks_arr, seed)
+    """Mean precision@k for real-valued scores (:func:`score_ranking_metrics` without the MAP)."""
+    return score_ranking_metrics(scores, db_labels, query_labels, ks, seed, chunk_size)[0]
 
 
 def _pr_summary(hits: np.ndarray, retrieved: np.ndarray, relevant: np.ndarray) -> dict[str, list]:
@@ -172,7 +216,7 @@ def precision_recall_by_radius(
     query_codes_packed = np.asarray(query_codes_packed, dtype=np.uint8)
     db_labels, query_labels = np.asarray(db_labels), np.asarray(query_labels)
     n_db, n_q = db_codes_packed.shape[0], query_codes_packed.shape[0]
-    _check_labels(db_labels, query_labels, n_db, n_q)
+    check_labels(db_labels, query_labels, n_db, n_q)
     n_bits = db_codes_packed.shape[1] * 8 if n_bits is None else int(n_bits)
     width = n_bits + 1
     hits = np.zeros((n_q, width), dtype=np.int64)
@@ -182,19 +226,13 @@ def precision_recall_by_radius(
         dist = hamming_matrix(query_codes_packed[rows], db_codes_packed)
         m = dist.shape[0]
         flat = (dist + (np.arange(m)[:, None] * width)).ravel()
-        same = (db_labels[None, :] == query_labels[rows, None]).ravel()
+        same = relevance_matrix(query_labels[rows], db_labels).ravel()
         retrieved[rows] = np.bincount(flat, minlength=m * width).reshape(m, width)
         hits[rows] = np.bincount(flat, weights=same, minlength=m * width).reshape(m, width).astype(np.int64)
     hits = np.cumsum(hits, axis=1)
     retrieved = np.cumsum(retrieved, axis=1)
-    relevant = _relevant_counts(db_labels, query_labels)
+    relevant = relevant_counts(db_labels, query_labels, chunk_size)
     return {"radius": list(range(width)), **_pr_summary(hits, retrieved, relevant)}
-
-
-def _relevant_counts(db_labels: np.ndarray, query_labels: np.ndarray) -> np.ndarray:
-    values, counts = np.unique(db_labels, return_counts=True)
-    lookup = dict(zip(values.tolist(), counts.tolist()))
-    return np.array([lookup.get(label, 0) for label in query_labels.tolist()], dtype=np.int64)
 
 
 def rank_cutoffs(n_db: int, n_points: int = 40) -> list[int]:
@@ -219,15 +257,15 @@ def precision_recall_by_rank(
     scores = np.asarray(scores)
     db_labels, query_labels = np.asarray(db_labels), np.asarray(query_labels)
     n_q, n_db = scores.shape
-    _check_labels(db_labels, query_labels, n_db, n_q)
+    check_labels(db_labels, query_labels, n_db, n_q)
     cut = _check_ks(cutoffs, n_db)
     rng = np.random.default_rng(seed)
     hits = np.zeros((n_q, cut.size), dtype=np.int64)
     for rows, costs in _score_chunks(scores, chunk_size):
         top = rank_with_random_ties(costs, int(cut[-1]), rng)
-        hits[rows] = np.cumsum(db_labels[top] == query_labels[rows, None], axis=1)[:, cut - 1]
+        hits[rows] = np.cumsum(shares_label(db_labels[top], query_labels[rows]), axis=1)[:, cut - 1]
     retrieved = np.broadcast_to(cut, hits.shape)
-    return {"rank": cut.tolist(), **_pr_summary(hits, retrieved, _relevant_counts(db_labels, query_labels))}
+    return {"rank": cut.tolist(), **_pr_summary(hits, retrieved, relevant_counts(db_labels, query_labels, chunk_size))}
 
 
 
@@ -240,11 +278,11 @@ def code_metrics(
     seed: int = 0,
     chunk_size: int = 500,
 ) -> dict[str, Any]:
-    """A hashing run's numbers: precision@k, precision-recall by radius and the bit balance."""
+    """A hashing run's numbers: precision@k, MAP, precision-recall by radius and the bit balance."""
     db_packed, q_packed = pack_bits(train_bits), pack_bits(query_bits)
-    pak = precision_at_k(db_packed, db_labels, q_packed, query_labels, ks, seed, chunk_size)
+    pak, mean_ap = hamming_ranking_metrics(db_packed, db_labels, q_packed, query_labels, ks, seed, chunk_size)
     pr = precision_recall_by_radius(db_packed, db_labels, q_packed, query_labels, train_bits.shape[1], chunk_size)
-    return {"p_at_k": pak, "pr": pr, "bit_balance": [float(x) for x in bit_balance(train_bits)]}
+    return {"p_at_k": pak, "map": mean_ap, "pr": pr, "bit_balance": [float(x) for x in bit_balance(train_bits)]}
 
 
 def score_metrics(
@@ -255,8 +293,8 @@ def score_metrics(
     seed: int = 0,
     chunk_size: int = 500,
 ) -> dict[str, Any]:
-    """A reference run's numbers: precision@k and precision-recall by rank."""
-    pak = precision_at_k_scores(scores, db_labels, query_labels, ks, seed, chunk_size)
+    """A reference run's numbers: precision@k, MAP and precision-recall by rank."""
+    pak, mean_ap = score_ranking_metrics(scores, db_labels, query_labels, ks, seed, chunk_size)
     cut = rank_cutoffs(scores.shape[1])
     pr = precision_recall_by_rank(scores, db_labels, query_labels, cut, seed, chunk_size)
-    return {"p_at_k": pak, "pr": pr}
+    return {"p_at_k": pak, "map": mean_ap, "pr": pr}

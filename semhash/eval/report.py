@@ -18,8 +18,10 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.2f}"
 
 
-def results_table_rows(results: dict[str, Any], include_quoted: bool = True) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the P@100 table (percent): methods x bits, plus references and quotes."""
+def results_table_rows(results: dict[str, Any], include_quoted: bool = True, key: str = "p100"
+                       ) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the P@100 table (percent): methods x bits, plus references and quotes
+    (``key="map"``: the MAP table; published numbers are P@100, so it has no quoted rows)."""
     bits = result_bits(results)
     has_ref = any(m["kind"] == "reference" for m in results["methods"].values())
     header = ["method"] + [f"{b} bits" for b in bits] + (["no hashing"] if has_ref else []) + ["wall s"]
@@ -27,13 +29,13 @@ def results_table_rows(results: dict[str, Any], include_quoted: bool = True) -> 
     for method in results["methods"].values():
         runs = runs_by_bits(method)
         cells = [method["label"]]
-        cells += [_pct(runs[b]["p100"]) if b in runs else "—" for b in bits]
+        cells += [_pct(runs[b].get(key)) if b in runs else "—" for b in bits]
         if has_ref:
-            cells.append(_pct(runs[None]["p100"]) if None in runs else "—")
+            cells.append(_pct(runs[None].get(key)) if None in runs else "—")
         cells.append(f"{method['seconds']:.1f}")
         rows.append(cells)
     quoted = results.get("quoted")
-    if include_quoted and quoted:
+    if include_quoted and quoted and key == "p100":
         for name, row in quoted["p100_percent"].items():
             cells = [f"{name} (QUOTED, not measured)"]
             cells += [f"{row[str(b)]:.2f}" if str(b) in row else "—" for b in bits]
@@ -50,9 +52,9 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
-def markdown_table(results: dict[str, Any]) -> str:
-    """The P@100 table as GitHub markdown."""
-    header, rows = results_table_rows(results)
+def markdown_table(results: dict[str, Any], key: str = "p100") -> str:
+    """The P@100 table (or with ``key="map"`` the MAP table) as GitHub markdown."""
+    header, rows = results_table_rows(results, key=key)
     out = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out)
@@ -75,12 +77,16 @@ def report_markdown(results: dict[str, Any], plots: Sequence[str] = (), command:
         f"Corpus `{ds['root']}` ({ds['layout']}). Database: {ds['n_database']} documents; "
         f"queries: {ds['n_queries']} from the **{ds['split']}** split; {ds['n_labels']} labels; "
         f"vocabulary {ds['vocabulary_size']} words; {ds['dropped_empty']} empty documents dropped. "
-        f"Chance precision (mean label share): {100 * ds['chance_precision']:.2f}%.",
+        + (f"Multi-label: {ds['labels_per_document']:.2f} labels per document; a hit shares at least one. "
+           if ds.get("multi_label") else "")
+        + f"Chance precision (mean share of relevant documents): {100 * ds['chance_precision']:.2f}%"
+        + (f"; a perfect ranking's P@100: {100 * ds['best_possible_p100']:.2f}%."
+           if ds.get("best_possible_p100") is not None else "."),
         "",
         "## Precision@100 (percent)",
         "",
         "Hamming ranking of the whole database, ties broken at random (seed "
-        f"{cfg['seed']}); a hit shares the query's label. Reference rows rank by real-valued scores "
+        f"{cfg['seed']}); a hit shares a label with the query. Reference rows rank by real-valued scores "
         "and do not depend on the bit length. `wall s` covers making the codes or scores and "
         "evaluating them, summed over bit lengths. LSH, LSI, ITQ and spectral hashing see "
         + ("L2-normalised TF-IDF rows" if cfg.get("baseline_input", "l2") == "l2" else "the raw TF-IDF weights")
@@ -90,6 +96,9 @@ def report_markdown(results: dict[str, Any], plots: Sequence[str] = (), command:
     ]
     if results.get("quoted"):
         lines += ["", f"_{results['quoted']['note']}_"]
+    lines += ["", "## Mean average precision (percent)", "",
+              "Over the whole ranking of each query (the same ranking and ties as precision@k), averaged over "
+              "the queries with at least one relevant database document.", "", markdown_table(results, "map")]
     lines += ["", "## Time per run (seconds)", "", "| method | bits | codes/scores | evaluation |", "|---|---:|---:|---:|"]
     for m in results["methods"].values():
         if m.get("setup_seconds"):

@@ -28,15 +28,22 @@ from .data import (
     REMOVABLE_PARTS,
     EvalData,
     LabelledCorpus,
-    default_20ng_root,
-    has_train_test_layout,
-    load_labelled_folder,
-    load_train_test,
+    LoadedCorpus,
+    ReadOptions,
+    read_labelled,
     split_corpus,
     split_queries,
 )
 from .features import FeatureConfig, ProtocolFeatures, protocol_features
+from .labels import (
+    chance_precision,
+    documents_per_label,
+    is_multi_label,
+    labels_per_document,
+    relevant_counts,
+)
 from .methods import ALL_METHODS, HASHING_METHODS, METHODS, MethodInputs, ModelOptions, check_dependencies
+from .presets import PRESETS as PRESET_REGISTRY
 from .results import json_safe, quoted_block
 
 SPLITS = ("validation", "test")
@@ -60,17 +67,19 @@ BASELINE_INPUTS: dict[str, Callable[[sp.csr_matrix], sp.csr_matrix]] = {"l2": _l
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Everything one evaluation run needs; see :meth:`preset_20ng` for the standard protocol.
+    """Everything one evaluation run needs; :meth:`from_preset` makes the named protocols.
 
     ``root`` is a folder of label folders, or of ``train/`` and ``test/`` each holding label
-    folders. Without that split, documents are shuffled with ``split_seed`` into database /
-    validation / test by ``fractions``; with it, the test documents are shuffled and halved into
-    validation / test. ``seed`` drives the baselines, the model and tie breaking. Validated on
-    construction; change it with ``dataclasses.replace``.
+    folders, or a labelled ``.jsonl`` file; with ``preset`` set, the preset's reader reads it
+    (``None``: the preset's own corpus). Without a fixed split, documents are shuffled with
+    ``split_seed`` into database / validation / test by ``fractions``; with one, the test
+    documents are shuffled and halved into validation / test. ``seed`` drives the baselines, the
+    model and tie breaking. Validated on construction; change it with ``dataclasses.replace``.
     """
 
-    root: Path
+    root: Path | None
     name: str = "corpus"
+    preset: str | None = None
     methods: tuple[str, ...] = ALL_METHODS
     bits: tuple[int, ...] = DEFAULT_BITS
     split: str = "test"
@@ -90,15 +99,20 @@ class EvalConfig:
         self.validate()
 
     @classmethod
+    def from_preset(cls, name: str, root: str | os.PathLike | None = None, **overrides: Any) -> EvalConfig:
+        """The protocol named ``name`` (:data:`semhash.eval.presets.PRESETS`), on ``root`` when
+        given, else on the preset's own corpus; ``overrides`` replace any field."""
+        if name not in PRESET_REGISTRY:
+            raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(PRESET_REGISTRY)}")
+        preset = PRESET_REGISTRY[name]
+        base = cls(root=preset.root(root), name=name, preset=name, remove=preset.remove, encoding=preset.encoding,
+                   fractions=preset.fractions)
+        return replace(base, **overrides)
+
+    @classmethod
     def preset_20ng(cls, root: str | os.PathLike | None = None, **overrides: Any) -> EvalConfig:
         """The 20 Newsgroups protocol: headers, footers and quotes removed, latin-1, by-date split."""
-        base = cls(
-            root=Path(root) if root is not None else default_20ng_root(),
-            name="20ng",
-            remove=REMOVABLE_PARTS,
-            encoding="latin-1",
-        )
-        return replace(base, **overrides)
+        return cls.from_preset("20ng", root, **overrides)
 
     def validate(self) -> None:
         """:class:`ConfigError` naming the first option semhash cannot use."""
@@ -112,6 +126,10 @@ class EvalConfig:
         bad = [b for b in self.bits if b < 8 or b % 8]
         if bad:
             raise ConfigError(f"bit lengths must be positive multiples of 8, got {bad}")
+        if self.preset is not None and self.preset not in PRESET_REGISTRY:
+            raise ConfigError(f"unknown preset {self.preset!r}; choose from {', '.join(PRESET_REGISTRY)}")
+        if self.preset is None and self.root is None:
+            raise ConfigError("give a corpus folder or file, or a preset")
         if self.split not in SPLITS:
             raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
         if set(self.remove) - set(REMOVABLE_PARTS):
@@ -124,9 +142,8 @@ class EvalConfig:
             raise ConfigError(f"ks must be positive, got {list(self.ks)}")
 
 
-# the named protocols of `semhash evaluate --preset`
-PRESET_CONFIGS: dict[str, Callable[..., EvalConfig]] = {"20ng": EvalConfig.preset_20ng}
-PRESETS = tuple(PRESET_CONFIGS)
+# the named protocols of `semhash evaluate --preset` (semhash.eval.presets.PRESETS)
+PRESETS = tuple(PRESET_REGISTRY)
 
 
 def machine_info() -> dict[str, Any]:
@@ -164,9 +181,8 @@ def _pick(split: str, validation: np.ndarray, test: np.ndarray) -> np.ndarray:
     return validation if split == "validation" else test
 
 
-def _split_train_test(root: Path, config: EvalConfig) -> _Split:
-    """Database = the train folder; queries = one half of the shuffled test folder."""
-    db, test = load_train_test(root, config.remove, config.encoding, config.limit_per_class)
+def _split_fixed(db: LabelledCorpus, test: LabelledCorpus, config: EvalConfig) -> _Split:
+    """Database = the corpus's database side; queries = one half of its shuffled test side."""
     feats = protocol_features(db.texts, test.texts, config.features)
     db, test = db.subset(np.flatnonzero(feats.train_kept)), test.subset(np.flatnonzero(feats.query_kept))
     val_idx, test_idx = split_queries(len(test), config.split_seed)
@@ -176,31 +192,60 @@ def _split_train_test(root: Path, config: EvalConfig) -> _Split:
     return _Split(db, test.subset(pick), feats.X_train, feats.X_query[pick], feats, layout, sizes)
 
 
-def _split_one_folder(root: Path, config: EvalConfig) -> _Split:
-    """One folder shuffled into database / validation / test by ``config.fractions``."""
-    corpus = load_labelled_folder(root, config.remove, config.encoding, config.limit_per_class)
+def _split_random(corpus: LabelledCorpus, config: EvalConfig) -> _Split:
+    """Every document shuffled into database / validation / test by ``config.fractions``."""
     db_idx, val_idx, test_idx = split_corpus(len(corpus), config.split_seed, config.fractions)
     db, queries = corpus.subset(db_idx), corpus.subset(_pick(config.split, val_idx, test_idx))
     feats = protocol_features(db.texts, queries.texts, config.features)
     db, queries = db.subset(np.flatnonzero(feats.train_kept)), queries.subset(np.flatnonzero(feats.query_kept))
     sizes = {"validation": int(val_idx.size), "test": int(test_idx.size)}
-    layout = "one folder; shuffled into database/validation/test " + "/".join(f"{f:g}" for f in config.fractions)
+    fractions = "/".join(f"{f:g}" for f in config.fractions)
+    layout = f"random {fractions} split into database/validation/test, split seed {config.split_seed}"
     return _Split(db, queries, feats.X_train, feats.X_query, feats, layout, sizes)
+
+
+def read_config_corpus(config: EvalConfig) -> LoadedCorpus:
+    """The documents of ``config``: its preset's reader, or a plain folder or JSONL file."""
+    options = ReadOptions(None if config.root is None else Path(config.root), tuple(config.remove), config.encoding,
+                          config.limit_per_class)
+    read = PRESET_REGISTRY[config.preset].read if config.preset is not None else read_labelled
+    try:
+        return read(options)
+    except CorpusError as e:
+        missing = str(e).startswith("corpus folder not found")
+        hint = f"; set ${ENV_20NG} or pass the folder" if missing and config.name.startswith("20ng") else ""
+        raise CorpusError(f"{e}{hint}") from e
+
+
+def label_summary(db: LabelledCorpus, queries: LabelledCorpus) -> dict[str, Any]:
+    """How the labels fall: multi-label or not, labels per document, documents per label
+    (database side), and the precision@100 of a random and of a perfect ranking."""
+    per_doc = labels_per_document(db.labels)
+    relevant = relevant_counts(db.labels, queries.labels)
+    return {
+        "multi_label": bool(is_multi_label(db.labels)),
+        "labels_per_document": float(per_doc.mean()) if per_doc.size else float("nan"),
+        "database_documents_per_label": dict(zip(db.label_names, documents_per_label(db.labels, len(db.label_names)))),
+        "chance_precision": chance_precision(db.labels, queries.labels),
+        # a perfect ranking's precision@100: a query with R < 100 relevant documents gets R / 100
+        "best_possible_p100": float(np.mean(np.minimum(relevant, 100) / 100)) if relevant.size else float("nan"),
+    }
 
 
 def prepare_data(config: EvalConfig) -> EvalData:
     """Load the corpus of ``config``, build protocol features, and pick the query split."""
-    root = Path(config.root)
-    if not root.is_dir():
-        hint = f"; set ${ENV_20NG} or pass the folder" if config.name == "20ng" else ""
-        raise CorpusError(f"corpus folder not found: {root}{hint}")
-    split = (_split_train_test if has_train_test_layout(root) else _split_one_folder)(root, config)
+    loaded = read_config_corpus(config)
+    if loaded.test is not None:
+        split = _split_fixed(loaded.corpus, loaded.test, config)
+    else:
+        split = _split_random(loaded.corpus, config)
     db, queries, feats = split.db, split.queries, split.features
     if len(queries) == 0:
         raise CorpusError(f"the {config.split} split holds no non-empty document")
     info = {
-        "root": str(root),
+        "root": str(config.root) if config.root is not None else f"built by the {config.preset} preset",
         "layout": split.layout,
+        "preprocessing": loaded.notes,
         "n_database": len(db),
         "n_queries": len(queries),
         "split": config.split,
@@ -209,7 +254,7 @@ def prepare_data(config: EvalConfig) -> EvalData:
         "labels": db.label_names,
         "vocabulary_size": len(feats.vocabulary),
         "dropped_empty": int((~feats.train_kept).sum() + (~feats.query_kept).sum()),
-        "chance_precision": float(np.mean([np.mean(db.labels == q) for q in queries.labels])),
+        **label_summary(db, queries),
     }
     return EvalData(split.X_db, db.labels, db.texts, split.X_query, queries.labels, queries.texts, db.label_names, info)
 
@@ -290,7 +335,7 @@ def run_evaluation(config: EvalConfig, progress: bool = False) -> dict[str, Any]
             "config": asdict(config),
             "dataset": {**data.info, "prepare_seconds": prep_seconds},
             "methods": methods,
-            "quoted": quoted_block() if config.name == "20ng" else None,
+            "quoted": quoted_block(PRESET_REGISTRY[config.preset].quoted) if config.preset is not None else None,
             "machine": machine_info(),
             "date": date,
             "total_seconds": time.perf_counter() - started,

@@ -59,7 +59,7 @@ def smooth_over_graph(N, A, steps: int, alpha: float, Nq=None, Aq=None):
 
 
 def spectral_embedding(nbrs: np.ndarray, dims: int, seed: int = 0,
-                       min_eigenvalue: float = SPECTRAL_MIN_EIGENVALUE) -> np.ndarray:
+                       min_eigenvalue: float = SPECTRAL_MIN_EIGENVALUE, weights: np.ndarray | None = None) -> np.ndarray:
     """``(n, d)`` spectral embedding of the symmetrized k-nearest-neighbour graph in ``nbrs``.
 
     The leading eigenvectors of the normalized adjacency ``D^-1/2 W D^-1/2`` (Ng, Jordan & Weiss
@@ -68,10 +68,13 @@ def spectral_embedding(nbrs: np.ndarray, dims: int, seed: int = 0,
     are kept, and only those with eigenvalue at least ``min_eigenvalue`` (a direction that one
     step of neighbour averaging keeps at least half of), so a small corpus with a few clear topics
     is not padded with noise; at least one is always kept. Sparse (ARPACK) for large graphs, dense
-    for small ones; the start vector comes from ``seed``, so the result is deterministic.
+    for small ones; the start vector comes from ``seed``, so the result is deterministic. Edges
+    weigh 1, or ``weights[i, j]`` for the edge to ``nbrs[i, j]`` (the larger of the two
+    directions when both are listed).
     """
     n, k = nbrs.shape
-    W = sp.csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), nbrs.ravel())), shape=(n, n))
+    edge_weights = np.ones(n * k) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+    W = sp.csr_matrix((edge_weights, (np.repeat(np.arange(n), k), nbrs.ravel())), shape=(n, n))
     W = W.maximum(W.T)
     root_degree = np.sqrt(np.maximum(np.asarray(W.sum(axis=1)).ravel(), 1.0))
     Dm = sp.diags(1.0 / root_degree)
