@@ -43,6 +43,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -658,6 +659,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": {"file": "model.npz", **model.info, "topics": model.summary()},
         "generation_seconds": seconds,
         "total_seconds": time.perf_counter() - started,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # this process (Linux: KiB)
         "bytes": sum(s["bytes"] for s in shards),
         "jobs": args.jobs,
         "shards": shards,

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import HERE, argument_parser, command_line, machine, now, wall_time_line
+from benchmarks.common import HERE, argument_parser, command_line, machine, now
 from benchmarks.make_corpus import (
     CorpusModel,
     SampleConfig,
@@ -166,7 +166,11 @@ def render(result: dict[str, Any]) -> str:
              "| corpus | database | queries | TF-IDF cosine P@100 | LSI+ITQ 32 bits P@100 |", "|---|---:|---:|---:|---:|"]
     for name, p in r["precision"].items():
         lines.append(f"| {name} | {p['n_db']:,} | {p['n_queries']:,} | {p['tfidf_p100']:.1f} | {p['itq32_p100']:.1f} |")
-    lines += ["", f"Chance is {100 / len(r['labels']):.0f} % (balanced labels).", "",
+    lines += ["", f"Chance is {100 / len(r['labels']):.0f} % (balanced labels). P@100 grows with the database: "
+              "each label's sub-groups hold more documents, so more of a query's 100 nearest share its "
+              "sub-group (and label); a real corpus grows denser too, but here the number of sub-groups is "
+              "fixed, so expect P@100 at 1M documents above these. Compare methods on one database size, "
+              "never across sizes.", "",
               "### Choosing the label share and the concentration", "",
               f"The same measurement on {r['sample']:,} documents drawn in memory (seed 0, model of "
               f"{r['topics']} topics) at several sub-group shares (`--subgroup-share`: the share of content "
@@ -206,11 +210,13 @@ def render(result: dict[str, Any]) -> str:
               "as a real million documents would; a real corpus's vocabulary keeps growing with its size, "
               "this one's stops at the model's words.", "",
               "## Cost", "",
-              "| corpus | documents | shards | generation | documents/s | disk |", "|---|---:|---:|---:|---:|---:|"]
+              "| corpus | documents | shards | generation | documents/s | peak memory | disk |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, s in r["corpora"].items():
         m = s["meta"]
+        rss = f"{m['peak_rss_mib']:,.0f} MiB" if "peak_rss_mib" in m else "not recorded"
         lines.append(f"| {name} | {m['documents']:,} | {len(m['shards'])} | {m['generation_seconds']:.0f} s | "
-                     f"{m['documents'] / m['generation_seconds']:,.0f} | {m['bytes'] / 2**20:,.0f} MiB |")
+                     f"{m['documents'] / m['generation_seconds']:,.0f} | {rss} | {m['bytes'] / 2**20:,.0f} MiB |")
     lines += ["", "One process (`--jobs 1`) on the shared 2-core machine; the LDA fit (once, then cached) took "
               f"{r['fit_seconds']:.0f} s. Commands:", ""]
     lines += [f"    {s['meta']['command']}" for s in r["corpora"].values()]
@@ -218,7 +224,7 @@ def render(result: dict[str, Any]) -> str:
               "(cut at 1,200 characters):", "", "```",
               r["example"], "```", "", "The model's topics (8 most probable words each):", ""]
     lines += [f"{k}. {words}" for k, words in enumerate(r["topic_words"])]
-    lines += ["", wall_time_line(r["started"]), ""]
+    lines += ["", f"Wall time {r['wall_seconds']:.0f} s; {r['date']}; {r['machine']}.", ""]
     return "\n".join(lines)
 
 
@@ -279,7 +285,7 @@ METHOD_TEXT = [
 
 def main(argv: list[str] | None = None) -> int:
     ap = argument_parser("synthetic_check", __doc__ or "")
-    ap.add_argument("--corpus", type=Path, action="append", required=True,
+    ap.add_argument("--corpus", type=Path, action="append", default=[],
                     help="a make_corpus folder (repeat; the first gives the model and the precision sample)")
     ap.add_argument("--sample", type=int, default=20_000, help="documents of the precision sample")
     ap.add_argument("--grid", default="0.45:2,0.55:2,0.65:2,0.55:10,0.55:50,0:2,0:10,0.55:2:1",
@@ -287,8 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large", type=int, default=100_000, help="documents of the database-size row (0: none)")
     ap.add_argument("--out", type=Path, default=HERE / "SYNTHETIC.md")
     ap.add_argument("--json", type=Path, default=HERE / "synthetic.json")
+    ap.add_argument("--rebuild", action="store_true", help="render --out from the numbers saved in --json, measure nothing")
     args = ap.parse_args(argv)
+    if args.rebuild:
+        args.out.write_text(render(json.loads(args.json.read_text(encoding="utf-8"))), encoding="utf-8")
+        return 0
     started = time.perf_counter()
+    if not args.corpus:
+        ap.error("give at least one --corpus (or --rebuild)")
     first = args.corpus[0]
     model = CorpusModel.load(first / "model.npz")
     say = print
@@ -335,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     example_record = next((r for r in iter_records(first, 10_000) if len(r["text"].split()) >= 60),
                           next(iter_records(first, 1)))
     result = {
-        "command": command_line("synthetic_check", argv), "date": now(), "machine": machine(), "started": started,
+        "command": command_line("synthetic_check", argv), "date": now(), "machine": machine(),
         "sample": args.sample, "labels": model.groups, "topics": len(model.summary()),
         "default": f"{first_meta['sample']['subgroup_share']:g}:{first_meta['sample']['concentration']:g}",
         "subgroups": int(model.subgroup_label.size // len(model.groups)),
@@ -351,8 +363,8 @@ def main(argv: list[str] | None = None) -> int:
                    + example_record["text"][:1200],
         "topic_words": model.summary(),
     }
-    args.json.write_text(json.dumps({k: v for k, v in result.items() if k != "started"}, indent=1) + "\n",
-                         encoding="utf-8")
+    result["wall_seconds"] = time.perf_counter() - started
+    args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     args.out.write_text(render(result), encoding="utf-8")
     return 0
 

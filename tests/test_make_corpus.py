@@ -175,3 +175,6 @@ def test_synthetic_check_writes_its_report_on_a_toy_corpus(tmp_path, toy_model):
     text = out.read_text()
     assert "| toy | 300 | 3 |" in text and "python -m benchmarks.synthetic_check --corpus" in text
     assert "| 2 | 0.5 | 10 |" in text and "| 1 | 0.5 | 10 |" in text  # sub-groups per label: the model's, merged
+    rebuilt = tmp_path / "R.md"
+    assert check.main(["--rebuild", "--json", str(saved), "--out", str(rebuilt)]) == 0
+    assert rebuilt.read_text() == text
