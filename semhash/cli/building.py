@@ -90,7 +90,6 @@ def index_cmd(directory: Path, index_name: str | None, bits: int, pretrain: str,
         model_kw["train_sample"] = train_sample or None  # 0: every document
     try:
         model = ModelConfig(**model_kw)
-        model.validate()
         config = IndexConfig(
             vectorizer=VectorizerConfig(weighting=weighting, max_features=max_features, min_df=min_df,
                                         max_df=max_df, stop_words=not keep_stop_words),
