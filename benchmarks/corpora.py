@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import HERE
+from semhash.eval.methods import ALL_METHODS
 from semhash.eval.presets import PRESETS
 from semhash.eval.results import result_bits
 
@@ -66,6 +67,11 @@ def _mean_std(values: list[float], n_row: int) -> str:
     return cell if v.size == n_row else f"{cell} ({v.size} seed{'s' if v.size > 1 else ''})"
 
 
+def _method_order(name: str) -> int:
+    """Rows in the order of the methods' registry (semhash first), whatever order they were stored in."""
+    return ALL_METHODS.index(name) if name in ALL_METHODS else len(ALL_METHODS)
+
+
 def preset_tables(entry: dict[str, Any], quoted: dict[str, dict[int, float]]) -> list[str]:
     """The P@100 table (mean ± std over seeds) and the MAP / P@10 table of one preset."""
     methods = entry["methods"]
@@ -77,7 +83,7 @@ def preset_tables(entry: dict[str, Any], quoted: dict[str, dict[int, float]]) ->
     rule = "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"
     p100 = ["| " + " | ".join([*head, "seeds"]) + " |", rule + "---|"]
     other = ["| " + " | ".join(head) + " |", rule]
-    for name, method in methods.items():
+    for name, method in sorted(methods.items(), key=lambda item: _method_order(item[0])):
         label = f"**{method['label']}**" if name == "semhash" else method["label"]
         cells, maps, p10s = _cells(method, "p100"), _cells(method, "map"), _cells(method, "p10")
         n_row = len(method["seeds"])

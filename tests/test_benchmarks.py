@@ -207,6 +207,7 @@ def test_corpora_store_runs_merge_and_render(tmp_path: Path):
     assert f"| LSH | {v.mean():.2f} ± {v.std(ddof=1):.2f} | 20.00 ± 0.00 | — | 0, 1 |" in text
     assert "| **SEMHASH** | 60.00 | — | — | 0 |" in text
     assert "| TFIDF | — | — | 25.00 / 50.00 |" in text  # MAP / P@10
+    assert text.index("| **SEMHASH** |") < text.index("| LSH |") < text.index("| TFIDF |")  # the registry's order
     assert "- `cmd A` (2026-12-01)" in text and "- `cmd B` (2026-12-01)" in text
     assert module.corpora_sections(tmp_path / "none.json") == []
 
