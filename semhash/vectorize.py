@@ -1,7 +1,8 @@
-"""Bag-of-words features: scikit-learn fits the vocabulary, NumPy applies it.
+"""Bag-of-words features: the vocabulary chosen in one pass over the texts, NumPy applies it.
 
-Fitting uses scikit-learn's ``CountVectorizer`` (stop words, ``min_df``, ``max_df``,
-``max_features``). Everything learned is kept as plain arrays -- the vocabulary as a JSON list
+Fitting counts every word once (:mod:`semhash.vocabulary`) and keeps the words scikit-learn's
+``CountVectorizer`` would keep (stop words, ``min_df``, ``max_df``, ``max_features``), so a
+corpus can be read a chunk at a time. Everything learned is kept as plain arrays -- the vocabulary as a JSON list
 of terms in column order and the document frequencies as ``.npy`` -- and transforming text
 needs only the standard library and NumPy/SciPy, so the query path never imports
 scikit-learn. The tokenizer below reproduces scikit-learn's default exactly
@@ -14,7 +15,7 @@ semantic-hashing literature; ``counts`` keeps raw term counts.
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,11 +24,11 @@ import numpy as np
 
 from .checks import check_fitted, check_list
 from .errors import ConfigError
+from .vocabulary import WordCounts, english_stop_words, tokenize
 
 if TYPE_CHECKING:  # SciPy is imported inside the functions that build matrices
     import scipy.sparse as sp
 
-TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
 WEIGHTINGS = ("tfidf", "counts")
 VOCAB_FILE = "vocabulary.json"
 DF_FILE = "document_frequency.npy"
@@ -54,11 +55,6 @@ class VectorizerConfig:
             raise ConfigError(f"a fractional min_df must be in [0, 1), got {self.min_df}")
         if isinstance(self.min_df, int) and self.min_df < 1:
             raise ConfigError(f"min_df must be at least 1, got {self.min_df}")
-
-
-def tokenize(text: str) -> list[str]:
-    """scikit-learn's default analyzer: lower-case, then words of two or more characters."""
-    return TOKEN_RE.findall(text.lower())
 
 
 def term_counts(text: str, vocabulary: dict[str, int]) -> dict[int, int]:
@@ -152,7 +148,7 @@ def l2_normalize(matrix: sp.spmatrix) -> sp.csr_matrix:
 
 
 class Vectorizer:
-    """Text to weighted bag-of-words rows, with a vocabulary fitted by scikit-learn."""
+    """Text to weighted bag-of-words rows, with a vocabulary chosen as scikit-learn's ``CountVectorizer`` chooses it."""
 
     def __init__(self, config: VectorizerConfig | None = None) -> None:
         self.config = config or VectorizerConfig()
@@ -160,35 +156,29 @@ class Vectorizer:
     def fit(self, texts: list[str]) -> Vectorizer:
         """Learn the vocabulary and document frequencies from ``texts``."""
         texts = check_list(texts, "documents", "fit")
-        if not texts:
-            raise ConfigError("cannot fit a vocabulary on zero documents")
-        self.config.validate()
-        from sklearn.feature_extraction.text import CountVectorizer  # training path only
-
-        cfg = self.config
-        min_df, max_df = cfg.min_df, cfg.max_df
-        if isinstance(min_df, int) and min_df > len(texts):
-            min_df = 1  # a tiny corpus cannot honour min_df; keep every word rather than none
-        counter = CountVectorizer(
-            stop_words="english" if cfg.stop_words else None,
-            max_features=cfg.max_features,
-            min_df=min_df,
-            max_df=max_df if len(texts) * max_df >= 1 else 1.0,
-            dtype=np.float32,
-        )
-        try:
-            counts = counter.fit_transform(texts)
-        except ValueError as exc:  # "empty vocabulary", "max_df corresponds to < documents than min_df"
-            raise ConfigError(
-                f"no vocabulary could be built from {len(texts)} documents ({exc}); "
-                "use more (and more varied) documents, lower --min-df, or raise --max-df "
-                "(words in more than that share of the documents are dropped)"
-            ) from exc
-        terms = counter.get_feature_names_out().tolist()
-        self.vocabulary_ = {term: j for j, term in enumerate(terms)}
-        self.df_ = np.asarray((counts > 0).sum(axis=0)).ravel().astype(np.int64)
-        self.n_docs_ = len(texts)
+        self.fit_counts(self.word_counts([texts]))
         return self
+
+    def word_counts(self, chunks: Iterable[list[str]] = ()) -> WordCounts:
+        """A :class:`semhash.vocabulary.WordCounts` with this vectorizer's tokenizer, fed ``chunks``
+        (more can be fed before :meth:`fit_counts`)."""
+        self.config.validate()
+        counts = WordCounts(english_stop_words() if self.config.stop_words else frozenset())
+        for chunk in chunks:
+            counts.feed(chunk)
+        return counts
+
+    def fit_counts(self, counts: WordCounts) -> sp.csr_matrix:
+        """Learn the vocabulary from texts counted in one pass (:meth:`word_counts`), as
+        scikit-learn's ``CountVectorizer`` would from the same texts; returns their counts over it
+        (what :meth:`counts` gives for them, without reading them again)."""
+        if not counts.n_texts:
+            raise ConfigError("cannot fit a vocabulary on zero documents")
+        selected = counts.select(self.config)
+        self.vocabulary_ = {term: j for j, term in enumerate(selected.terms)}
+        self.df_ = selected.df
+        self.n_docs_ = counts.n_texts
+        return selected.counts
 
     def _check_fitted(self) -> None:
         check_fitted(self, "vocabulary_", "call fit(texts) or load() first")

@@ -1,0 +1,152 @@
+"""The vocabulary in one streaming pass: every word of every text counted once, the words kept
+chosen afterwards, exactly as scikit-learn's ``CountVectorizer`` chooses them.
+
+:class:`WordCounts` reads texts a chunk at a time (a corpus never has to be in memory at once):
+each text's words are tokenized as scikit-learn's default analyzer does (lower-case, words of two
+or more characters, English stop words dropped), counted, and kept as one sparse row over
+provisional word ids. :meth:`WordCounts.select` then applies ``min_df``, ``max_df`` and
+``max_features`` with scikit-learn's rules (terms sorted alphabetically; among the terms inside
+the document-frequency bounds, the ``max_features`` most frequent by total count, ties broken as
+scikit-learn's ``argsort`` breaks them) and returns the kept terms, their document frequencies and
+every text's counts over them, so the texts are never tokenized twice.
+``tests/test_vocabulary.py`` checks the result equals ``CountVectorizer``'s on real corpora.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:  # SciPy is imported inside the function that builds the matrix
+    import scipy.sparse as sp
+
+    from .vectorize import VectorizerConfig
+
+
+TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
+
+
+def tokenize(text: str) -> list[str]:
+    """scikit-learn's default analyzer: lower-case, then words of two or more characters."""
+    return TOKEN_RE.findall(text.lower())
+
+
+class Selected(NamedTuple):
+    """What :meth:`WordCounts.select` keeps: the terms in column order, the number of texts
+    holding each, and each text's counts over them (CSR, float32, sorted column indices)."""
+
+    terms: list[str]
+    df: np.ndarray
+    counts: sp.csr_matrix
+
+
+def english_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words (the list ``stop_words='english'`` uses)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # building only, never a query
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+class WordCounts:
+    """Word counts of a stream of texts, fed a chunk at a time with :meth:`feed`."""
+
+    def __init__(self, stop_words: frozenset[str] = frozenset()) -> None:
+        self._stop = stop_words
+        self._ids: dict[str, int] = {}  # word -> provisional id, in order of first appearance
+        self._indices: list[np.ndarray] = []  # per chunk: the provisional ids of each text's words
+        self._counts: list[np.ndarray] = []  # ... and how often each occurs in the text
+        self._lengths: list[np.ndarray] = []  # ... and how many distinct words each text has
+        self.n_texts = 0
+
+    def feed(self, texts: Iterable[str]) -> None:
+        """Count the words of ``texts`` (one row each, in order)."""
+        ids, stop, findall = self._ids, self._stop, TOKEN_RE.findall
+        indices, counts, lengths = array("i"), array("i"), array("i")
+        for text in texts:
+            before = len(indices)
+            for word, n in Counter(findall(text.lower())).items():
+                if word in stop:
+                    continue
+                j = ids.get(word)
+                if j is None:
+                    j = ids[word] = len(ids)
+                indices.append(j)
+                counts.append(n)
+            lengths.append(len(indices) - before)
+        self._indices.append(np.frombuffer(indices, dtype=np.int32))
+        self._counts.append(np.frombuffer(counts, dtype=np.int32))
+        self._lengths.append(np.frombuffer(lengths, dtype=np.int32))
+        self.n_texts += len(lengths)
+
+    def select(self, config: VectorizerConfig) -> Selected:
+        """The terms ``config`` keeps (:class:`ConfigError` when none), as ``CountVectorizer`` would
+        keep them from the same texts, and every text's counts over them."""
+        indices = np.concatenate(self._indices) if self._indices else np.zeros(0, np.int32)
+        counts = np.concatenate(self._counts) if self._counts else np.zeros(0, np.int32)
+        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int32)
+        self._indices, self._counts, self._lengths = [indices], [counts], [lengths]
+        if not self._ids:
+            raise ConfigError(self._no_vocabulary("empty vocabulary; perhaps the documents only contain stop words"))
+        words = list(self._ids)
+        alphabetical = sorted(range(len(words)), key=words.__getitem__)
+        df = np.bincount(indices, minlength=len(words))[alphabetical]
+        # CountVectorizer sums float32 counts: the same float32 totals give argsort the same ties
+        totals = np.bincount(indices, weights=counts, minlength=len(words)).astype(np.float32)[alphabetical]
+        keep = self._kept(config, df, totals)
+        column = np.full(len(words), -1, dtype=np.int64)
+        column[np.asarray(alphabetical, dtype=np.int64)[keep]] = np.arange(len(keep))
+        terms = [words[alphabetical[k]] for k in keep]
+        return Selected(terms, df[keep].astype(np.int64), self._matrix(column, indices, counts, lengths, len(terms)))
+
+    def _kept(self, config: VectorizerConfig, df: np.ndarray, totals: np.ndarray) -> np.ndarray:
+        """Alphabetical positions of the kept terms: ``CountVectorizer._limit_features``'s rules,
+        with ``Vectorizer.fit``'s allowance for a tiny corpus (``min_df`` above the number of
+        texts keeps every word; a ``max_df`` below one text keeps every word)."""
+        n = self.n_texts
+        min_df: int | float = 1 if isinstance(config.min_df, int) and config.min_df > n else config.min_df
+        max_df = config.max_df if n * config.max_df >= 1 else 1.0
+        high = max_df * n  # max_df is a share of the texts
+        low = min_df if isinstance(min_df, int) else min_df * n
+        if high < low:
+            raise ConfigError(self._no_vocabulary("max_df corresponds to < documents than min_df"))
+        mask = (df <= high) & (df >= low)
+        if config.max_features is not None and mask.sum() > config.max_features:
+            best = (-totals[mask]).argsort()[: config.max_features]
+            limited = np.zeros(len(df), dtype=bool)
+            limited[np.where(mask)[0][best]] = True
+            mask = limited
+        if not mask.any():
+            raise ConfigError(self._no_vocabulary(
+                "After pruning, no terms remain. Try a lower min_df or a higher max_df."))
+        return np.flatnonzero(mask)
+
+    def _no_vocabulary(self, why: str) -> str:
+        return (f"no vocabulary could be built from {self.n_texts} documents ({why}); "
+                "use more (and more varied) documents, lower --min-df, or raise --max-df "
+                "(words in more than that share of the documents are dropped)")
+
+    @staticmethod
+    def _matrix(column: np.ndarray, indices: np.ndarray, counts: np.ndarray, lengths: np.ndarray,
+                n_terms: int) -> sp.csr_matrix:
+        """Each text's counts over the kept terms: provisional ids mapped to columns, the others dropped."""
+        import scipy.sparse as sp  # matrices are for building: the query path never loads SciPy
+
+        cols = column[indices]
+        kept = cols >= 0
+        row_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row_of[kept], minlength=len(lengths)), out=indptr[1:])
+        matrix = sp.csr_matrix((counts[kept].astype(np.float32), cols[kept].astype(np.int32), indptr),
+                               shape=(len(lengths), n_terms))
+        matrix.sort_indices()
+        return matrix
+
+
+__all__ = ["TOKEN_RE", "Selected", "WordCounts", "english_stop_words", "tokenize"]
