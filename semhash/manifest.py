@@ -136,7 +136,7 @@ SCHEMA: Check = record(
         "created": nullable(string(max_len=64)),
         "updated": nullable(string(max_len=64)),
         "training": record({}, {"n_docs": integer(0), "bit_balance": BIT_SHARES, "seconds": nullable(number(0)),
-                                "trained_on": integer(2)}),
+                                "trained_on": integer(2), "phases": record({}, extra=number(0))}),
         "buckets": nullable(record({}, {"n_docs": integer(0), "n_buckets": integer(0), "max_bucket": integer(0),
                                         "mean_bucket": number(0), "singleton_fraction": number(0, 1)})),
         "corpus_root": nullable(string(max_len=65536)),

@@ -113,20 +113,22 @@ def _shown(value: str) -> str:
     return "'" + value.encode("utf-8", "backslashreplace").decode("utf-8") + "'"
 
 
-def check_documents(documents: Iterable) -> list:
-    """The documents, checked to be storable, with exact repeats dropped; raises :class:`ConfigError`.
+class DocumentCheck:
+    """:func:`check_documents` one document at a time, for documents read as a stream: it keeps
+    a hash of each id's document, not the document."""
 
-    Every field the store keeps must be a string of valid Unicode (no lone surrogates, which
-    SQLite cannot encode), and two different documents must not share an id (one would
-    silently replace the other). Called before training and before an add, so bad input is
-    refused before any work is done and nothing is changed.
-    """
-    by_id: dict[str, Any] = {}
-    for n, doc in enumerate(documents, 1):
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[int, str]] = {}  # id -> (hash of the document, its path)
+        self.n = 0
+
+    def __call__(self, doc: Any) -> bool:
+        """Whether ``doc`` is new (``False``: an exact repeat of an earlier one); raises
+        :class:`ConfigError` for a document the store cannot keep."""
+        self.n += 1
         for name in STORED_FIELDS:
             value = getattr(doc, name, None)
             if not isinstance(value, str):
-                raise ConfigError(f"document {n}: its {name} must be a string, got {type(value).__name__}")
+                raise ConfigError(f"document {self.n}: its {name} must be a string, got {type(value).__name__}")
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as exc:
@@ -136,13 +138,29 @@ def check_documents(documents: Iterable) -> list:
                     f"the {name}{where} is not valid Unicode (a lone surrogate at character {exc.start}: "
                     f"{_shown(near)}); escape or replace it (semhash.corpus.escape_surrogates)"
                 ) from None
-        first = by_id.setdefault(doc.id, doc)
-        if first is not doc and first != doc:
+        digest = hash(tuple(getattr(doc, name) for name in STORED_FIELDS))
+        first = self._seen.get(doc.id)
+        if first is None:
+            self._seen[doc.id] = (digest, doc.path)
+            return True
+        if first[0] != digest:
             raise ConfigError(
-                f"two different documents have the id {_shown(doc.id)} (from {_shown(first.path)} and "
+                f"two different documents have the id {_shown(doc.id)} (from {_shown(first[1])} and "
                 f"{_shown(doc.path)}); ids must be unique (nothing was changed)"
             )
-    return list(by_id.values())
+        return False
+
+
+def check_documents(documents: Iterable) -> list:
+    """The documents, checked to be storable, with exact repeats dropped; raises :class:`ConfigError`.
+
+    Every field the store keeps must be a string of valid Unicode (no lone surrogates, which
+    SQLite cannot encode), and two different documents must not share an id (one would
+    silently replace the other). Called before training and before an add, so bad input is
+    refused before any work is done and nothing is changed.
+    """
+    check = DocumentCheck()
+    return [doc for doc in documents if check(doc)]
 
 
 def harden(conn: sqlite3.Connection, path: Path) -> None:

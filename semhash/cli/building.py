@@ -110,20 +110,20 @@ def index_cmd(directory: Path, index_name: str | None, bits: int, pretrain: str,
 
 def _build_and_save(directory: Path, index_name: str | None, config: IndexConfig,
                     quiet: bool) -> tuple[Path, SemanticIndex]:
-    """Read the corpus, train and save the index; ``(folder, index)``."""
-    from ..corpus import read_corpus  # the library loads when a command runs, not for --help
+    """Read the corpus (a file at a time: its texts are never all in memory), train and save the
+    index; ``(folder, index)``."""
+    from ..corpus import CorpusStream  # the library loads when a command runs, not for --help
     from ..index import SemanticIndex, resolve_index_path, writer_lock  # NumPy and the index: (the same)
 
     dest = resolve_index_path(index_name)
-    report = read_corpus(directory, progress=not quiet)
+    corpus = CorpusStream(directory, progress=not quiet)
     # the writer lock from before training until the new index is saved: an add/remove of
     # this index meanwhile waits and applies to the new index instead of being overwritten
     with writer_lock(dest):
+        idx = SemanticIndex.build(corpus, config, skipped=corpus.skipped, progress=not quiet, source=directory)
         if not quiet:
-            click.echo(f"read {len(report.documents)} documents from {directory} "
-                       f"({len(report.skipped)} skipped)", err=True)
-        idx = SemanticIndex.build(report.documents, config, skipped=report.skipped, progress=not quiet,
-                                  source=directory)
+            click.echo(f"read {corpus.n_documents} documents from {directory} ({len(corpus.skipped)} skipped)",
+                       err=True)
         idx.save_locked(dest)
     return dest, idx
 

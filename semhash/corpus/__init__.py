@@ -24,10 +24,10 @@ from .readers import (
     read_file,
 )
 from .titles import TITLE_MAX_CHARS, extract_title, html_to_text
-from .walk import NO_DOCS_EXAMPLES, NO_DOCS_REASONS, iter_files, read_corpus
+from .walk import NO_DOCS_EXAMPLES, NO_DOCS_REASONS, CorpusStream, iter_files, read_corpus
 
 __all__ = [
-    "BYTES_PER_CHAR", "BinaryDataError", "CSV_DELIMITERS", "CSV_TEXT_COLUMNS", "CorpusReport", "Document",
+    "BYTES_PER_CHAR", "BinaryDataError", "CSV_DELIMITERS", "CSV_TEXT_COLUMNS", "CorpusReport", "CorpusStream", "Document",
     "MAX_DOC_CHARS", "NO_DOCS_EXAMPLES", "NO_DOCS_REASONS", "READERS", "SNIFF_BYTES", "SUPPORTED_DESCRIPTION",
     "SUPPORTED_EXTENSIONS", "Skipped", "TITLE_MAX_CHARS", "decode_bytes", "document_path", "escape_surrogates",
     "extract_title", "html_to_text", "iter_files", "looks_binary", "read_corpus", "read_file",

@@ -22,34 +22,50 @@ NO_DOCS_EXAMPLES = 3  # ... and example paths per reason
 def read_corpus(
     root: str | os.PathLike, *, max_chars: int = MAX_DOC_CHARS, progress: bool = False
 ) -> CorpusReport:
-    """Read every supported file under ``root`` (recursively, in sorted order).
+    """Read every supported file under ``root`` (recursively, in sorted order) into memory.
 
     Raises :class:`CorpusError` when ``root`` is missing, is not a folder, or yields no
     document. Duplicate ids keep the first document and skip the later ones.
+    :class:`CorpusStream` reads the same documents one at a time.
     """
-    from tqdm import tqdm  # only a build reads a folder: the query path imports this package, never tqdm
+    stream = CorpusStream(root, max_chars=max_chars, progress=progress)
+    documents = list(stream)
+    return CorpusReport(documents=documents, skipped=stream.skipped)
 
-    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
-        raise ConfigError(f"max_chars must be a positive integer, got {max_chars!r}")
-    root_path = _check_root(root)
-    skipped: list[Skipped] = []
-    files = list(_walk(root_path, skipped))
-    documents: list[Document] = []
-    seen: set[str] = set()
-    for path, rel in tqdm(files, desc="reading corpus", unit="file", file=sys.stderr, disable=not progress):
-        docs, skips = read_file(path, rel, max_chars)
-        skipped.extend(skips)
-        for doc in docs:
-            if doc.id in seen:
-                skipped.append(Skipped(doc.path, f"duplicate id {doc.id}"))
-            else:
-                seen.add(doc.id)
-                documents.append(doc)
-    if not documents:
-        if skipped:
-            raise NoDocumentsError(_no_documents_message(root, skipped), skipped)
-        raise CorpusError(_no_documents_message(root, skipped))
-    return CorpusReport(documents=documents, skipped=skipped)
+
+class CorpusStream:
+    """The documents of :func:`read_corpus`, read one file at a time as they are iterated (a
+    corpus larger than memory can be indexed). ``skipped`` fills as the files are read; at the
+    end of an iteration that found no document, :class:`CorpusError` is raised as
+    :func:`read_corpus` raises it. Iterate once."""
+
+    def __init__(self, root: str | os.PathLike, *, max_chars: int = MAX_DOC_CHARS, progress: bool = False) -> None:
+        if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+            raise ConfigError(f"max_chars must be a positive integer, got {max_chars!r}")
+        self.root, self.max_chars, self.progress = root, max_chars, progress
+        self.skipped: list[Skipped] = []
+        self.n_documents = 0
+        self._files = list(_walk(_check_root(root), self.skipped))  # checks the folder now
+
+    def __iter__(self) -> Iterator[Document]:
+        from tqdm import tqdm  # only a build reads a folder: the query path imports this package, never tqdm
+
+        seen: set[str] = set()
+        for path, rel in tqdm(self._files, desc="reading corpus", unit="file", file=sys.stderr,
+                              disable=not self.progress):
+            docs, skips = read_file(path, rel, self.max_chars)
+            self.skipped.extend(skips)
+            for doc in docs:
+                if doc.id in seen:
+                    self.skipped.append(Skipped(doc.path, f"duplicate id {doc.id}"))
+                else:
+                    seen.add(doc.id)
+                    self.n_documents += 1
+                    yield doc
+        if not self.n_documents:
+            if self.skipped:
+                raise NoDocumentsError(_no_documents_message(self.root, self.skipped), self.skipped)
+            raise CorpusError(_no_documents_message(self.root, self.skipped))
 
 
 def iter_files(root: str | os.PathLike) -> Iterator[Path]:
@@ -133,4 +149,4 @@ def _sorted_entries(folder: Path) -> list[os.DirEntry]:
 
 
 
-__all__ = ["NO_DOCS_EXAMPLES", "NO_DOCS_REASONS", "iter_files", "read_corpus"]
+__all__ = ["NO_DOCS_EXAMPLES", "NO_DOCS_REASONS", "CorpusStream", "iter_files", "read_corpus"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -30,7 +29,7 @@ from ..search import Hit, encode_rows, query_idf, query_terms
 from ..search import search as search_index
 from ..search import search_batch as search_index_batch
 from ..train.config import ModelConfig
-from ..vectorize import Vectorizer
+from ..vectorize import Vectorizer, weight_counts
 from . import updates, writing
 from .config import IndexConfig
 from .layout import ENCODER_FILE, FAISS_FILE, ROW_DIGESTS_FILE, STORE_FILE, TFIDF_PREFIX, TRAINING_FILES
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from ..faiss_index import FaissBinaryIndex
     from ..train.trainer import TrainingResult
     from .building import Parts
+    from .staging import StagedStore
 
 
 class SemanticIndex:
@@ -66,7 +66,8 @@ class SemanticIndex:
     skipped: list | None  # files skipped while reading the corpus (None: not read from skipped.json yet)
     training_: TrainingResult | None  # the trained model after build(), until saved or dropped
     # ---- the open folder (a loaded or saved index)
-    conn: sqlite3.Connection | None  # the document store, read-only
+    conn: sqlite3.Connection | None  # the document store: read-only, or (built, unsaved) the staged one
+    _staging: StagedStore | None  # a built index's documents until it is saved (building.stage_documents)
     _reader: FolderReader | None  # the folder's files, opened relative to one handle
     _faiss: FaissBinaryIndex | None  # loaded (or built) on first use
     _faiss_file: IO[bytes] | None  # faiss.index, opened at load (never one of a newer index)
@@ -86,7 +87,7 @@ class SemanticIndex:
         self.conn, self._reader, self._faiss, self._faiss_file = None, None, None, None
         self._row_digests, self._digest_check, self._saved_digests = None, None, None
         self._verify, self._verified_full = True, False
-        self._lexical, self._postings = None, None
+        self._lexical, self._postings, self._staging = None, None, None
         self._clear_changes()
 
     def _clear_changes(self) -> None:
@@ -114,21 +115,17 @@ class SemanticIndex:
         ``source`` is the corpus folder: files added later under it get ids relative to it.
         Documents the store cannot keep (a field that is not valid Unicode, two different
         documents with one id) raise :class:`ConfigError` before anything is trained.
+        ``documents`` may be any iterable (a generator reading a corpus): they are read a chunk
+        at a time and their texts are not kept (the store is staged in ``$TMPDIR`` until saved).
         """
-        documents = docstore.check_documents(documents)  # before any training: bad ids fail now
         from . import building  # trains with TensorFlow and shows tqdm progress: never on the query path
 
         config = config or IndexConfig()
         model = config.model if config.model is not None else ModelConfig()  # the default; config stays as given
-        started = time.time()
-        vectorizer, documents, X, skipped = building.fit_vocabulary(config, documents, skipped)
-        result = building.train_model(X, model, progress)
-        self = cls._assemble(vectorizer, result.encoder, model.to_dict(),
-                             building.encode_documents(result.encoder, documents, X, progress), skipped)
+        vectorizer = Vectorizer(config.vectorizer)
+        result, parts, skipped = building.build_parts(documents, vectorizer, model, skipped, progress)
+        self = cls._assemble(vectorizer, result.encoder, model.to_dict(), parts, skipped)
         self.training_ = result
-        self.manifest["training"]["seconds"] = round(time.time() - started, 2)
-        if result.sample_rows is not None:
-            self.manifest["training"]["trained_on"] = len(result.sample_rows)
         self.manifest["corpus_root"] = str(Path(source).resolve()) if source is not None else None
         return self
 
@@ -139,10 +136,14 @@ class SemanticIndex:
         the manifest keeps ``config``'s model options (none without ``config``)."""
         from . import building  # shows tqdm progress: never on the query path
 
-        documents, X, skipped = building.vectorize(vectorizer, docstore.check_documents(documents), skipped)
+        staged = building.stage_documents(documents, vectorizer, False, skipped, progress)
+        try:
+            parts = building.encode_documents(encoder, staged, weight_counts(staged.counts, vectorizer.idf_), progress)
+        except BaseException:
+            staged.store.close()
+            raise
         model_params = config.model_dict() if config is not None else {}
-        return cls._assemble(vectorizer, encoder, model_params,
-                             building.encode_documents(encoder, documents, X, progress), skipped)
+        return cls._assemble(vectorizer, encoder, model_params, parts, staged.skipped)
 
     @classmethod
     def _assemble(cls, vectorizer: Vectorizer, encoder: EncoderWeights, model_params: dict, parts: Parts,
@@ -151,7 +152,7 @@ class SemanticIndex:
         self = cls()
         self.vectorizer, self.encoder, self.model_params, self.skipped = vectorizer, encoder, model_params, skipped
         self.table, self.tfidf, self.manifest = parts.table, parts.tfidf, parts.manifest
-        self._new_docs = parts.new_docs
+        self._staging, self.conn = parts.store, parts.store.conn  # the documents, until saved
         return self
 
     # ------------------------------------------------------------------ save
@@ -170,6 +171,9 @@ class SemanticIndex:
         self._check_carried()
         atomic_write_folder(dest, self._write)
         self.close()
+        if self._staging is not None:  # its rows are in the folder now
+            self._staging.close()
+            self._staging = None
         self.folder = dest
         self._reader = FolderReader(dest)
         self.conn = docstore.connect(dest / STORE_FILE, readonly=True)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ..train.trainer import TrainingResult
 
 STAMP = "%Y-%m-%dT%H:%M:%S%z"
+COPY_BATCH = 20_000  # stored rows copied at a time
 
 
 def write_training(tmp: Path, training: TrainingResult) -> list[str]:
@@ -72,9 +73,10 @@ def write_store(path: Path, saved: sqlite3.Connection | None, new_docs: dict[int
     try:
         if saved is not None:
             skip = dropped | set(new_docs)
-            rows = [r for r in saved.execute(
-                "SELECT row, id, path, title, snippet, chars, added FROM documents") if r[0] not in skip]
-            conn.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?)", rows)
+            cursor = saved.execute("SELECT row, id, path, title, snippet, chars, added FROM documents")
+            while batch := cursor.fetchmany(COPY_BATCH):  # a batch at a time: a million rows never in memory
+                conn.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?)",
+                                 [r for r in batch if r[0] not in skip])
             conn.commit()
         new = list(new_docs.values())
         docstore.write_documents(conn, [d for d in new if d[0] not in added_rows])
