@@ -10,7 +10,9 @@ One purpose per module:
 - :mod:`~semhash.index.homes`: index names and where they resolve.
 - :mod:`~semhash.index.config`: :class:`IndexConfig`.
 - :mod:`~semhash.index.semantic`: :class:`SemanticIndex`; :mod:`~semhash.index.building`
-  (training, imported only by ``build``) and :mod:`~semhash.index.updates` (add, remove, drift).
+  (reading, training and encoding, imported only by ``build``), :mod:`~semhash.index.staging`
+  (a build's documents, stored a chunk at a time as they are read, never all in memory) and
+  :mod:`~semhash.index.updates` (add, remove, drift).
 - :mod:`~semhash.index.access`: :func:`open_index` and :func:`update_index`.
 
 Nothing here imports TensorFlow except :meth:`SemanticIndex.build`.

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 CHUNK_DOCS = 10_000  # documents read, counted and stored at a time
 
 
-def chunked(items: Iterable, size: int = CHUNK_DOCS) -> Iterator[list]:
-    """``items`` in lists of ``size`` (the last one shorter)."""
+def chunked(items: Iterable, size: int | None = None) -> Iterator[list]:
+    """``items`` in lists of ``size`` (default :data:`CHUNK_DOCS`; the last one shorter)."""
+    size = size or CHUNK_DOCS
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
