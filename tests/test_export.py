@@ -432,3 +432,25 @@ def test_encode_messages(small_index):
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1].startswith(
         "Error: no word of the query 'xylophone zebra' is in the index vocabulary")
+
+
+def test_an_export_read_a_few_documents_at_a_time_writes_the_same_files(exported, tmp_path, monkeypatch):
+    """Exports read the store RECORD_BATCH documents at a time (a million documents are never all
+    in memory): with batches of 7, every file is byte for byte the one of the one-batch export,
+    and the Parquet file has one row group per batch."""
+    from semhash.export import backends
+
+    idx, out, files = exported
+    monkeypatch.setattr(backends, "RECORD_BATCH", 7)
+    again = ex.export_index(idx, tmp_path, None, index_name="docs-codes")
+    assert [p.relative_to(tmp_path) for p in again] == [p.relative_to(out) for p in files]
+    for p in again:
+        if p.suffix != ".parquet" and p.name != "export.json":
+            assert p.read_bytes() == (out / p.relative_to(tmp_path)).read_bytes(), p
+    assert json.loads((tmp_path / "export.json").read_text())["documents"] == len(ex.index_records(idx))
+    if ex.parquet_available():
+        import pyarrow.parquet as pq
+
+        batched, whole = pq.ParquetFile(tmp_path / "codes.parquet"), pq.read_table(out / "codes.parquet")
+        assert batched.metadata.num_row_groups == -(-len(ex.index_records(idx)) // 7)
+        assert batched.read().to_pydict() == whole.to_pydict()

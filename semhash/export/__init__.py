@@ -55,6 +55,7 @@ from .backends import (
     PARQUET_HINT,
     VECTOR_FIELD,
     CodeRecord,
+    IndexRecords,
     check_milvus_ids,
     es_bulk_lines,
     es_mapping,
@@ -87,7 +88,7 @@ __all__ = [
     "BIT_ORDER", "CODE_FORMATTERS", "CodeRecord", "ConfigError", "ENCODE_FORMATS", "FILE_WRITERS", "FORMATS",
     "MILVUS_INDEXES", "MILVUS_INDEX_TYPES", "MILVUS_METRIC", "MILVUS_VARCHAR_MAX", "MilvusOptions", "PARQUET_HINT",
     "QueryError", "VECTOR_FIELD", "check_milvus_ids", "code_dict", "code_values", "encode_texts", "es_bulk_lines",
-    "es_mapping", "export_index", "format_codes", "from_int8_bytes", "index_records", "jsonl_lines", "milvus_rows",
+    "IndexRecords", "es_mapping", "export_index", "format_codes", "from_int8_bytes", "index_records", "jsonl_lines", "milvus_rows",
     "milvus_schema", "opensearch_bulk_lines", "opensearch_mapping", "parquet_available", "parquet_table",
     "parse_formats", "to_base64", "to_bit_strings", "to_int8_bytes", "to_uint8_lists",
 ]

@@ -8,6 +8,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +28,7 @@ BIT_ORDER = "msb-first: bit i is in byte i // 8 at position 7 - i % 8 (numpy.pac
 PARQUET_HINT = "Parquet export needs pyarrow, which is not installed: pip install pyarrow"
 VECTOR_FIELD = "code"
 MILVUS_METRIC = "HAMMING"
+RECORD_BATCH = 20_000  # documents an export reads from the store (and writes to Parquet) at a time
 
 
 # --------------------------------------------------------------------------- records
@@ -43,20 +45,50 @@ class CodeRecord:
     code: np.ndarray  # packed uint8, (n_bits // 8,)
 
 
+class IndexRecords:
+    """Every live document of an index with its stored code, in row order, read from the store
+    :data:`RECORD_BATCH` rows at a time: an export of a million documents never holds them all.
+    Each iteration reads the store again; ``len`` is known after one whole iteration (it counts
+    the codes with a stored document; a code without one has nothing to show and is left out)."""
+
+    def __init__(self, index: SemanticIndex) -> None:
+        rows = np.asarray(index.table.ids_, dtype=np.int64)
+        self._order = np.argsort(rows, kind="stable")
+        self._rows, self._index = rows[self._order], index
+        self._codes = np.asarray(index.table.codes_, dtype=np.uint8)
+        self._len: int | None = None
+
+    def __iter__(self) -> Iterator[CodeRecord]:
+        n = 0
+        for start in range(0, len(self._rows), RECORD_BATCH):
+            rows, order = self._rows[start : start + RECORD_BATCH], self._order[start : start + RECORD_BATCH]
+            docs = self._index.documents(rows.tolist())
+            for r, j in zip(rows.tolist(), order.tolist()):
+                d = docs.get(r)
+                if d is not None:
+                    n += 1
+                    yield CodeRecord(r, d.id, d.title, d.path, self._codes[j].copy())
+        self._len = n
+
+    def __len__(self) -> int:
+        if self._len is None:
+            for _ in self:
+                pass
+        assert self._len is not None
+        return self._len
+
+
 def index_records(index: SemanticIndex) -> list[CodeRecord]:
-    """Every live document of ``index`` with its stored code, in row order."""
-    rows = np.asarray(index.table.ids_, dtype=np.int64)
-    codes = np.asarray(index.table.codes_, dtype=np.uint8)
-    order = np.argsort(rows, kind="stable")
-    docs = index.documents(rows[order].tolist())
-    out = []
-    for j in order:
-        r = int(rows[j])
-        d = docs.get(r)
-        if d is None:  # a code without a stored document: nothing to show for it
-            continue
-        out.append(CodeRecord(r, d.id, d.title, d.path, codes[j].copy()))
-    return out
+    """Every live document of ``index`` with its stored code, in row order (all in memory:
+    :class:`IndexRecords` reads them a batch at a time)."""
+    return list(IndexRecords(index))
+
+
+def batches(records: Iterable[CodeRecord], size: int | None = None) -> Iterator[list[CodeRecord]]:
+    """``records`` in lists of ``size`` (default :data:`RECORD_BATCH`)."""
+    it = iter(records)
+    while batch := list(islice(it, size or RECORD_BATCH)):
+        yield batch
 
 
 # --------------------------------------------------------------------------- JSONL / Parquet
@@ -221,7 +253,7 @@ def milvus_schema(n_bits: int, collection: str, n_docs: int, id_max_length: int 
     }
 
 
-def check_milvus_ids(records: list[CodeRecord], max_length: int = MILVUS_VARCHAR_MAX) -> None:
+def check_milvus_ids(records: Iterable[CodeRecord], max_length: int = MILVUS_VARCHAR_MAX) -> None:
     """Refuse a document id longer than the ``id`` field's ``max_length`` (bytes): a Milvus key
     cannot be clipped. Titles are clipped to their field instead (:func:`milvus_rows`)."""
     longest = max(records, key=lambda r: _utf8_len(r.id), default=None)
@@ -241,7 +273,7 @@ def milvus_rows(records: Iterable[CodeRecord], field: str = VECTOR_FIELD,
 
 
 __all__ = [
-    "BIT_ORDER", "CodeRecord", "MILVUS_INDEXES", "MILVUS_METRIC", "PARQUET_HINT", "VECTOR_FIELD", "check_index_type",
+    "BIT_ORDER", "RECORD_BATCH", "CodeRecord", "IndexRecords", "MILVUS_INDEXES", "batches", "MILVUS_METRIC", "PARQUET_HINT", "VECTOR_FIELD", "check_index_type",
     "check_max_length", "check_milvus_ids", "es_bulk_lines", "es_mapping", "index_records", "jsonl_lines",
     "milvus_rows", "milvus_schema", "opensearch_bulk_lines", "opensearch_mapping", "parquet_available",
     "parquet_table",

@@ -21,12 +21,13 @@ from .backends import (
     BIT_ORDER,
     PARQUET_HINT,
     CodeRecord,
+    IndexRecords,
+    batches,
     check_index_type,
     check_max_length,
     check_milvus_ids,
     es_bulk_lines,
     es_mapping,
-    index_records,
     jsonl_lines,
     milvus_rows,
     milvus_schema,
@@ -64,7 +65,7 @@ class ExportJob:
     """What every writer gets: the folder, the records, the code length, the target name."""
 
     out: Path
-    records: list[CodeRecord]
+    records: IndexRecords | list[CodeRecord]  # re-iterable: each format reads them once
     n_bits: int
     index_name: str
     milvus: MilvusOptions
@@ -117,10 +118,12 @@ def _write_jsonl(job: ExportJob) -> list[Path]:
 def _write_parquet(job: ExportJob) -> list[Path]:
     import pyarrow.parquet as pq  # the optional extra, needed only for Parquet
 
-    table = parquet_table(job.records, job.n_bits)
     job.out.mkdir(parents=True, exist_ok=True)
     tmp = job.out / "codes.parquet.tmp"
-    pq.write_table(table, tmp)
+    schema = parquet_table([], job.n_bits).schema
+    with pq.ParquetWriter(tmp, schema) as writer:  # one row group per batch: bounded memory
+        for batch in batches(job.records):
+            writer.write_table(parquet_table(batch, job.n_bits))
     os.replace(tmp, job.out / "codes.parquet")
     return [job.out / "codes.parquet"]
 
@@ -169,7 +172,7 @@ def export_index(index: SemanticIndex, out_dir: str | os.PathLike, formats: str 
     formats, _skipped = parse_formats(formats)
     if not index_name or not str(index_name).strip():
         raise ConfigError("the target index name must not be empty")
-    job = ExportJob(Path(out_dir), index_records(index), int(index.n_bits), index_name,
+    job = ExportJob(Path(out_dir), IndexRecords(index), int(index.n_bits), index_name,
                     (milvus or MilvusOptions()).validate())
     written: list[Path] = []
     for name in formats:  # parse_formats keeps the order of FORMATS
