@@ -87,23 +87,24 @@ class WordCounts:
 
     def select(self, config: VectorizerConfig) -> Selected:
         """The terms ``config`` keeps (:class:`ConfigError` when none), as ``CountVectorizer`` would
-        keep them from the same texts, and every text's counts over them."""
-        indices = np.concatenate(self._indices) if self._indices else np.zeros(0, np.int32)
-        counts = np.concatenate(self._counts) if self._counts else np.zeros(0, np.int32)
-        lengths = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int32)
-        self._indices, self._counts, self._lengths = [indices], [counts], [lengths]
+        keep them from the same texts, and every text's counts over them (built a chunk at a
+        time: the provisional counts and the result are never copied whole)."""
         if not self._ids:
             raise ConfigError(self._no_vocabulary("empty vocabulary; perhaps the documents only contain stop words"))
+        n_words = len(self._ids)
+        df = np.zeros(n_words, dtype=np.int64)
+        totals = np.zeros(n_words, dtype=np.float64)
+        for indices, counts in zip(self._indices, self._counts):
+            df += np.bincount(indices, minlength=n_words)
+            totals += np.bincount(indices, weights=counts, minlength=n_words)
         words = list(self._ids)
-        alphabetical = sorted(range(len(words)), key=words.__getitem__)
-        df = np.bincount(indices, minlength=len(words))[alphabetical]
+        alphabetical = np.asarray(sorted(range(n_words), key=words.__getitem__), dtype=np.int64)
         # CountVectorizer sums float32 counts: the same float32 totals give argsort the same ties
-        totals = np.bincount(indices, weights=counts, minlength=len(words)).astype(np.float32)[alphabetical]
-        keep = self._kept(config, df, totals)
-        column = np.full(len(words), -1, dtype=np.int64)
-        column[np.asarray(alphabetical, dtype=np.int64)[keep]] = np.arange(len(keep))
-        terms = [words[alphabetical[k]] for k in keep]
-        return Selected(terms, df[keep].astype(np.int64), self._matrix(column, indices, counts, lengths, len(terms)))
+        keep = self._kept(config, df[alphabetical], totals.astype(np.float32)[alphabetical])
+        column = np.full(n_words, -1, dtype=np.int32)
+        column[alphabetical[keep]] = np.arange(len(keep), dtype=np.int32)
+        terms = [words[k] for k in alphabetical[keep].tolist()]
+        return Selected(terms, df[alphabetical[keep]], self._matrix(column, len(terms)))
 
     def _kept(self, config: VectorizerConfig, df: np.ndarray, totals: np.ndarray) -> np.ndarray:
         """Alphabetical positions of the kept terms: ``CountVectorizer._limit_features``'s rules,
@@ -132,21 +133,25 @@ class WordCounts:
                 "use more (and more varied) documents, lower --min-df, or raise --max-df "
                 "(words in more than that share of the documents are dropped)")
 
-    @staticmethod
-    def _matrix(column: np.ndarray, indices: np.ndarray, counts: np.ndarray, lengths: np.ndarray,
-                n_terms: int) -> sp.csr_matrix:
-        """Each text's counts over the kept terms: provisional ids mapped to columns, the others dropped."""
+    def _matrix(self, column: np.ndarray, n_terms: int) -> sp.csr_matrix:
+        """Each text's counts over the kept terms: provisional ids mapped to columns, the others
+        dropped; the provisional counts are released chunk by chunk as they are mapped."""
         import scipy.sparse as sp  # matrices are for building: the query path never loads SciPy
 
-        cols = column[indices]
-        kept = cols >= 0
-        row_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(row_of[kept], minlength=len(lengths)), out=indptr[1:])
-        matrix = sp.csr_matrix((counts[kept].astype(np.float32), cols[kept].astype(np.int32), indptr),
-                               shape=(len(lengths), n_terms))
-        matrix.sort_indices()
-        return matrix
+        parts = []
+        while self._indices:
+            indices, counts, lengths = self._indices.pop(0), self._counts.pop(0), self._lengths.pop(0)
+            cols = column[indices]
+            kept = cols >= 0
+            ends = np.cumsum(kept, dtype=np.int64)[np.cumsum(lengths, dtype=np.int64) - 1] if len(kept) else None
+            indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+            if ends is not None:
+                indptr[1:] = np.where(lengths > 0, ends, 0)
+                np.maximum.accumulate(indptr, out=indptr)  # a text without words ends where the one before it did
+            part = sp.csr_matrix((counts[kept].astype(np.float32), cols[kept], indptr), shape=(len(lengths), n_terms))
+            part.sort_indices()
+            parts.append(part)
+        return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, n_terms), dtype=np.float32)
 
 
 __all__ = ["TOKEN_RE", "Selected", "WordCounts", "english_stop_words", "tokenize"]
