@@ -70,7 +70,9 @@ def build(corpus: Path, index: Path, extra: list[str]) -> dict[str, Any]:
     manifest = json.loads((index / "manifest.json").read_text())
     phases = dict(manifest["training"].get("phases", {}))
     phases["save"] = round(wall - manifest["training"]["seconds"], 2)
-    return {"command": " ".join(cmd[1:]), "wall_s": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2),
+    return {"command": " ".join(cmd[1:]), "wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2),
             "phases_s": phases, "documents": manifest["counts"]["documents"],
             "trained_on": manifest["training"].get("trained_on", manifest["training"]["n_docs"])}
 
