@@ -109,3 +109,12 @@ def test_a_corpus_stream_reads_the_corpus_read_corpus_reads(topical_corpus, tmp_
     (tmp_path / "binary.bin").write_bytes(b"\x00\x01")
     with pytest.raises(CorpusError, match="no readable documents"):
         list(CorpusStream(tmp_path))
+
+
+def test_closing_an_unsaved_index_keeps_its_documents_for_save(small_index, own_tmpdir, tmp_path):
+    _, trained = small_index
+    docs = read_corpus(trained.manifest["corpus_root"]).documents
+    idx = SemanticIndex.from_model(trained.vectorizer, trained.encoder, docs, CONFIG)
+    idx.close()
+    idx.save(tmp_path / "saved")
+    assert len(stored(SemanticIndex.load(tmp_path / "saved"))) == len(docs)

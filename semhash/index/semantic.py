@@ -303,8 +303,9 @@ class SemanticIndex:
         return self._faiss
 
     def close(self, keep_reader: bool = False) -> None:
-        """Close the store, FAISS's file and (unless ``keep_reader``) the folder handle."""
-        if self.conn is not None:
+        """Close the store, FAISS's file and (unless ``keep_reader``) the folder handle (a built,
+        unsaved index keeps its staged documents: :meth:`save` still writes them)."""
+        if self.conn is not None and (self._staging is None or self.conn is not self._staging.conn):
             self.conn.close()
             self.conn = None
         if self._faiss_file is not None:
