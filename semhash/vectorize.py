@@ -122,17 +122,19 @@ def reverse_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return matrix
 
 
-def weight_counts(counts: sp.spmatrix, idf: np.ndarray | None, dtype: type = np.float32) -> sp.csr_matrix:
+def weight_counts(counts: sp.spmatrix, idf: np.ndarray | None, dtype: type = np.float32,
+                  in_place: bool = False) -> sp.csr_matrix:
     """:func:`log_tfidf` of a count matrix (CSR, ``dtype``: the evaluation protocol keeps float64);
-    the counts unchanged when ``idf`` is None.
+    the counts unchanged when ``idf`` is None. ``in_place``: a CSR ``counts`` of ``dtype`` is
+    weighted in its own arrays (a build's counts, not needed after: no copy of them).
 
     Each row keeps its words in the reverse of the counts' order: the layout the product by
     ``diag(idf)`` that computed this before gave, which every index stores (sums over a row
     follow it, so the same corpus still gives the same floats).
     """
     if idf is None:
-        return counts.astype(dtype)
-    weighted = counts.tocsr().astype(dtype, copy=True)
+        return counts.astype(dtype, copy=not in_place)
+    weighted = counts.tocsr().astype(dtype, copy=not in_place)
     weighted.data = log_tfidf(weighted.data, idf[weighted.indices]).astype(dtype, copy=False)
     weighted.eliminate_zeros()
     return reverse_rows(weighted)
@@ -145,6 +147,25 @@ def l2_normalize(matrix: sp.spmatrix) -> sp.csr_matrix:
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return (sp.diags(1.0 / norms) @ matrix).tocsr().astype(np.float32)
+
+
+def l2_normalize_in_place(matrix: sp.csr_matrix, chunk: int = 50_000) -> sp.csr_matrix:
+    """:func:`l2_normalize` of a float32 CSR matrix without a copy of it: the same floats (each
+    row's norm computed as :func:`l2_normalize` computes it, ``chunk`` rows at a time), written
+    over ``matrix``'s own values, each row's columns then sorted in place as :func:`l2_normalize`
+    returns them; returns ``matrix``."""
+    if matrix.dtype != np.float32:
+        raise TypeError(f"l2_normalize_in_place needs float32 rows, got {matrix.dtype}")
+    lengths = np.diff(matrix.indptr)
+    for start in range(0, matrix.shape[0], chunk):
+        part = matrix[start : start + chunk]
+        norms = np.sqrt(np.asarray(part.multiply(part).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        a, b = matrix.indptr[start], matrix.indptr[min(start + chunk, matrix.shape[0])]
+        matrix.data[a:b] *= np.repeat(1.0 / norms, lengths[start : start + chunk])
+    matrix.has_sorted_indices = False
+    matrix.sort_indices()
+    return matrix
 
 
 class Vectorizer:

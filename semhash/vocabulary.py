@@ -138,20 +138,33 @@ class WordCounts:
         dropped; the provisional counts are released chunk by chunk as they are mapped."""
         import scipy.sparse as sp  # matrices are for building: the query path never loads SciPy
 
-        parts = []
-        while self._indices:
+        n_texts = sum(len(lengths) for lengths in self._lengths)
+        nnz = sum(int(np.count_nonzero(column[indices] >= 0)) for indices in self._indices)
+        data, cols_out = np.empty(nnz, dtype=np.float32), np.empty(nnz, dtype=np.int32)
+        indptr = np.zeros(n_texts + 1, dtype=np.int64)
+        row = at = 0
+        while self._indices:  # one chunk at a time, written into the arrays of the whole matrix
             indices, counts, lengths = self._indices.pop(0), self._counts.pop(0), self._lengths.pop(0)
-            cols = column[indices]
-            kept = cols >= 0
-            ends = np.cumsum(kept, dtype=np.int64)[np.cumsum(lengths, dtype=np.int64) - 1] if len(kept) else None
-            indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
-            if ends is not None:
-                indptr[1:] = np.where(lengths > 0, ends, 0)
-                np.maximum.accumulate(indptr, out=indptr)  # a text without words ends where the one before it did
-            part = sp.csr_matrix((counts[kept].astype(np.float32), cols[kept], indptr), shape=(len(lengths), n_terms))
-            part.sort_indices()
-            parts.append(part)
-        return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, n_terms), dtype=np.float32)
+            part = self._chunk_matrix(column[indices], counts, lengths, n_terms)
+            data[at : at + part.nnz], cols_out[at : at + part.nnz] = part.data, part.indices
+            indptr[row + 1 : row + 1 + len(lengths)] = part.indptr[1:] + at
+            row, at = row + len(lengths), at + part.nnz
+        return sp.csr_matrix((data, cols_out, indptr), shape=(n_texts, n_terms))
+
+    @staticmethod
+    def _chunk_matrix(cols: np.ndarray, counts: np.ndarray, lengths: np.ndarray, n_terms: int) -> sp.csr_matrix:
+        """One chunk's counts over the kept columns (``cols``: -1 for a dropped word), sorted."""
+        import scipy.sparse as sp  # matrices are for building: the query path never loads SciPy
+
+        kept = cols >= 0
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        if len(kept):
+            ends = np.cumsum(kept, dtype=np.int64)[np.cumsum(lengths, dtype=np.int64) - 1]
+            indptr[1:] = np.where(lengths > 0, ends, 0)
+            np.maximum.accumulate(indptr, out=indptr)  # a text without words ends where the one before it did
+        part = sp.csr_matrix((counts[kept].astype(np.float32), cols[kept], indptr), shape=(len(lengths), n_terms))
+        part.sort_indices()
+        return part
 
 
 __all__ = ["TOKEN_RE", "Selected", "WordCounts", "english_stop_words", "tokenize"]

@@ -63,3 +63,18 @@ def test_tokenizer_matches_sklearn_on_arbitrary_unicode(texts):
     analyzer = CountVectorizer().build_analyzer()
     for t in texts:
         assert tokenize(t) == analyzer(t)
+
+
+def test_normalizing_in_place_gives_the_floats_and_layout_of_l2_normalize():
+    from semhash.vectorize import l2_normalize, l2_normalize_in_place, weight_counts
+
+    rng = np.random.default_rng(0)
+    texts = [" ".join(f"w{rng.integers(0, 300)}" for _ in range(rng.integers(0, 60))) for _ in range(500)]
+    vec = Vectorizer(VectorizerConfig(min_df=1, max_df=1.0, stop_words=False))
+    X = weight_counts(vec.fit_counts(vec.word_counts([texts])), vec.idf_)
+    expected = l2_normalize(X)
+    got = l2_normalize_in_place(X.copy(), chunk=37)
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(got, part), getattr(expected, part)), part
+    with pytest.raises(TypeError, match="float32"):
+        l2_normalize_in_place(X.astype(np.float64))

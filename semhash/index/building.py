@@ -20,7 +20,7 @@ from ..corpus import escape_surrogates
 from ..errors import ConfigError
 from ..hashtable import HammingTable
 from ..train.config import ModelConfig
-from ..vectorize import Vectorizer, l2_normalize, weight_counts
+from ..vectorize import Vectorizer, l2_normalize_in_place, weight_counts
 from .staging import StagedStore, chunked
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def stage_documents(documents: Iterable[Document], vectorizer: Vectorizer, fit: 
     except BaseException:
         store.close()
         raise
-    return Staged(store, counts[has_words], skipped)
+    return Staged(store, counts if has_words.all() else counts[has_words], skipped)
 
 
 def stack_rows(parts: list, n_cols: int) -> sp.csr_matrix:
@@ -121,7 +121,7 @@ def build_parts(documents: Iterable[Document], vectorizer: Vectorizer, model: Mo
         if staged.counts.shape[0] < 2:
             raise ConfigError(f"only {staged.counts.shape[0]} document(s) have words of the vocabulary; "
                               "at least 2 are needed to train")
-        X = weight_counts(staged.counts, vectorizer.idf_)
+        X = weight_counts(staged.counts, vectorizer.idf_, in_place=True)  # the counts are not needed after
         read = time.time()
         result = train_model(X, model, progress)
         trained = time.time()
@@ -150,15 +150,17 @@ def encode_in_batches(encoder: EncoderWeights, X: sp.csr_matrix, progress: bool,
 
 def encode_documents(encoder: EncoderWeights, staged: Staged, X: sp.csr_matrix, progress: bool) -> Parts:
     """Rows ``0..n-1`` of the ``staged`` documents: their codes in a hash table, their
-    L2-normalized rows ``X``, their store and the manifest's counts and training statistics."""
+    L2-normalized rows (``X`` itself, normalized in place once encoded), their store and the
+    manifest's counts and training statistics."""
     rows = np.arange(X.shape[0], dtype=np.int64)
     codes = encode_in_batches(encoder, X, progress)
+    tfidf = l2_normalize_in_place(X)  # X is not needed after: the rows are normalized in its arrays
     manifest = {
         "counts": {"added_since_training": 0, "replaced_since_training": 0, "removed_since_training": 0},
         "training": {"n_docs": X.shape[0],
                      "bit_balance": bit_balance(unpack_bits(codes, encoder.n_bits)).round(4).tolist()},
     }
-    return Parts(HammingTable.build(codes, rows, encoder.n_bits), l2_normalize(X), staged.store, manifest)
+    return Parts(HammingTable.build(codes, rows, encoder.n_bits), tfidf, staged.store, manifest)
 
 
 __all__ = ["Parts", "Staged", "encode_documents", "encode_in_batches", "skipped_records", "stack_rows",

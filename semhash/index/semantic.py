@@ -138,7 +138,8 @@ class SemanticIndex:
 
         staged = building.stage_documents(documents, vectorizer, False, skipped, progress)
         try:
-            parts = building.encode_documents(encoder, staged, weight_counts(staged.counts, vectorizer.idf_), progress)
+            X = weight_counts(staged.counts, vectorizer.idf_, in_place=True)  # the counts are not needed after
+            parts = building.encode_documents(encoder, staged, X, progress)
         except BaseException:
             staged.store.close()
             raise
