@@ -27,6 +27,7 @@ from semhash.lexical import (
     build_postings,
     recover_counts,
     row_scores,
+    top_dense,
     top_n,
 )
 from semhash.manifest import dumps as dump_manifest
@@ -125,6 +126,17 @@ def test_top_n_keeps_every_tie_at_the_cut():
     assert top_n(ids, scores, 3)[0].tolist() == [8, 3, 1]
     assert top_n(ids, scores, 10)[0].tolist() == [8, 3, 1, 5, 9]  # no zero score
     assert top_n(ids[:0], scores[:0], 3)[0].tolist() == []
+
+
+def test_top_dense_is_top_n_of_every_row():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        size = int(rng.integers(1, 40))
+        sums = rng.integers(0, 4, size).astype(np.float64) * 0.25  # many ties and zeros
+        for n in (0, 1, 3, size - 1, size, size + 5):
+            got, expected = top_dense(sums, n), top_n(np.arange(size), sums, n)
+            np.testing.assert_array_equal(got[0], expected[0])
+            np.testing.assert_array_equal(got[1], expected[1])
 
 
 # --------------------------------------------------------------------------- on disk
