@@ -158,7 +158,8 @@ class LazyCsr(CsrArrays):
 
     def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int],
                  checks: dict) -> None:
-        self._raw = {"data": data, "indices": indices, "indptr": indptr}
+        # plain views of the mapped arrays: numpy.memmap's Python-level indexing costs microseconds a call
+        self._raw = {"data": np.asarray(data), "indices": np.asarray(indices), "indptr": np.asarray(indptr)}
         self._checks = checks
         self._whole = False
         self.shape = (int(shape[0]), int(shape[1]))

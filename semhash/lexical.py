@@ -125,18 +125,40 @@ def stats_for(df: np.ndarray, n_docs: int, lengths: np.ndarray) -> LexicalStats:
     return LexicalStats(bm25_idf(df, n_docs), float(lengths.sum() / live) if live else 1.0)
 
 
+def bm25_norm(lengths: np.ndarray, avg_length: float) -> np.ndarray:
+    """``k1 (1 - b + b len / avglen)`` (float64) of documents of ``lengths``: the part of each
+    word's BM25 term that depends on its document alone."""
+    return K1 * (1.0 - B + B * np.asarray(lengths, dtype=np.float64) / avg_length)
+
+
+def normed_term_scores(counts: np.ndarray, norm: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """:func:`term_scores` from the documents' :func:`bm25_norm` (the one definition of the term,
+    computed in place: a long query's postings are tens of thousands)."""
+    tf = np.array(counts, dtype=np.float64)  # a copy: it becomes the denominator
+    raw = np.multiply(np.asarray(idf, dtype=np.float64), tf)
+    raw *= K1 + 1.0
+    tf += norm
+    raw /= tf
+    raw *= 2.0**LEXICAL_FRACTION_BITS  # exact (a power of two), as is the scaling back
+    np.rint(raw, out=raw)
+    raw *= 2.0**-LEXICAL_FRACTION_BITS
+    return raw
+
+
 def term_scores(counts: np.ndarray, lengths: np.ndarray, idf: np.ndarray, avg_length: float) -> np.ndarray:
     """Each word's BM25 term (float64, a multiple of ``2**-LEXICAL_FRACTION_BITS``) for its
     ``counts`` in documents of ``lengths``, with its ``idf``."""
-    tf = np.asarray(counts, dtype=np.float64)
-    norm = K1 * (1.0 - B + B * np.asarray(lengths, dtype=np.float64) / avg_length)
-    raw = np.asarray(idf, dtype=np.float64) * tf * (K1 + 1.0) / (tf + norm)
-    return np.ldexp(np.round(np.ldexp(raw, LEXICAL_FRACTION_BITS)), -LEXICAL_FRACTION_BITS)
+    return normed_term_scores(counts, bm25_norm(lengths, avg_length), idf)
 
 
 def best_possible(stats: LexicalStats, cols: np.ndarray) -> float:
     """The BM25 score no document reaches for the query columns ``cols``: ``sum idf (k1 + 1)``."""
-    return max(float(np.sum(stats.idf[np.asarray(cols, dtype=np.int64)])) * (K1 + 1.0), 1e-12)
+    return best_of(stats.idf[np.asarray(cols, dtype=np.int64)])
+
+
+def best_of(query_idf: np.ndarray) -> float:
+    """:func:`best_possible` from the idf of the query's columns, in their order."""
+    return max(float(np.sum(np.asarray(query_idf, dtype=np.float64))) * (K1 + 1.0), 1e-12)
 
 
 def top_n(ids: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -152,14 +174,21 @@ def top_n(ids: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.n
     return ids[order], scores[order]
 
 
-def _sum_by_row(rows: np.ndarray, terms: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(rows, sums)`` of the terms of each row met (exact: the terms are fixed point)."""
-    if len(rows) * 8 >= n_rows:  # dense: cheaper than sorting when the postings are many
-        sums = np.bincount(rows, weights=terms, minlength=n_rows)
-        met = np.flatnonzero(np.bincount(rows, minlength=n_rows))
-        return met, sums[met]
-    met, at = np.unique(rows, return_inverse=True)
-    return met, np.bincount(at, weights=terms, minlength=len(met))
+def top_dense(sums: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_n` of every row, ``sums`` holding each row's score (0: not met)."""
+    sums = np.asarray(sums, dtype=np.float64)
+    kth = np.partition(sums, len(sums) - n)[len(sums) - n] if 0 < n < len(sums) else 0.0
+    at = np.flatnonzero(sums >= kth) if kth > 0 else np.flatnonzero(sums > 0) if n > 0 else np.zeros(0, np.int64)
+    order = np.lexsort((at, -sums[at]))[:n]
+    return at[order].astype(np.int64), sums[at[order]]
+
+
+def sums_at(met: np.ndarray, sums: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The sum of each of ``rows`` among the ``sums`` of the rows ``met`` (ascending); 0 for a row not met."""
+    if not len(met):
+        return np.zeros(len(rows))
+    at = np.minimum(np.searchsorted(met, rows), len(met) - 1)
+    return np.where(met[at] == rows, sums[at], 0.0)
 
 
 def row_scores(matrix: Any, rows: np.ndarray, cols: np.ndarray, idf: np.ndarray | None,
@@ -198,8 +227,9 @@ class LexicalIndex:
         if postings.shape[1] != len(lengths) or postings.shape[0] != len(df):
             raise ValueError(f"postings of shape {postings.shape} do not fit {len(lengths)} rows and "
                              f"{len(df)} terms")
-        self.postings, self.lengths = postings, lengths
+        self.postings, self.lengths = postings, np.asarray(lengths)  # asarray: no memmap indexing overhead
         self.stats = stats_for(df, n_docs, lengths)
+        self._norm = bm25_norm(self.lengths, self.stats.avg_length)  # each row's, read by every posting
 
     @classmethod
     def from_rows(cls, tfidf: Any, vectorizer: Any) -> LexicalIndex:
@@ -211,29 +241,41 @@ class LexicalIndex:
     def n_rows(self) -> int:
         return int(self.postings.shape[1])
 
-    def _postings(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(rows, BM25 terms)`` of every posting of the columns ``cols``, column by column."""
+    def column_terms(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, BM25 terms)`` of every posting of the columns ``cols``, column by column (rows
+        ascending within each): what a query's score sums, and what a PostgreSQL table stores."""
         cols = np.asarray(cols, dtype=np.int64)
         indptr, rows, counts = self.postings.arrays_for_rows(cols)
         starts, ends = indptr[cols], indptr[cols + 1]
-        pos = expand_ranges(starts, ends)
-        at = np.asarray(rows[pos], dtype=np.int64)
-        idf = np.repeat(self.stats.idf[cols], ends - starts)
-        return at, term_scores(counts[pos], self.lengths[at], idf, self.stats.avg_length)
+        if not len(cols):
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        spans = list(zip(starts.tolist(), ends.tolist()))  # each column's postings are one slice: copied whole
+        at = np.concatenate([rows[a:b] for a, b in spans]).astype(np.int64)
+        tf = np.concatenate([counts[a:b] for a, b in spans])
+        return at, normed_term_scores(tf, self._norm[at], np.repeat(self.stats.idf[cols], ends - starts))
 
     def top(self, cols: np.ndarray, n: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         """The ``n`` rows with the highest lexical score for the columns ``cols`` (BM25 over its
         :func:`best_possible`, float64), best first, ties by row; rows sharing no word are left
         out. With ``rows``, also the score of each of them (0 for a row sharing no word), from
-        the same pass over the postings: ``(top rows, their scores, scores of rows)``."""
-        met, sums = _sum_by_row(*self._postings(cols), self.n_rows)  # rows met, ascending
+        the same pass over the postings: ``(top rows, their scores, scores of rows)``.
+
+        The sums are exact in any order (fixed-point terms): a long query's many postings are
+        summed into one array over all rows, a short query's by sorting the few rows met."""
+        at, terms = self.column_terms(cols)
         best = best_possible(self.stats, cols)
-        ids, scores = top_n(met, sums, n)
-        if rows is None:
+        rows = None if rows is None else np.asarray(rows, dtype=np.int64)
+        if len(at) * 8 >= self.n_rows:  # dense: cheaper than sorting when the postings are many
+            sums = np.bincount(at, weights=terms, minlength=self.n_rows)
+            ids, scores = top_dense(sums, n)
+            found = None if rows is None else sums[rows]
+        else:
+            met, inv = np.unique(at, return_inverse=True)
+            sums = np.bincount(inv, weights=terms, minlength=len(met))
+            ids, scores = top_n(met, sums, n)
+            found = None if rows is None else sums_at(met, sums, rows)
+        if found is None:
             return ids, scores / best
-        rows = np.asarray(rows, dtype=np.int64)
-        at = np.minimum(np.searchsorted(met, rows), max(len(met) - 1, 0))
-        found = np.where(met[at] == rows, sums[at], 0.0) if len(met) else np.zeros(len(rows))
         return ids, scores / best, found / best
 
     def scores(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -249,6 +291,6 @@ class LexicalIndex:
 
 __all__ = [
     "B", "K1", "LENGTHS_FILE", "LEXICAL_FRACTION_BITS", "MAX_LOWEST_COUNT", "POSTINGS_FILES", "POSTINGS_PREFIX",
-    "LexicalIndex", "LexicalStats", "best_possible", "bm25_idf", "build_postings", "recover_counts", "row_scores",
-    "stats_for", "term_scores", "top_n",
+    "LexicalIndex", "LexicalStats", "best_of", "best_possible", "bm25_idf", "bm25_norm", "build_postings",
+    "normed_term_scores", "recover_counts", "row_scores", "stats_for", "sums_at", "term_scores", "top_dense", "top_n",
 ]

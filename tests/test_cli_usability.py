@@ -290,7 +290,7 @@ def test_query_file_with_postgres_answers_every_line(small_index, query_file):
     assert loaded.exit_code == 0, loaded.output
     base = ["query", "--file", str(query_file), "--index", str(folder), "--json", "-k", "3"]
     pg = runner.invoke(cli, [*base, "--postgres", dsn, "--table", "cli_lines_test"])
-    local = runner.invoke(cli, [*base, "--mode", "semantic"])  # what PostgreSQL answers for now
+    local = runner.invoke(cli, base)  # the same default mode (hybrid), the same hits
     assert pg.exit_code == local.exit_code == 1
     pg_rows, local_rows = json.loads(pg.stdout), json.loads(local.stdout)
     assert [(r["line"], r["query"], r.get("error")) for r in pg_rows] == \

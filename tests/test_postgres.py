@@ -53,6 +53,18 @@ def read_slice(split: str, per_group: int, skip: int = 0):
     return docs
 
 
+def drop_tables(conn, *tables: str) -> None:
+    """Drop semhash's tables ``tables``, their lexical tables and their records."""
+    for t in tables:
+        conn.execute(psycopg.sql.SQL("DROP TABLE IF EXISTS {}").format(psycopg.sql.Identifier(t)))
+        if conn.execute("SELECT to_regclass('semhash_meta')").fetchone()[0] is not None:
+            found = conn.execute("SELECT to_jsonb(m) ->> 'lexical_table' FROM semhash_meta AS m WHERE table_name = %s",
+                                 (t,)).fetchone()
+            if found and found[0]:
+                conn.execute(psycopg.sql.SQL("DROP TABLE IF EXISTS {}").format(psycopg.sql.Identifier(found[0])))
+            conn.execute("DELETE FROM semhash_meta WHERE table_name = %s", (t,))
+
+
 @pytest.fixture(scope="module")
 def conn():
     with psycopg.connect(DSN, autocommit=True) as c:
@@ -63,8 +75,7 @@ def conn():
         for (name,) in c.execute("SELECT table_name FROM semhash_meta WHERE table_name LIKE 'pgtest%%' "
                                  "OR table_name = %s OR table_name = 'semhash_docs'",
                                  (HOSTILE_TABLE,)).fetchall() if exported else []:
-            c.execute(psycopg.sql.SQL("DROP TABLE IF EXISTS {}").format(psycopg.sql.Identifier(name)))
-            c.execute("DELETE FROM semhash_meta WHERE table_name = %s", (name,))
+            drop_tables(c, name)
         c.execute("DROP TABLE IF EXISTS pgtest_plain")
 
 
@@ -115,7 +126,7 @@ def test_same_results_as_local_index(loaded, queries, rerank):
     radii = [0, 1, 2, 3, 5]  # radius 5 asks for a ball larger than MAX_PROBES: the bit_count path
     for radius in radii:
         for k in (5, 20):
-            local = idx.search_batch(queries, k=k, radius=radius, rerank=rerank, threads=1, mode="semantic")
+            local = idx.search_batch(queries, k=k, radius=radius, rerank=rerank, threads=1)
             pg = searcher.search_batch(queries, k=k, radius=radius, rerank=rerank)
             for lh, ph in zip(local, pg):
                 assert len(ph) == k
@@ -126,7 +137,7 @@ def test_same_results_as_local_index(loaded, queries, rerank):
 def test_default_radius_and_large_k(loaded):
     idx, _, searcher = loaded
     for q in SHORT_QUERIES[:4]:
-        same_hits(searcher.search(q), idx.search(q, mode="semantic"))
+        same_hits(searcher.search(q), idx.search(q))
         same_hits(searcher.search(q, k=len(idx.table) + 5, rerank=False),
                   idx.search(q, k=len(idx.table) + 5, rerank=False, mode="semantic"))
 
@@ -141,12 +152,12 @@ def test_hostile_ids_and_queries_cannot_change_the_sql(loaded, conn):
         assert got == [(hostile, hostile)]  # round-trips exactly
     evil = ["'; DROP TABLE semhash_docs; -- space shuttle", 'car" OR 1=1; --', "god \\' bible \\\\", "space\x00orbit"]
     for q in evil:
-        same_hits(searcher.search(q, k=10), idx.search(q, k=10, mode="semantic"))
+        same_hits(searcher.search(q, k=10), idx.search(q, k=10))
     # a query built from a hostile document's text finds that document, as the local index does
     hostile_doc = idx.documents([len(idx.table) - 2])[len(idx.table) - 2]
     assert hostile_doc.id == HOSTILE_IDS[0]
     q = read_slice("test", 1)[0].text  # the hostile document's own text
-    pg, local = searcher.search(q, k=3), idx.search(q, k=3, mode="semantic")
+    pg, local = searcher.search(q, k=3), idx.search(q, k=3)
     same_hits(pg, local)
     assert HOSTILE_IDS[0] in [h.id for h in pg]
     assert count(conn, table) == before
@@ -161,7 +172,7 @@ def test_hostile_table_name_is_one_quoted_identifier(loaded, conn):
     assert count(conn, HOSTILE_TABLE) == len(idx.table)
     assert count(conn, table) == before
     with PostgresSearcher(DSN, HOSTILE_TABLE, idx) as s:
-        same_hits(s.search("space shuttle"), idx.search("space shuttle", mode="semantic"))
+        same_hits(s.search("space shuttle"), idx.search("space shuttle"))
     with pytest.raises(PostgresConfigError, match="NUL"):
         load_index(idx, DSN, table="a\x00b")
     with pytest.raises(PostgresConfigError, match="semhash's own metadata table"):
@@ -191,7 +202,7 @@ def test_reload_replaces_the_table(loaded, conn):
     idx, table, searcher = loaded
     assert load_index(idx, DSN, table=table) == len(idx.table)
     assert count(conn, table) == len(idx.table)
-    same_hits(searcher.search("nasa moon mission"), idx.search("nasa moon mission", mode="semantic"))
+    same_hits(searcher.search("nasa moon mission"), idx.search("nasa moon mission"))
 
 
 def test_refuses_to_overwrite_a_table_it_did_not_make(loaded, conn):
@@ -222,16 +233,109 @@ def test_errors_name_the_fix(loaded, conn):
 # --------------------------------------------------------------------------- command line
 
 
-@pytest.mark.slow
-def test_lexical_and_hybrid_modes_are_refused_clearly_for_now(loaded):
-    from semhash.errors import QueryError
+MODES = ("semantic", "hybrid", "lexical")
 
+
+def exact_hits(pg, local):
+    """The same hits with the same scores, to the bit (both are rounded to 6 decimals alike)."""
+    same_hits(pg, local)
+    assert [h.score for h in pg] == [h.score for h in local]
+
+
+@pytest.mark.slow
+def test_every_mode_gives_the_local_index_s_hits(loaded, queries):
     idx, _, searcher = loaded
-    for mode in ("lexical", "hybrid"):
-        with pytest.raises(QueryError, match="answers mode 'semantic' only"):
-            searcher.search("space shuttle", mode=mode)
-    same_hits(searcher.search("space shuttle", mode="semantic"), idx.search("space shuttle", mode="semantic"))
-    same_hits(searcher.search("space shuttle"), idx.search("space shuttle", mode="semantic"))  # its default
+    for mode in MODES:
+        for k in (5, 30):
+            local = idx.search_batch(queries, k=k, threads=1, mode=mode)
+            pg = searcher.search_batch(queries, k=k, mode=mode)
+            for lh, ph in zip(local, pg):
+                assert len(ph) > 0
+                exact_hits(ph, lh)
+    exact_hits(searcher.search("space shuttle"), idx.search("space shuttle"))  # the same default mode
+    exact_hits(searcher.search("space shuttle", radius=0, k=3), idx.search("space shuttle", radius=0, k=3))
+
+
+def lexical_scores_of(searcher, idx, text: str, n: int, rows: np.ndarray):
+    from semhash.query import terms_of
+
+    terms = terms_of(idx.vectorizer, text)
+    with searcher.snapshot():
+        pg = searcher.lexical(terms, n, rows)
+    return pg, idx.lexical.top(terms[0], n, rows)
+
+
+def test_lexical_scores_are_the_local_index_s_to_the_bit(loaded):
+    idx, _, searcher = loaded
+    rows = np.asarray(idx.table.ids_, dtype=np.int64)[::7]
+    for text in [*SHORT_QUERIES, " ".join(SHORT_QUERIES)]:
+        for n in (0, 10, len(idx.table) + 3):
+            pg, local = lexical_scores_of(searcher, idx, text, n, rows)
+            for a, b in zip(pg, local):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_every_mode_after_add_remove_and_reexport(loaded, conn):
+    from semhash.index import SemanticIndex
+
+    idx, _, _ = loaded
+    if idx.n_bits != 32:
+        pytest.skip("checked once")
+    changed = SemanticIndex.build(read_slice("train", 30), idx_config(idx))
+    changed.add(read_slice("train", 10, skip=30))
+    changed.remove([d.id for d in read_slice("train", 5)])
+    table = "pgtest_changed"
+    load_index(changed, DSN, table=table)
+    with PostgresSearcher(DSN, table, changed) as searcher:
+        for mode in MODES:
+            for q in SHORT_QUERIES[:5]:
+                exact_hits(searcher.search(q, k=15, mode=mode), changed.search(q, k=15, mode=mode))
+        before = lexical_table_of(conn, table)
+        changed.add(read_slice("train", 5, skip=60))
+        changed.remove([d.id for d in read_slice("train", 3, skip=10)])
+        load_index(changed, DSN, table=table)  # re-export: the old lexical table goes with the old table
+        for mode in MODES:
+            for q in SHORT_QUERIES[5:]:
+                exact_hits(searcher.search(q, k=15, mode=mode), changed.search(q, k=15, mode=mode))
+    assert lexical_table_of(conn, table) != before
+    assert conn.execute("SELECT to_regclass(quote_ident(%s))", (before,)).fetchone()[0] is None  # none left behind
+
+
+def idx_config(idx):
+    from semhash.index import IndexConfig
+    from semhash.model import ModelConfig
+
+    return IndexConfig(model=ModelConfig(n_bits=idx.n_bits, hidden=(64, 32), epochs=2, pretrain_epochs=1))
+
+
+def lexical_table_of(conn, table: str) -> str:
+    """The lexical table semhash_meta records for ``table`` (one that exists)."""
+    name = conn.execute("SELECT lexical_table FROM semhash_meta WHERE table_name = %s", (table,)).fetchone()[0]
+    assert conn.execute("SELECT to_regclass(quote_ident(%s))", (name,)).fetchone()[0] is not None
+    return name
+
+
+def test_a_table_without_its_lexical_index_names_the_fix(loaded, conn):
+    idx, _, _ = loaded
+    if idx.n_bits != 32:
+        pytest.skip("checked once")
+    table = "pgtest_nolex"
+    load_index(idx, DSN, table=table)
+    lexical = lexical_table_of(conn, table)
+    with PostgresSearcher(DSN, table, idx) as searcher:
+        conn.execute("UPDATE semhash_meta SET lexical_table = NULL, lexical_oid = NULL WHERE table_name = %s",
+                     (table,))  # as an older semhash loaded it
+        for mode in ("hybrid", "lexical"):
+            with pytest.raises(PostgresTableError, match="loaded by an older semhash, without the lexical index.*"
+                               "re-export it.*semhash export --postgres DSN --index NAME --table pgtest_nolex.*"
+                               "--mode semantic"):
+                searcher.search("space shuttle", mode=mode)
+        exact_hits(searcher.search("space shuttle", mode="semantic"), idx.search("space shuttle", mode="semantic"))
+        conn.execute("UPDATE semhash_meta SET lexical_table = %s, lexical_oid = 1 WHERE table_name = %s",
+                     (lexical, table))  # its lexical table replaced by another of that name
+        with pytest.raises(PostgresTableError, match="was dropped or replaced; re-export the table"):
+            searcher.search("space shuttle", mode="hybrid")
+    conn.execute(psycopg.sql.SQL("DROP TABLE {}").format(psycopg.sql.Identifier(lexical)))
 
 
 def test_cli_export_then_query_equals_local(loaded, tmp_path, conn):
@@ -250,7 +354,7 @@ def test_cli_export_then_query_equals_local(loaded, tmp_path, conn):
     assert DSN not in result.output  # the password stays out of the output
     for args in (["space shuttle launch", "-k", "7"], ["car engine", "--no-rerank", "--radius", "1"],
                  ["god bible", "-k", "3", "--radius", "0"]):
-        local = runner.invoke(cli, ["query", *args, "--index", str(folder), "--json", "--mode", "semantic"])
+        local = runner.invoke(cli, ["query", *args, "--index", str(folder), "--json"])
         pg = runner.invoke(cli, ["query", *args, "--index", str(folder), "--json", "--postgres", DSN,
                                  "--table", "pgtest_cli"])
         assert local.exit_code == 0 and pg.exit_code == 0, (local.output, pg.output)
@@ -259,7 +363,7 @@ def test_cli_export_then_query_equals_local(loaded, tmp_path, conn):
         assert [{**h, "score": round(h["score"], 5)} for h in ph] == [{**h, "score": round(h["score"], 5)} for h in lh]
     qfile = tmp_path / "q.txt"
     qfile.write_text("space shuttle\ncar dealer\n", encoding="utf-8")
-    local = runner.invoke(cli, ["query", "--file", str(qfile), "--index", str(folder), "--json", "--mode", "semantic"])
+    local = runner.invoke(cli, ["query", "--file", str(qfile), "--index", str(folder), "--json"])
     pg = runner.invoke(cli, ["query", "--file", str(qfile), "--index", str(folder), "--json", "--postgres", DSN,
                              "--table", "pgtest_cli"])
     assert pg.exit_code == 0, pg.output
@@ -271,9 +375,13 @@ def test_cli_export_then_query_equals_local(loaded, tmp_path, conn):
     missing = runner.invoke(cli, ["query", "space", "--index", str(folder), "--postgres", DSN, "--table", "pgtest_none"])
     assert missing.exit_code == 1
     assert "table 'pgtest_none' is not a semhash table in this database" in missing.output
-    hybrid = runner.invoke(cli, ["query", "space", "--index", str(folder), "--postgres", DSN, "--table", "pgtest_cli",
-                                 "--mode", "hybrid"])
-    assert hybrid.exit_code == 1 and "answers mode 'semantic' only" in hybrid.stderr
+    for mode in (None, *MODES):  # every mode, and the default, as the local index answers it
+        chosen = [] if mode is None else ["--mode", mode]
+        local = runner.invoke(cli, ["query", "read the file", "--index", str(folder), "--json", "-k", "8", *chosen])
+        pg = runner.invoke(cli, ["query", "read the file", "--index", str(folder), "--json", "-k", "8", *chosen,
+                                 "--postgres", DSN, "--table", "pgtest_cli"])
+        assert local.exit_code == 0 and pg.exit_code == 0, (local.output, pg.output)
+        assert json.loads(pg.output) == json.loads(local.output)
     table_only = runner.invoke(cli, ["query", "space", "--index", str(folder), "--table", "pgtest_cli"])
     assert table_only.exit_code == 2 and "--table needs --postgres" in table_only.output
 
@@ -316,13 +424,6 @@ def dup_index(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dups") / "idx"
     SemanticIndex.build(docs, config).save(folder)
     return folder
-
-
-def drop_tables(conn, *tables: str) -> None:
-    for t in tables:
-        conn.execute(psycopg.sql.SQL("DROP TABLE IF EXISTS {}").format(psycopg.sql.Identifier(t)))
-        if conn.execute("SELECT to_regclass('semhash_meta')").fetchone()[0] is not None:
-            conn.execute("DELETE FROM semhash_meta WHERE table_name = %s", (t,))
 
 
 @pytest.mark.slow
@@ -380,7 +481,7 @@ def test_meta_of_an_older_semhash_is_upgraded_and_its_tables_are_not_trusted(dup
             s.search("space")
         assert load_index(idx, dsn, table="new_docs") == len(idx.table)  # the upgraded meta table works
         with PostgresSearcher(dsn, "new_docs", idx) as s:
-            same_hits(s.search("space shuttle"), idx.search("space shuttle", mode="semantic"))
+            same_hits(s.search("space shuttle"), idx.search("space shuttle"))
     finally:
         conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(psycopg.sql.Identifier(schema)))
 
@@ -418,12 +519,14 @@ def test_concurrent_first_exports_into_a_fresh_schema_all_succeed(dup_index, con
             meta = dict(c.execute("SELECT table_name, table_oid = to_regclass(table_name)::oid FROM semhash_meta"
                                   ).fetchall())
             assert meta == {"docs_a": True, "docs_b": True}
+            lexical = sorted(r[0] for r in c.execute("SELECT lexical_table FROM semhash_meta"))
             assert [r[0] for r in c.execute("SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace"
                                             " AND relkind = 'r' ORDER BY relname", (schema,))] == \
-                ["docs_a", "docs_b", "semhash_meta"]  # no temporary table left behind
+                ["docs_a", "docs_b", *lexical, "semhash_meta"]  # no temporary or replaced table left behind
+            assert all(name.startswith("semhash_lex_") for name in lexical)
         for table in ("docs_a", "docs_b"):
             with PostgresSearcher(dsn, table, indexes[0]) as s:
-                same_hits(s.search("car engine"), indexes[0].search("car engine", mode="semantic"))
+                same_hits(s.search("car engine"), indexes[0].search("car engine"))
     finally:
         conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(psycopg.sql.Identifier(schema)))
 
@@ -460,8 +563,8 @@ def test_a_reexport_does_not_block_readers_who_see_old_or_new_contents(dup_index
     def ids(hits):
         return [h.id for h in hits]
 
-    old_hits = [ids(old.search(q, k=10, mode="semantic")) for q in queries]
-    new_hits = [ids(new.search(q, k=10, mode="semantic")) for q in queries]
+    old_hits = [ids(old.search(q, k=10)) for q in queries]
+    new_hits = [ids(new.search(q, k=10)) for q in queries]
     assert all(o != n for o, n in zip(old_hits, new_hits))  # the two contents tell apart
     try:
         load_index(old, DSN, table=table)

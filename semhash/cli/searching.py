@@ -35,7 +35,7 @@ from .output import each_checked, echo_hits, echo_json, file_lines, raise_if_lin
               help="How documents are found and ranked: hybrid (the Hamming ball and the best documents by "
                    "BM25, one score of both), semantic (the Hamming ball re-ranked by TF-IDF cosine) or lexical "
                    f"(BM25 alone: the documents with the query's words) [default: {DEFAULT_MODE}; semantic with "
-                   "--no-rerank or --postgres].")
+                   "--no-rerank].")
 @click.option("--lookup", type=click.Choice(LOOKUP_METHODS), default="auto", show_default=True,
               help="Hamming-ball method: by estimated cost, bit flipping, multi-index hashing, or a full scan.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -57,8 +57,8 @@ def query_cmd(text: str | None, index_name: str | None, k: int, radius: int | No
     score of both; semantic is the Hamming ball re-ranked by TF-IDF cosine; lexical is BM25 alone.
 
     With --postgres, search the table `semhash export --postgres` loaded instead; the query is
-    encoded with --index (the index the table was loaded from) and the hits are the same
-    (PostgreSQL answers --mode semantic, its default, for now).
+    encoded with --index (the index the table was loaded from) and the hits are the same, in
+    every --mode.
 
     Example: semhash query "space shuttle launch orbit" --index ng20 -k 5
     """

@@ -3,7 +3,7 @@
 The database holds the documents, their binary codes and their TF-IDF rows; the query is still
 vectorized and encoded locally with the index the table was loaded from (the vocabulary and the
 encoder are not stored). :class:`PostgresSearcher` answers exactly as :func:`semhash.search.search`
-does on that index (same ids, same order, same distances, same scores): it is one more candidate
+does on that index, in every query mode (same ids, same order, same distances, same scores): it is one more candidate
 source of the same query pipeline (:mod:`semhash.pipeline`).
 
 Schema of a documents table (default ``semhash_docs``)::
@@ -18,8 +18,16 @@ Schema of a documents table (default ``semhash_docs``)::
     tfidf_val  real[] NOT NULL      -- ... and values, in the index's CSR order
     + a btree index on (code_int, code_int2)
 
+plus its lexical table (``semhash_lex_<hex>``, for modes ``lexical`` and ``hybrid``)::
+
+    term       integer PRIMARY KEY  -- a vocabulary column
+    idf        double precision     -- its BM25 idf
+    rows       bigint[]             -- its postings: the rows holding the word ...
+    scores     double precision[]   -- ... and the word's BM25 term in each (semhash.lexical)
+
 plus one row per loaded table in ``semhash_meta`` (n_bits, document count, a fingerprint of
-the vocabulary and encoder that made the codes, and the OID of the table the export created).
+the vocabulary and encoder that made the codes, the OID of the table the export created, and
+the name and OID of its lexical table).
 A table counts as semhash's only while its OID is the one recorded: a user's table of the same
 name (created after dropping semhash's) has another OID and is never replaced or searched.
 

@@ -6,9 +6,12 @@ pipeline then asks the table for the Hamming ball (an exact-match probe: the que
 with every flip mask of popcount <= radius, sent as one array and matched with
 ``code_int = ANY(...)`` over the btree index; a ball larger than :data:`MAX_PROBES` masks is a
 ``bit_count(code_bits # query)`` range query), the k-nearest fill (``bit_count`` ordered), the
-TF-IDF rows and the documents. Each query is one read-only repeatable-read transaction that
-first locks the table (``ACCESS SHARE``), so it sees the old contents or the new ones, never a
-mix, and checks the table's OID and fingerprint in the same snapshot.
+TF-IDF rows and the documents; modes ``lexical`` and ``hybrid`` also ask the table's lexical
+table (its BM25 postings, written at export) for the rows with the best sums of the query words'
+terms and for the sums of the shortlist's rows. Each query is one read-only repeatable-read
+transaction that first locks the table (``ACCESS SHARE``), so it sees the old contents or the
+new ones, never a mix, and checks the table's OID and fingerprint in the same snapshot (and the
+lexical table's recorded OID before it reads it).
 """
 
 from __future__ import annotations
@@ -29,16 +32,25 @@ from ..errors import (
     PostgresTableError,
     QueryError,
 )
+from ..lexical import best_of
 from ..pipeline import Hit, run_queries
 from ..query import QueryOptions, Terms, encode_queries, terms_of
 from .connection import DEFAULT_TABLE, check_table_name, connect, first_line, psycopg, quoted
-from .statements import META_CHECK, ball_sql, knn_sql, range_sql, rows_sql, table_sql
+from .statements import (
+    META_CHECK,
+    META_LEXICAL,
+    ball_sql,
+    idf_sql,
+    knn_sql,
+    lexical_sql,
+    range_sql,
+    rows_sql,
+    table_sql,
+)
 from .values import code_bits, packed_from_bits, probe_keys, query_model_fingerprint, rows_and_distances
 
 # larger Hamming balls are answered by a bit_count range query instead of a key probe
 MAX_PROBES = 65_536
-NO_LEXICAL = ("a PostgreSQL search answers mode 'semantic' only for now (the table has no inverted index for "
-              "modes 'lexical' and 'hybrid'); use --mode semantic, or search the local index")
 
 
 class DocumentRow(NamedTuple):
@@ -66,7 +78,8 @@ class PostgresSearcher:
         self._conn: Any = None
         self._meta: dict | None = None
         self._fingerprint: str | None = None
-        self._codes: dict[int, str] = {}  # the code of every row this snapshot's ball and fill met
+        self._codes: dict[int, str] = {}  # the code of every row this snapshot's ball, fill and lexical met
+        self._lexical_table: str | None = None  # this snapshot's, once checked
 
     def __enter__(self) -> Self:
         return self
@@ -83,21 +96,18 @@ class PostgresSearcher:
 
     def search_batch(self, texts: list[str], k: int = 10, radius: int | None = None, rerank: bool = True,
                      mode: str | None = None) -> list[list[Hit]]:
-        """Hits for each text, in input order, equal to the local index's in mode ``semantic``
-        (``mode=None``: semantic here; ``lexical`` and ``hybrid`` raise :class:`QueryError`
-        until this source answers :meth:`lexical`)."""
+        """Hits for each text, in input order, equal to the local index's in every ``mode``
+        (``None``: the local index's default)."""
         texts = [check_text(t) for t in check_list(texts, "queries", "search_batch", QueryError)]
         if self.index is None:
             self._connection()  # raises the "needs the local index" error
-        opts = QueryOptions.make(self.index.n_bits, k, radius, rerank, mode=mode or "semantic")
-        if opts.mode != "semantic":
-            raise QueryError(NO_LEXICAL)
+        opts = QueryOptions.make(self.index.n_bits, k, radius, rerank, mode=mode)
         terms = [terms_of(self.index.vectorizer, t) for t in texts]
         return run_queries(self, encode_queries(self.index.encoder, terms), opts)
 
     def search(self, text: str, k: int = 10, radius: int | None = None, rerank: bool = True,
                mode: str | None = None) -> list[Hit]:
-        """The ``k`` best documents for ``text``: the same hits as ``index.search`` in mode ``semantic``."""
+        """The ``k`` best documents for ``text``: the same hits as ``index.search``."""
         return self.search_batch([text], k=k, radius=radius, rerank=rerank, mode=mode)[0]
 
     # -- the candidate source
@@ -114,7 +124,7 @@ class PostgresSearcher:
         with self._translated(), conn.transaction():
             self._fetch(table_sql("LOCK TABLE {} IN ACCESS SHARE MODE", self.table), (), rows=False)
             self._meta = self._check_table()
-            self._codes = {}
+            self._codes, self._lexical_table = {}, None
             yield
 
     def size(self) -> int:
@@ -150,10 +160,27 @@ class PostgresSearcher:
         return csr, np.arange(len(parts))
 
     def lexical(self, terms: Terms, n: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Not yet: the table has no inverted index (the rows ``tfidf_idx && columns`` finds, with a
-        GIN index, scored by :func:`semhash.lexical.row_scores` with the local index's
-        ``lexical.stats``, would answer it bit for bit)."""
-        raise QueryError(NO_LEXICAL)
+        """The BM25 sums of the table's lexical table (each posting's term stored at export, as the
+        local index computes it; the sums are exact in any order), over the most the query could
+        score (:func:`semhash.lexical.best_of` of the stored idf, in the query's column order):
+        bit for bit the local index's scores."""
+        lexical = self._checked_lexical_table()
+        cols = np.asarray(terms[0], dtype=np.int64).tolist()
+        idf = dict(self._fetch(idf_sql(lexical), (cols,)))
+        if len(idf) != len(set(cols)):
+            raise PostgresTableError(f"the lexical table of {self.table!r} does not hold every word of the "
+                                     f"vocabulary; reload it: {self._load_hint()}")
+        best = best_of(np.array([idf[c] for c in cols], dtype=np.float64))
+        ids = np.asarray(ids, dtype=np.int64)
+        found = self._fetch(lexical_sql(lexical, self.table), (cols, int(n), ids.tolist()))
+        top = [(int(r), float(v)) for r, v, code in found if code is not None]
+        self._codes.update((int(r), code) for r, _, code in found if code is not None)
+        top.sort(key=lambda rv: (-rv[1], rv[0]))  # as the statement ranked them: by sum, then row
+        sums = {int(r): float(v) for r, v, code in found if code is None}
+        top_ids = np.array([r for r, _ in top], dtype=np.int64)
+        top_sums = np.array([v for _, v in top], dtype=np.float64)
+        scores = np.array([sums.get(r, 0.0) for r in ids.tolist()], dtype=np.float64)
+        return top_ids, top_sums / best, scores / best
 
     def documents(self, ids: np.ndarray) -> dict[int, DocumentRow]:
         found = self._fetch(rows_sql(self.table, ("row", "id", "path", "title", "snippet")),
@@ -209,6 +236,25 @@ class PostgresSearcher:
             )
         return {"n_bits": int(n_bits), "n_docs": int(n_docs)}
 
+    def _checked_lexical_table(self) -> str:
+        """The lexical table semhash_meta records for this table (modes lexical and hybrid), or a
+        :class:`PostgresTableError` saying to re-export a table loaded without one."""
+        if self._lexical_table is None:
+            found = self._fetch(META_LEXICAL, (self.table,))
+            name, recorded, oid = found[0] if found else (None, None, None)
+            if name is None or recorded is None:
+                raise PostgresTableError(
+                    f"table {self.table!r} was loaded by an older semhash, without the lexical index that modes "
+                    f"'lexical' and 'hybrid' need; re-export it to add one ({self._load_hint()}), or search "
+                    f"it with --mode semantic")
+            if oid is None or int(oid) != int(recorded):
+                raise PostgresTableError(
+                    f"the lexical index of table {self.table!r} ({name!r}) was dropped or replaced; re-export the "
+                    f"table ({self._load_hint()}), or search it with --mode semantic")
+            self._lexical_table = str(name)
+            self._fetch(table_sql("LOCK TABLE {} IN ACCESS SHARE MODE", self._lexical_table), (), rows=False)
+        return self._lexical_table
+
     def _fetch(self, query: Any, params: tuple, rows: bool = True) -> list[tuple]:
         with self._translated(), self._connection().cursor() as cur:
             cur.execute(query, params)
@@ -235,4 +281,4 @@ class PostgresSearcher:
             raise PostgresError(f"PostgreSQL query failed: {first_line(exc)}") from exc
 
 
-__all__ = ["MAX_PROBES", "NO_LEXICAL", "DocumentRow", "PostgresSearcher"]
+__all__ = ["MAX_PROBES", "DocumentRow", "PostgresSearcher"]

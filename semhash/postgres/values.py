@@ -101,3 +101,24 @@ def document_rows(index: Any) -> Iterator[tuple]:
             int(keys[i, 0]), int(keys[i, 1]) if keys.shape[1] > 1 else None, bits[i],
             indices[a:b].astype(np.int64).tolist(), data[a:b].astype(np.float64).tolist(),
         )
+
+
+LEXICAL_CHUNK = 4096  # vocabulary columns scored at a time on export (bounds the memory of a large index)
+
+
+def lexical_rows(index: Any) -> Iterator[tuple]:
+    """``(term, idf, rows, scores)`` for every vocabulary column of ``index``: its BM25 idf and
+    its postings with their BM25 terms, exactly as the local index sums them
+    (:meth:`semhash.lexical.LexicalIndex.column_terms`; an empty posting list for a word no row
+    holds, whose idf still counts in the most a query could score)."""
+    lex = index.lexical
+    n_terms = int(lex.postings.shape[0])
+    for first in range(0, n_terms, LEXICAL_CHUNK):
+        cols = np.arange(first, min(first + LEXICAL_CHUNK, n_terms), dtype=np.int64)
+        rows, scores = lex.column_terms(cols)
+        indptr, _, _ = lex.postings.arrays_for_rows(cols)
+        bounds = np.concatenate([[0], np.cumsum(np.asarray(indptr[cols + 1]) - np.asarray(indptr[cols]))]).tolist()
+        rows_list, scores_list = rows.tolist(), scores.tolist()
+        for i, term in enumerate(cols.tolist()):
+            a, b = bounds[i], bounds[i + 1]
+            yield term, float(lex.stats.idf[term]), rows_list[a:b], scores_list[a:b]
