@@ -197,6 +197,22 @@ def test_nul_in_a_document_is_a_clean_error_and_changes_nothing(loaded, conn, mo
     assert count(conn, table) == before
 
 
+def test_an_export_read_a_few_rows_at_a_time_loads_the_same_table(loaded, conn, monkeypatch):
+    """The export reads the store ROW_BATCH rows at a time (a million documents are never all in
+    memory): with batches of 7 the table holds exactly what the one-batch export loaded."""
+    from semhash.postgres import values
+
+    idx, table, _ = loaded
+    monkeypatch.setattr(values, "ROW_BATCH", 7)
+    assert load_index(idx, DSN, table=f"{table}_batched") == len(idx.table)
+    from semhash.postgres.statements import COLUMNS
+
+    select = f"SELECT {', '.join(COLUMNS)} FROM {{}} ORDER BY row"
+    rows = [conn.execute(psycopg.sql.SQL(select).format(psycopg.sql.Identifier(t))).fetchall()
+            for t in (table, f"{table}_batched")]
+    assert rows[0] == rows[1] and len(rows[0]) == len(idx.table)
+
+
 @pytest.mark.slow
 def test_reload_replaces_the_table(loaded, conn):
     idx, table, searcher = loaded

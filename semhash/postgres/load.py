@@ -10,6 +10,7 @@ alone, not for the load.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from .. import __version__
@@ -39,7 +40,7 @@ from .statements import (
     schema_sql,
     table_sql,
 )
-from .values import document_rows, lexical_rows, query_model_fingerprint
+from .values import check_document_rows, document_rows, lexical_rows, query_model_fingerprint
 
 # pg_advisory_xact_lock key every export holds from before its first DDL to its commit ("semhash!")
 EXPORT_LOCK_KEY = int.from_bytes(b"semhash!", "big", signed=True)
@@ -94,7 +95,7 @@ def swap_in(cur: Any, staging: str, table: str, old_oid: int | None, old_lexical
     cur.execute(table_sql("ALTER TABLE {} RENAME TO {}", staging, table))
 
 
-def fill_staging(cur: Any, staging: str, lexical: str, index: Any, rows: list[tuple]) -> None:
+def fill_staging(cur: Any, staging: str, lexical: str, index: Any, rows: Iterable[tuple]) -> None:
     """Create the ``staging`` table, copy ``rows`` into it, index and analyze it; the same for
     its ``lexical`` table (the index's BM25 postings)."""
     create_table, create_index = schema_sql(staging, index.n_bits)
@@ -122,7 +123,7 @@ def load_index(index: Any, dsn: str, table: str = DEFAULT_TABLE) -> int:
     database are serialized by an advisory lock.
     """
     table = check_table_name(table)
-    rows = list(document_rows(index))  # validate every document before touching the database
+    n_rows = check_document_rows(index)  # every document checked before the database is touched
     pg = psycopg()
     token = secrets.token_hex(8)
     staging, lexical = STAGING_PREFIX + token, LEXICAL_PREFIX + token
@@ -133,10 +134,10 @@ def load_index(index: Any, dsn: str, table: str = DEFAULT_TABLE) -> int:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (EXPORT_LOCK_KEY,))
                 old_oid = check_replaceable(cur, table)  # before the load: refuse early
                 old_lexical = recorded_lexical(cur, table)
-                fill_staging(cur, staging, lexical, index, rows)
+                fill_staging(cur, staging, lexical, index, document_rows(index))
                 # the new table keeps its OID through the rename, so it is recorded now: the swap
                 # is then the transaction's last step, and the old table is locked only until commit
-                cur.execute(META_UPSERT, (table, int(index.n_bits), len(rows), len(index.vectorizer.vocabulary_),
+                cur.execute(META_UPSERT, (table, int(index.n_bits), n_rows, len(index.vectorizer.vocabulary_),
                                           query_model_fingerprint(index), __version__, quoted(cur, staging),
                                           lexical, quoted(cur, lexical)))
                 swap_in(cur, staging, table, old_oid, old_lexical)
@@ -149,4 +150,4 @@ def load_index(index: Any, dsn: str, table: str = DEFAULT_TABLE) -> int:
             ) from exc
         except pg.Error as exc:
             raise PostgresError(f"loading {table!r} into PostgreSQL failed: {first_line(exc)}") from exc
-    return len(rows)
+    return n_rows

@@ -75,34 +75,54 @@ def _check_text_fields(doc: Any) -> None:
             )
 
 
-def document_rows(index: Any) -> Iterator[tuple]:
-    """``(row, id, path, title, snippet, key, key2, bits, idx, val)`` for every indexed row, in
-    row order (:data:`semhash.postgres.statements.COLUMNS`)."""
+def _documents_in_batches(index: Any) -> Iterator[tuple[np.ndarray, np.ndarray, dict]]:
+    """``(rows, codes, documents)`` of every indexed row in row order, :data:`ROW_BATCH` rows at
+    a time; :class:`PostgresConfigError` for a row without a stored document, or a document
+    PostgreSQL cannot store."""
     rows = np.asarray(index.table.ids_, dtype=np.int64)
     codes = np.asarray(index.table.codes_, dtype=np.uint8)
     order = np.argsort(rows, kind="stable")
-    rows, codes = rows[order], codes[order]
-    docs = index.documents(rows)
-    missing = [int(r) for r in rows if int(r) not in docs]
-    if missing:
-        raise PostgresConfigError(
-            f"{len(missing)} indexed row(s) have no stored document (first: row {missing[0]}); save and reopen the index first"
-        )
-    keys = code_keys(codes)
-    bits = code_bits(codes, index.n_bits)
+    for start in range(0, len(order), ROW_BATCH):
+        batch = order[start : start + ROW_BATCH]
+        batch_rows = rows[batch]
+        docs = index.documents(batch_rows)
+        missing = [int(r) for r in batch_rows if int(r) not in docs]
+        if missing:
+            raise PostgresConfigError(
+                f"{len(missing)} indexed row(s) have no stored document (first: row {missing[0]}); "
+                "save and reopen the index first"
+            )
+        for d in docs.values():
+            _check_text_fields(d)
+        yield batch_rows, codes[batch], docs
+
+
+def check_document_rows(index: Any) -> int:
+    """Check every row :func:`document_rows` would give, without keeping them; returns how many."""
+    return sum(len(rows) for rows, _codes, _docs in _documents_in_batches(index))
+
+
+def document_rows(index: Any) -> Iterator[tuple]:
+    """``(row, id, path, title, snippet, key, key2, bits, idx, val)`` for every indexed row, in
+    row order (:data:`semhash.postgres.statements.COLUMNS`), read :data:`ROW_BATCH` rows at a
+    time: an export of a million documents holds one batch, not the index."""
     tfidf = index.tfidf
-    indptr, indices, data = tfidf.indptr, tfidf.indices, np.asarray(tfidf.data, dtype=np.float32)
-    for i, r in enumerate(rows):
-        d = docs[int(r)]
-        _check_text_fields(d)
-        a, b = int(indptr[r]), int(indptr[r + 1])
-        yield (
-            int(r), d.id, d.path, d.title, d.snippet,
-            int(keys[i, 0]), int(keys[i, 1]) if keys.shape[1] > 1 else None, bits[i],
-            indices[a:b].astype(np.int64).tolist(), data[a:b].astype(np.float64).tolist(),
-        )
+    indptr, indices, data = tfidf.indptr, tfidf.indices, tfidf.data
+    for rows, codes, docs in _documents_in_batches(index):
+        keys = code_keys(codes)
+        bits = code_bits(codes, index.n_bits)
+        for i, r in enumerate(rows.tolist()):
+            d = docs[r]
+            a, b = int(indptr[r]), int(indptr[r + 1])
+            yield (
+                r, d.id, d.path, d.title, d.snippet,
+                int(keys[i, 0]), int(keys[i, 1]) if keys.shape[1] > 1 else None, bits[i],
+                np.asarray(indices[a:b]).astype(np.int64).tolist(),
+                np.asarray(data[a:b], dtype=np.float32).astype(np.float64).tolist(),
+            )
 
 
+ROW_BATCH = 20_000  # indexed rows an export reads from the store at a time
 LEXICAL_CHUNK = 4096  # vocabulary columns scored at a time on export (bounds the memory of a large index)
 
 
