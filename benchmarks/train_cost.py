@@ -19,7 +19,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -66,17 +66,64 @@ def extra_phase(module: Any, name: str, phase: str, wall: dict[str, float], cpu:
         setattr(module, name, original)
 
 
-def measure(data: Any, cfg: ModelConfig) -> dict[str, Any]:
-    """Train ``cfg`` on the database, encode database and queries; seconds per phase and P@100."""
+def curve_callback(data: Any, cfg: ModelConfig, points: list[dict[str, float]], scoring: list[float]) -> Any:
+    """A Keras callback that, after every fine-tuning epoch, exports the encoder as it stands
+    (thresholds on the whole database) and appends ``{epoch, p100, wall_s, cpu_s}`` to ``points``
+    (fine-tuning seconds so far); the scoring's own wall and CPU seconds are added to ``scoring``."""
+    from semhash.train.backend import keras  # imports TensorFlow
+    from semhash.train.export import export_encoder
+
+    class Curve(keras.callbacks.Callback):
+        def on_train_begin(self, logs: Any = None) -> None:
+            self.w0, self.c0 = time.perf_counter(), time.process_time()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            wall, cpu = time.perf_counter() - self.w0, time.process_time() - self.c0
+            enc = export_encoder(self.model.get_layer("encoder"), cfg, data.X_db)
+            db, q = encode_bits(enc, data.X_db), encode_bits(enc, data.X_query)
+            points.append({"epoch": epoch + 1, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+                           "p100": round(p100(db, q, data.db_labels, data.query_labels, cfg.seed), 2)})
+            print(json.dumps(points[-1]), flush=True)
+            spent = (time.perf_counter() - self.w0 - wall, time.process_time() - self.c0 - cpu)
+            self.w0, self.c0 = self.w0 + spent[0], self.c0 + spent[1]  # the scoring is not fine-tuning time
+            scoring[0], scoring[1] = scoring[0] + spent[0], scoring[1] + spent[1]
+
+    return Curve()
+
+
+@contextmanager
+def with_curve(trainer: Any, data: Any, cfg: ModelConfig, points: list[dict[str, float]],
+               scoring: list[float]) -> Iterator[None]:
+    """Score the encoder after every fine-tuning epoch (:func:`curve_callback`) while training."""
+    original = trainer.fit
+
+    def fit(model: Any, x: Any, y: Any, epochs: int, desc: str, progress: bool, callbacks: list, **kw: Any) -> Any:
+        return original(model, x, y, epochs, desc, progress, [curve_callback(data, cfg, points, scoring), *callbacks], **kw)
+
+    trainer.fit = fit
+    try:
+        yield
+    finally:
+        trainer.fit = original
+
+
+def measure(data: Any, cfg: ModelConfig, curve: bool = False) -> dict[str, Any]:
+    """Train ``cfg`` on the database, encode database and queries; seconds per phase and P@100
+    (with ``curve``, also P@100 after every fine-tuning epoch, its scoring left out of the times)."""
     from semhash.train import trainer  # imports TensorFlow
 
     wall: dict[str, float] = {}
     cpu: dict[str, float] = {}
+    points: list[dict[str, float]] = []
+    scoring = [0.0, 0.0]  # wall and CPU seconds of the curve's scoring, taken out of the times
     load_before = os.getloadavg()[0]
     w0, c0 = time.perf_counter(), time.process_time()
-    with extra_phase(trainer, "nearest_neighbours", "neighbours", wall, cpu):
+    with extra_phase(trainer, "nearest_neighbours", "neighbours", wall, cpu), \
+            (with_curve(trainer, data, cfg, points, scoring) if curve else nullcontext()):
         result = trainer.train(data.X_db, cfg)
-    total_wall, total_cpu = time.perf_counter() - w0, time.process_time() - c0
+    total_wall, total_cpu = time.perf_counter() - w0 - scoring[0], time.process_time() - c0 - scoring[1]
+    result.phase_seconds["fine-tune"] -= scoring[0]
+    result.phase_cpu_seconds["fine-tune"] -= scoring[1]
     db, q = encode_bits(result.encoder, data.X_db), encode_bits(result.encoder, data.X_query)
     phases = {k: round(v, 1) for k, v in result.phase_seconds.items()}
     phases_cpu = {k: round(v, 1) for k, v in result.phase_cpu_seconds.items()}
@@ -86,7 +133,7 @@ def measure(data: Any, cfg: ModelConfig) -> dict[str, Any]:
             "epochs_run": len(result.finetune_losses), "wall_s": round(total_wall, 1), "cpu_s": round(total_cpu, 1),
             "phase_wall_s": phases, "phase_cpu_s": phases_cpu,
             "load_avg": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-            "p100": round(p100(db, q, data.db_labels, data.query_labels, cfg.seed), 2)}
+            "p100": round(p100(db, q, data.db_labels, data.query_labels, cfg.seed), 2), "curve": points}
 
 
 def load_rows(path: Path) -> list[dict[str, Any]]:
@@ -142,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int_list, default=[0])
     ap.add_argument("--sample", type=int, default=None, help="train on this many documents (default: the model's)")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a ModelConfig field")
+    ap.add_argument("--curve", action="store_true", help="also P@100 after every fine-tuning epoch")
     ap.add_argument("--json", type=Path, default=JSON_PATH)
     ap.add_argument("--out", type=Path, default=REPORT_PATH)
     ap.add_argument("--report", action="store_true", help="only rewrite --out from --json")
@@ -155,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
             cfg = dataclasses.replace(ModelConfig(n_bits=args.bits, seed=seed), **overrides)
             row = {"name": args.name, "preset": args.preset, "split": args.split, "seed": seed, "bits": args.bits,
                    "overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},
-                   **measure(data, cfg), "command": command_line("train_cost", argv), "date": now(),
+                   **measure(data, cfg, args.curve), "command": command_line("train_cost", argv), "date": now(),
                    "commit": git_commit()}
             print(json.dumps(row), flush=True)
             args.json.write_text(json.dumps(load_rows(args.json) + [row], indent=1) + "\n")
