@@ -131,6 +131,14 @@ def fine_tuning_targets(X, cfg: ModelConfig, given_bits: np.ndarray | None):
     return targets, bits
 
 
+def fine_tune_epochs(n_batches: int, cfg: ModelConfig) -> int:
+    """Fine-tuning epochs over ``n_batches`` batches each: ``cfg.epochs``, or, with a step budget
+    (``cfg.fine_tune_steps``), the epochs that make that many updates, at most ``cfg.epochs``."""
+    if not cfg.fine_tune_steps:
+        return cfg.epochs
+    return max(1, min(cfg.epochs, -(-cfg.fine_tune_steps // n_batches)))
+
+
 def fine_tune(model: Autoencoder, X, targets, bits: np.ndarray | None, rows: tuple[np.ndarray, np.ndarray],
               cfg: ModelConfig, progress: bool):
     """Train the whole autoencoder on the ``(train, validation)`` ``rows`` (early stopping on the
@@ -151,7 +159,8 @@ def fine_tune(model: Autoencoder, X, targets, bits: np.ndarray | None, rows: tup
         losses = [distribution_loss(), keras.losses.BinaryCrossentropy(from_logits=True)]
         weights = [1.0, float(cfg.graph_codes or 1.0)]
     trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=losses, loss_weights=weights)
-    return fit(trainer, train_seq, None, cfg.epochs, "fine-tune", progress, callbacks, validation_data=val_data)
+    epochs = fine_tune_epochs(len(train_seq), cfg)
+    return fit(trainer, train_seq, None, epochs, "fine-tune", progress, callbacks, validation_data=val_data)
 
 
 def train(X, cfg: ModelConfig | None = None, progress: bool = False, code_targets=None) -> TrainingResult:
