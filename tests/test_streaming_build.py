@@ -14,8 +14,7 @@ from conftest import SMALL_MODEL
 
 from semhash.corpus import CorpusStream, Document, read_corpus
 from semhash.errors import ConfigError, CorpusError
-from semhash.index import IndexConfig, SemanticIndex
-from semhash.index import staging
+from semhash.index import IndexConfig, SemanticIndex, staging
 from semhash.index.building import NO_WORDS
 from semhash.model import ModelConfig
 from semhash.vectorize import VectorizerConfig
