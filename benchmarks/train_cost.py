@@ -162,10 +162,20 @@ def markdown(rows: list[dict[str, Any]]) -> str:
              "| graph | fine-tune | load |",
              "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for i, r in enumerate(rows, 1):
+        if r.get("stopped"):  # stopped by hand once its curve had said enough: the last point of the curve
+            lines.append(f"| {i} | {r['name']} | {r['preset']} / {r['split']} | {r['seed']} | {r['trained_on']:,} | "
+                         f"{r['epochs_run']} (stopped) | {r['p100']:.2f} (curve) | — | — | — | — | "
+                         f"{r['curve'][-1]['wall_s']:.0f} / {r['curve'][-1]['cpu_s']:.0f} | — |")
+            continue
         lines.append(f"| {i} | {r['name']} | {r['preset']} / {r['split']} | {r['seed']} | {r['trained_on']:,} | "
                      f"{r['epochs_run']} | {r['p100']:.2f} | {r['wall_s']:.0f} / {r['cpu_s']:.0f} | "
                      f"{cell(r, 'pretrain')} | {cell(r, 'neighbours')} | {cell(r, 'graph')} | "
                      f"{cell(r, 'fine-tune')} | {r['load_avg'][0]:.1f} / {r['load_avg'][1]:.1f} |")
+    curves = [(i, r) for i, r in enumerate(rows, 1) if r.get("curve")]
+    if curves:
+        lines += ["", "P@100 after each fine-tuning epoch (`--curve`; fine-tuning CPU seconds so far in brackets):", ""]
+        lines += [f"- row {i}: " + ", ".join(f"{p['epoch']}: {p['p100']:.2f} ({p['cpu_s']:.0f})" for p in r["curve"])
+                  for i, r in curves]
     lines += ["", "Commands:", ""]
     lines += [f"{i}. `{r['command']}` ({r['date']}, commit {r.get('commit', '?')})" for i, r in enumerate(rows, 1)]
     lines += ["", f"{machine()}.", ""]
