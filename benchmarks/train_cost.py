@@ -1,7 +1,8 @@
 """What training costs and what it buys: one model variant (``--set FIELD=VALUE`` over the
 default ``ModelConfig``) trained on an evaluation preset's database, timed per phase (wall and
 process CPU seconds, the load average beside them) and scored by P@100; writes one row of
-benchmarks/TRAIN_COST.md (``--report`` rebuilds the table from the stored rows).
+benchmarks/TRAIN_COST.md (``--report`` rebuilds the table from the stored rows; the file's
+``## Reading`` section, written by hand, is kept).
 
 Each row is one command; tune with ``--split validation`` only, report ``--split test``.
 
@@ -217,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
                    "commit": git_commit()}
             print(json.dumps(row), flush=True)
             args.json.write_text(json.dumps(load_rows(args.json) + [row], indent=1) + "\n")
-    args.out.write_text(markdown(load_rows(args.json)))
+    reading = args.out.read_text().partition("\n## Reading")[2] if args.out.exists() else ""
+    args.out.write_text(markdown(load_rows(args.json)) + ("\n## Reading" + reading if reading else ""))
     print(f"wrote {args.out}")
 
 
