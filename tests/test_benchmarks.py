@@ -13,7 +13,7 @@ from conftest import NG20, REPO
 
 needs_20ng = pytest.mark.skipif(not (NG20 / "train").is_dir(), reason=f"20 Newsgroups not found at {NG20} (set $SEMHASH_20NG)")
 SCRIPTS = ("quality", "ablation", "label_ceiling", "graph_ceiling", "weighted_hamming", "teacher_scale", "speed", "precise",
-           "train_sample", "make_corpus", "synthetic_check")
+           "train_sample", "train_cost", "make_corpus", "synthetic_check")
 
 
 @pytest.mark.slow
@@ -233,3 +233,22 @@ def test_quality_script_runs_a_preset_into_the_corpora_file(tmp_path: Path, monk
     assert stored["methods"]["lsh"]["seeds"]["0"]["command"].startswith("python -m benchmarks.quality --preset stdlib")
     assert not out.exists()  # no saved 20ng runs to render the page from
     assert (tmp_path / "report" / "seed-0" / "report.md").is_file()
+
+
+def test_train_cost_parses_overrides_and_keeps_the_reading_when_it_rebuilds(tmp_path: Path):
+    module = _benchmark_module("train_cost")
+    assert module.parse_override("epochs=8") == ("epochs", 8)
+    assert module.parse_override("hidden=250,250") == ("hidden", (250, 250))
+    assert module.parse_override("pretrain=none") == ("pretrain", "none")
+    row = {"name": "v", "preset": "stdlib", "split": "validation", "seed": 0, "trained_on": 10, "epochs_run": 2,
+           "p100": 30.0, "wall_s": 3.0, "cpu_s": 2.0, "phase_wall_s": {"fine-tune": 2.0},
+           "phase_cpu_s": {"fine-tune": 1.5}, "load_avg": [1.0, 1.0], "command": "c", "date": "d",
+           "curve": [{"epoch": 1, "wall_s": 1.0, "cpu_s": 0.5, "p100": 28.0}]}
+    stored, out = tmp_path / "rows.json", tmp_path / "COST.md"
+    stored.write_text(json.dumps([row, {**row, "name": "w", "stopped": True}]))
+    out.write_text("old table\n## Reading\n\nkept by hand\n")
+    module.main(["--report", "--json", str(stored), "--out", str(out)])
+    text = out.read_text()
+    assert "| 1 | v | stdlib / validation |" in text and "| 2 | w |" in text and "(stopped)" in text
+    assert "row 1: 1: 28.00 (0)" in text and text.endswith("## Reading\n\nkept by hand\n")
+    assert "old table" not in text

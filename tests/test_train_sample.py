@@ -83,3 +83,22 @@ def test_a_sample_as_large_as_the_corpus_trains_exactly_as_without_sampling(tmp_
             codes.append({k: weights[k] for k in weights.files})
     assert codes[0].keys() == codes[1].keys()
     assert all(np.array_equal(codes[0][k], codes[1][k]) for k in codes[0])
+
+
+def test_a_step_budget_gives_a_smaller_sample_more_epochs_up_to_the_cap():
+    from semhash.train.trainer import fine_tune_epochs
+
+    fixed = ModelConfig(epochs=20, fine_tune_steps=0)
+    assert fine_tune_epochs(10, fixed) == fine_tune_epochs(1000, fixed) == 20  # no budget: epochs whatever the size
+    budget = ModelConfig(epochs=30, fine_tune_steps=400)
+    assert fine_tune_epochs(40, budget) == 10  # 400 updates of 40 batches
+    assert fine_tune_epochs(18, budget) == 23  # half the documents: about twice the epochs, the same updates
+    assert fine_tune_epochs(3, budget) == 30 and fine_tune_epochs(1000, budget) == 1  # capped at epochs, at least 1
+    with pytest.raises(ConfigError, match="fine_tune_steps"):
+        ModelConfig(fine_tune_steps=-1)
+
+
+def test_a_manifest_from_before_the_step_budget_describes_fixed_epochs():
+    old = ModelConfig(fine_tune_steps=400).to_dict()
+    del old["fine_tune_steps"]
+    assert ModelConfig.from_dict(old).fine_tune_steps == 0

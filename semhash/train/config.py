@@ -28,7 +28,10 @@ class ModelConfig:
     pretrain_epochs: int = 5
     pretrain_learning_rate: float = 0.1
     rbm_bottom_learning_rate: float = 5.0  # per unit of mean document length (word-count layer)
-    epochs: int = 20
+    epochs: int = 20  # fine-tuning epochs (with fine_tune_steps: at most this many)
+    # fine-tuning updates to make whatever the corpus size (0: `epochs` epochs): the epochs are
+    # ceil(steps / batches per epoch), at most `epochs`, so a smaller sample gets more passes
+    fine_tune_steps: int = 0
     batch_size: int = 64
     learning_rate: float = 1e-3
     code_mode: str = "ste"
@@ -95,8 +98,8 @@ class ModelConfig:
             raise ConfigError(f"hidden layer sizes must be positive, got {self.hidden}")
         if not 0.0 <= self.word_dropout < 1.0 or self.input_length < 0:
             raise ConfigError("word_dropout must be in [0, 1) and input_length at least 0")
-        if self.epochs < 1 or self.pretrain_epochs < 0 or self.batch_size < 1:
-            raise ConfigError("epochs and batch_size must be at least 1, pretrain_epochs at least 0")
+        if self.epochs < 1 or self.pretrain_epochs < 0 or self.batch_size < 1 or self.fine_tune_steps < 0:
+            raise ConfigError("epochs and batch_size must be at least 1, pretrain_epochs and fine_tune_steps at least 0")
         if self.variant not in VARIANTS:
             raise ConfigError(f"variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
         if not 0.0 <= self.mask_rate < 1.0 or self.gaussian_std < 0:
@@ -120,9 +123,11 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> ModelConfig:
         """The config saved in a manifest (``to_dict``); a missing field takes its default, except
         ``variant``: a manifest written before variants existed describes the plain model, and
-        ``train_sample``: one written before sampling existed was trained on every document."""
+        ``train_sample``: one written before sampling existed was trained on every document, and
+        ``fine_tune_steps``: one written before the step budget existed ran ``epochs`` epochs."""
         d = dict(d)
         d.setdefault("variant", "plain")
         d.setdefault("train_sample", None)  # written before sampling existed: trained on every document
+        d.setdefault("fine_tune_steps", 0)  # written before the step budget: `epochs` epochs, whatever the size
         d["hidden"] = tuple(d.get("hidden", (500, 500)))
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})

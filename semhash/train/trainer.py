@@ -10,6 +10,8 @@ The result is exported as plain NumPy arrays (:mod:`semhash.train.export`).
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,9 +44,24 @@ class TrainingResult:
     validation_losses: list[float] = field(default_factory=list)
     decoder: DecoderWeights | None = None  # the decoder as NumPy arrays (reconstructions without TensorFlow)
     sample_rows: np.ndarray | None = None  # the rows of X trained on (None: all of them)
+    # seconds per phase of training ("pretrain", "graph", "fine-tune", "export"): wall clock and
+    # this process's CPU time (all its threads), so a machine shared with other jobs shows
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    phase_cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     def save_keras(self, path: str | Path) -> None:
         self.keras_model.save(str(path))
+
+
+@contextmanager
+def timed(phase: str, wall: dict[str, float], cpu: dict[str, float]):
+    """Add the wall and process CPU seconds spent in the ``with`` block to ``wall[phase]`` and ``cpu[phase]``."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        wall[phase] = wall.get(phase, 0.0) + time.perf_counter() - w0
+        cpu[phase] = cpu.get(phase, 0.0) + time.process_time() - c0
 
 
 def check_input(X, cfg: ModelConfig) -> sp.csr_matrix:
@@ -114,6 +131,14 @@ def fine_tuning_targets(X, cfg: ModelConfig, given_bits: np.ndarray | None):
     return targets, bits
 
 
+def fine_tune_epochs(n_batches: int, cfg: ModelConfig) -> int:
+    """Fine-tuning epochs over ``n_batches`` batches each: ``cfg.epochs``, or, with a step budget
+    (``cfg.fine_tune_steps``), the epochs that make that many updates, at most ``cfg.epochs``."""
+    if not cfg.fine_tune_steps:
+        return cfg.epochs
+    return max(1, min(cfg.epochs, -(-cfg.fine_tune_steps // n_batches)))
+
+
 def fine_tune(model: Autoencoder, X, targets, bits: np.ndarray | None, rows: tuple[np.ndarray, np.ndarray],
               cfg: ModelConfig, progress: bool):
     """Train the whole autoencoder on the ``(train, validation)`` ``rows`` (early stopping on the
@@ -134,7 +159,8 @@ def fine_tune(model: Autoencoder, X, targets, bits: np.ndarray | None, rows: tup
         losses = [distribution_loss(), keras.losses.BinaryCrossentropy(from_logits=True)]
         weights = [1.0, float(cfg.graph_codes or 1.0)]
     trainer.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=losses, loss_weights=weights)
-    return fit(trainer, train_seq, None, cfg.epochs, "fine-tune", progress, callbacks, validation_data=val_data)
+    epochs = fine_tune_epochs(len(train_seq), cfg)
+    return fit(trainer, train_seq, None, epochs, "fine-tune", progress, callbacks, validation_data=val_data)
 
 
 def train(X, cfg: ModelConfig | None = None, progress: bool = False, code_targets=None) -> TrainingResult:
@@ -158,17 +184,27 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False, code_target
         TEACHERS[cfg.graph_teacher].check_memory(n, n_inputs)
     X = length_normalize(X_raw, cfg.input_length)
 
+    wall: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     rng = seed_everything(cfg.seed)
     model = build_autoencoder(n_inputs, cfg)
-    pretrained = pretrain(X, cfg, rng, progress)
-    load_pretrained(model, pretrained)
+    with timed("pretrain", wall, cpu):
+        pretrained = pretrain(X, cfg, rng, progress)
+        load_pretrained(model, pretrained)
     rows = validation_split(n, cfg, rng)
-    targets, bits = fine_tuning_targets(X, cfg, given_bits)
-    hist = fine_tune(model, X, targets, bits, rows, cfg, progress)
+    with timed("graph", wall, cpu):
+        targets, bits = fine_tuning_targets(X, cfg, given_bits)
+    with timed("fine-tune", wall, cpu):
+        hist = fine_tune(model, X, targets, bits, rows, cfg, progress)
+    with timed("export", wall, cpu):
+        encoder = export_encoder(model.encoder, cfg, X_raw)
+        decoder = export_decoder(model.decoder, cfg.activation, AUTOENCODER_VARIANTS[cfg.variant].code_activation)
     return TrainingResult(
-        encoder=export_encoder(model.encoder, cfg, X_raw),
+        encoder=encoder,
         keras_model=model.autoencoder,
-        decoder=export_decoder(model.decoder, cfg.activation, AUTOENCODER_VARIANTS[cfg.variant].code_activation),
+        decoder=decoder,
+        phase_seconds=wall,
+        phase_cpu_seconds=cpu,
         pretrain_losses=pretrained.losses,
         finetune_losses=[float(v) for v in hist.history["loss"]],
         validation_losses=[float(v) for v in hist.history.get("val_loss", [])],
