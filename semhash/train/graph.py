@@ -8,24 +8,26 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, eigsh
+from tqdm.auto import tqdm
 
 from ..vectorize import l2_normalize
 
 SPECTRAL_MIN_EIGENVALUE = 0.5
 
 
-def nearest_neighbours(X, k: int, chunk: int = 1000, queries=None) -> np.ndarray:
+def nearest_neighbours(X, k: int, chunk: int = 1000, queries=None, progress: bool = False) -> np.ndarray:
     """Indices ``(n, k)`` of each row's ``k`` nearest other rows by cosine similarity, nearest first.
 
     With ``queries``, the ``k`` nearest rows of ``X`` for each query row instead (a query is not
     excluded from its own list). Exact, in chunks of ``chunk`` rows (quadratic in the number of
-    documents: meant for corpora up to about 100k documents).
+    documents: meant for corpora up to about 100k documents; a large corpus trains on a sample).
+    ``progress`` shows a bar with the time left.
     """
     N = l2_normalize(sp.csr_matrix(X))
     Q = N if queries is None else l2_normalize(sp.csr_matrix(queries))
     n = Q.shape[0]
     out = np.empty((n, k), dtype=np.int64)
-    for start in range(0, n, chunk):
+    for start in tqdm(range(0, n, chunk), desc="neighbour graph", unit="chunk", disable=not progress, leave=False):
         S = (Q[start : start + chunk] @ N.T).toarray()
         if queries is None:
             S[np.arange(S.shape[0]), np.arange(start, start + S.shape[0])] = -np.inf  # not itself

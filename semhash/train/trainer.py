@@ -116,14 +116,14 @@ def validation_split(n: int, cfg: ModelConfig, rng: np.random.Generator) -> tupl
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def fine_tuning_targets(X, cfg: ModelConfig, given_bits: np.ndarray | None):
+def fine_tuning_targets(X, cfg: ModelConfig, given_bits: np.ndarray | None, progress: bool = False):
     """``(targets, bits)``: the rows the decoder reconstructs (blended with their neighbours'
     when ``cfg.neighbours``) and the code layer's target bits (``given_bits``, else the graph
     teacher's when ``cfg.graph_codes``, else ``None``)."""
     n = X.shape[0]
     graph_bits = bool(cfg.graph_codes) and given_bits is None
     k_graph = min(max(cfg.neighbours, cfg.graph_neighbours if graph_bits else 0), n - 1)
-    nbrs = nearest_neighbours(X, k_graph) if k_graph >= 1 else None
+    nbrs = nearest_neighbours(X, k_graph, progress=progress) if k_graph >= 1 else None
     targets = neighbour_targets(X, cfg.neighbours, cfg.neighbour_weight, nbrs) if cfg.neighbours else X
     bits = given_bits
     if graph_bits and nbrs is not None:
@@ -193,7 +193,7 @@ def train(X, cfg: ModelConfig | None = None, progress: bool = False, code_target
         load_pretrained(model, pretrained)
     rows = validation_split(n, cfg, rng)
     with timed("graph", wall, cpu):
-        targets, bits = fine_tuning_targets(X, cfg, given_bits)
+        targets, bits = fine_tuning_targets(X, cfg, given_bits, progress)
     with timed("fine-tune", wall, cpu):
         hist = fine_tune(model, X, targets, bits, rows, cfg, progress)
     with timed("export", wall, cpu):
