@@ -108,6 +108,21 @@ def held_out_queries(corpus: Path, n: int) -> tuple[list[str], np.ndarray]:
     return queries.texts, queries.labels
 
 
+def answerable(idx: Any, texts: list[str], labels: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The queries with at least one word of the index's vocabulary (the others are refused)."""
+    from semhash.errors import QueryError
+    from semhash.query import terms_of
+
+    keep = []
+    for text in texts:
+        try:
+            terms_of(idx.vectorizer, text)
+            keep.append(True)
+        except QueryError:
+            keep.append(False)
+    return [t for t, k in zip(texts, keep) if k], labels[np.asarray(keep, dtype=bool)]
+
+
 def timed_search(search: Any, texts: list[str]) -> tuple[list, list[float]]:
     search(texts[0])
     results, times = [], []
@@ -180,12 +195,12 @@ def measure(args: Any) -> dict[str, Any]:
         print(f"built: {entry['build']}", flush=True)
     else:
         previous = load_results().get(str(args.index.resolve()), {})
-        entry["build"] = previous.get("build")
+        entry["build"] = json.loads(args.build_json.read_text()) if args.build_json else previous.get("build")
     idx = open_index(args.index, mmap=True)
     n = len(idx.table)
     entry.update(documents=n, bits=idx.n_bits, disk=disk(args.index, n))
     labels = row_labels(idx, args.corpus)
-    texts, qlabels = held_out_queries(args.corpus, args.queries)
+    texts, qlabels = answerable(idx, *held_out_queries(args.corpus, args.queries))
     entry["queries"] = {"n": len(texts), "modes": query_modes(idx, labels, texts, qlabels),
                         "faiss_flat": faiss_flat(idx, texts)}
     semantic = entry["queries"]["modes"]["semantic"]["p50_ms"]
@@ -253,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=300, help="held-out query documents")
     ap.add_argument("--bm25", action="store_true", help="also index and query bm25s on the same texts")
     ap.add_argument("--cli-runs", type=int, default=5, help="cold semhash query runs (median)")
+    ap.add_argument("--build-json", type=Path, default=None,
+                    help="the build record of an index built earlier (a 'build' object of scale.json)")
     args = ap.parse_args(argv)
     entry = measure(args)
     results = load_results()
