@@ -42,6 +42,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from .bitflip import ball_size
 from .hamming import hamming_distances
 from .query import Query, QueryOptions, Terms
 from .ranking import (
@@ -54,6 +55,8 @@ from .ranking import (
 )
 
 MIN_SHORTLIST = 100
+# a ball of at most this many bit patterns is looked up before a fill scans every code
+FILL_BALL_PROBES = 10_000
 MAX_SHORTLIST = 1000
 # mode hybrid: the best documents by BM25 merged with the semantic shortlist, ranked by
 # cosine + HYBRID_GAMMA * lexical ** HYBRID_POWER + HYBRID_ALPHA * weighted Hamming similarity
@@ -167,8 +170,20 @@ def _leave_out(ids: np.ndarray, dist: np.ndarray, scores: np.ndarray, query: Que
 def ball_and_fill(source: CandidateSource, query: Query, opts: QueryOptions,
                   need: int) -> tuple[np.ndarray, np.ndarray]:
     """The documents within ``opts.radius`` of the query's code, filled with the exact k nearest
-    when there are fewer than ``need``, sorted by ``(distance, id)``."""
+    when there are fewer than ``need``, sorted by ``(distance, id)``.
+
+    The fill first tries larger balls while one holds at most :data:`FILL_BALL_PROBES` bit
+    patterns: a ball of ``need`` or more documents holds the ``need`` nearest (its head in
+    ``(distance, id)`` order, exactly what the scan would give), at a fraction of a scan of a
+    large index. Only when those balls stay short does the full k-nearest scan run.
+    """
     ids, dist = source.ball(query.code, opts.radius, opts.lookup)
+    radius = opts.radius
+    while len(ids) < need and radius < source.n_bits and ball_size(source.n_bits, radius + 1) <= FILL_BALL_PROBES:
+        radius += 1
+        ids, dist = source.ball(query.code, radius, opts.lookup)
+    if len(ids) >= need and radius > opts.radius:
+        return merge_candidates(ids, dist, np.zeros(0, np.int64), np.zeros(0, np.int32), need)
     if len(ids) < need:
         kids, kdist = source.knn(query.code, min(need, source.size()))
     else:
@@ -313,7 +328,7 @@ def run_queries(source: CandidateSource, queries: Sequence[Query], opts: QueryOp
 
 
 __all__ = [
-    "HYBRID_ALPHA", "HYBRID_GAMMA", "HYBRID_POWER", "LEXICAL_CANDIDATES", "MAX_SHORTLIST", "MAX_THREADS",
+    "FILL_BALL_PROBES", "HYBRID_ALPHA", "HYBRID_GAMMA", "HYBRID_POWER", "LEXICAL_CANDIDATES", "MAX_SHORTLIST", "MAX_THREADS",
     "MIN_CHUNK", "MIN_SHORTLIST", "MODES", "CandidateSource", "Hit", "StoredDocument", "ball_and_fill",
     "build_hits", "default_threads", "hybrid_scores", "map_chunks", "rank_hybrid", "rank_lexical", "rank_query",
     "rank_semantic", "run_queries",
