@@ -203,7 +203,7 @@ def previous_entry(args: Any) -> dict[str, Any]:
 def measure(args: Any) -> dict[str, Any]:
     from semhash.index import open_index
 
-    entry: dict[str, Any] = {"date": now(), "machine": machine(), "command": command_line("benchmarks.scale")}
+    entry: dict[str, Any] = {"date": now(), "machine": machine(), "command": command_line("scale")}
     if args.rebuild or not (args.index / "manifest.json").is_file():
         entry["build"] = build(args.corpus, args.index, args.index_args.split())
         print(f"built: {entry['build']}", flush=True)
@@ -224,6 +224,7 @@ def measure(args: Any) -> dict[str, Any]:
         entry["bm25s"] = {**previous_entry(args)["bm25s"], "from_run": previous_entry(args).get("date")}
     if args.bm25:
         entry["bm25s"] = bm25(args.corpus, labels, idx, texts, qlabels)
+    if entry.get("bm25s"):
         entry["bm25s"]["over_semantic_p50"] = round(entry["bm25s"]["p50_ms"] / semantic, 1)
         print(f"bm25s: {entry['bm25s']}", flush=True)
     entry["cold_cli"] = cold_cli(args.index, texts[0][:200], args.cli_runs)
@@ -272,7 +273,8 @@ def render(results: dict[str, Any]) -> str:
     lines += targets(entries[-1]) if entries else []
     lines += ["", "## Runs", ""]
     lines += [f"- {e['documents']:,} documents: `{e['command']}` ({e['date']}, {e['machine']}, load average "
-              f"{e.get('load_average')})" for e in entries]
+              f"{e.get('load_average')})" + (f"; bm25s from the run of {e['bm25s']['from_run']}"
+                                             if (e.get('bm25s') or {}).get('from_run') else "") for e in entries]
     return "\n".join(lines) + "\n"
 
 
@@ -289,8 +291,12 @@ def targets(e: dict[str, Any]) -> list[str]:
         ("bm25s `retrieve` p50 / semhash p50", "≥ 10×", f"{bm.get('over_semantic_p50', float('nan')):.1f}×"),
         ("FAISS flat scan p50 / semhash p50", "≥ 3×", f"{q['faiss_flat_over_semantic_p50']:.2f}×"),
     ]
+    ball = q.get("semantic_ball")
+    held = (f"The radius-{ball['radius']} Hamming ball of a query holds {ball['median']:,.0f} documents (median; "
+            f"90th percentile {ball['p90']:,.0f}): the codes cluster, and a query's work grows with its ball."
+            if ball else "")
     return ["", f"## Targets (issue 19) at {e['documents']:,} documents", "", "| target | goal | measured |", "|---|---|---|"] + \
-        [f"| {name} | {goal} | {got} |" for name, goal, got in rows] + ["", READING]
+        [f"| {name} | {goal} | {got} |" for name, goal, got in rows] + ["", held, "", READING]
 
 
 READING = """\
