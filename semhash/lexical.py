@@ -46,6 +46,7 @@ POSTINGS_PREFIX = "postings"
 POSTINGS_FILES = tuple(CsrArrays.files(POSTINGS_PREFIX))  # data (counts), indices (rows), indptr
 LENGTHS_FILE = "postings_lengths.npy"
 # a row's counts are tried with its rarest word counted 1, 2, ... up to this many times
+RECOVER_CHUNK_ROWS = 100_000  # rows whose counts are recovered at a time
 MAX_LOWEST_COUNT = 8
 
 
@@ -69,9 +70,27 @@ def _row_starts(indptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(np.arange(len(lengths), dtype=np.int64), lengths), np.flatnonzero(lengths)
 
 
-def recover_counts(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, idf: np.ndarray | None) -> np.ndarray:
+def recover_counts(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, idf: np.ndarray | None,
+                   chunk_rows: int | None = None) -> np.ndarray:
     """The term count (float32, whole numbers) of every stored entry of L2-normalized rows of
-    ``log(1 + tf) * idf`` (``idf=None``: of ``tf``), in the rows' order (see the module's docstring)."""
+    ``log(1 + tf) * idf`` (``idf=None``: of ``tf``), in the rows' order (see the module's docstring).
+
+    Each row's counts depend on that row alone, so the rows are taken :data:`RECOVER_CHUNK_ROWS`
+    at a time: the float64 temporaries of a million rows are never all in memory at once."""
+    indptr = np.asarray(indptr, dtype=np.int64)
+    n_rows, chunk_rows = len(indptr) - 1, chunk_rows or RECOVER_CHUNK_ROWS
+    if n_rows <= chunk_rows:
+        return _recover_counts(indptr, indices, data, idf)
+    out = np.empty(int(indptr[-1]), dtype=np.float32)
+    for start in range(0, n_rows, chunk_rows):
+        end = min(start + chunk_rows, n_rows)
+        a, b = int(indptr[start]), int(indptr[end])
+        out[a:b] = _recover_counts(indptr[start : end + 1] - a, indices[a:b], data[a:b], idf)
+    return out
+
+
+def _recover_counts(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, idf: np.ndarray | None) -> np.ndarray:
+    """:func:`recover_counts` of rows taken together."""
     x = np.asarray(data, dtype=np.float64)
     if idf is not None:
         x = x / np.asarray(idf, dtype=np.float64)[np.asarray(indices)]
@@ -107,15 +126,17 @@ def build_postings(tfidf: Any, idf: np.ndarray | None) -> tuple[CsrArrays, np.nd
     n_rows, n_cols = tfidf.shape
     indptr, indices, data = (np.asarray(a) for a in (tfidf.indptr, tfidf.indices, tfidf.data))
     counts = recover_counts(indptr, indices, data, idf)
-    row_of, _ = _row_starts(indptr)
-    cols = indices.astype(np.int64, copy=False)
-    order = np.argsort(cols, kind="stable")  # stable: within a column, rows stay ascending
     row_type = np.int32 if n_rows < 2**31 else np.int64
-    postings = CsrArrays(counts[order], row_of[order].astype(row_type),
-                         np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=n_cols))]).astype(np.int64),
-                         (n_cols, n_rows))
+    row_lengths: np.ndarray = np.diff(np.asarray(indptr, dtype=np.int64))
+    row_of = np.repeat(np.arange(n_rows, dtype=row_type), row_lengths)
     lengths = np.bincount(row_of, weights=counts, minlength=n_rows).astype(np.float32)
-    return postings, lengths
+    order = np.argsort(indices, kind="stable")  # stable: within a column, rows stay ascending
+    rows = row_of[order]
+    del row_of  # at a million rows each of these arrays is hundreds of MB: one at a time
+    by_column = counts[order]
+    del counts, order
+    col_indptr = np.concatenate([[0], np.cumsum(np.bincount(indices, minlength=n_cols))]).astype(np.int64)
+    return CsrArrays(by_column, rows, col_indptr, (n_cols, n_rows)), lengths
 
 
 def stats_for(df: np.ndarray, n_docs: int, lengths: np.ndarray) -> LexicalStats:

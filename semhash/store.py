@@ -31,6 +31,7 @@ WORK_BASE = 50_000_000
 WORK_PER_BYTE = 200
 PROGRESS_EVERY = 10_000
 SNIPPET_CHARS = 300
+DIGEST_BATCH = 20_000  # stored rows read at a time to compute their digests
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     row     INTEGER PRIMARY KEY,
@@ -214,10 +215,12 @@ def row_digest(row: int, doc_id: str, path: str, title: str, snippet: str) -> in
 def row_digests(conn: sqlite3.Connection, n_rows: int) -> np.ndarray:
     """``(n,)`` uint64, ``n >= n_rows``: each stored row's :func:`row_digest`, 0 where no row is."""
     with _serial(conn):
-        rows = conn.execute(f"SELECT {', '.join(ROW_COLUMNS)} FROM documents ORDER BY row").fetchall()
-    out = np.zeros(max(n_rows, rows[-1][0] + 1 if rows else 0), dtype="<u8")
-    for r in rows:
-        out[r[0]] = row_digest(*r)
+        last = conn.execute("SELECT MAX(row) FROM documents").fetchone()[0]
+        out = np.zeros(max(n_rows, last + 1 if last is not None else 0), dtype="<u8")
+        cursor = conn.execute(f"SELECT {', '.join(ROW_COLUMNS)} FROM documents ORDER BY row")
+        while batch := cursor.fetchmany(DIGEST_BATCH):  # a million rows never held at once
+            for r in batch:
+                out[r[0]] = row_digest(*r)
     return out
 
 

@@ -74,6 +74,8 @@ def test_counts_come_back_from_the_stored_rows(weighting):
     ambiguous = np.isin(row_of, [3, 5])
     np.testing.assert_array_equal(got[~ambiguous], expected[~ambiguous])
     np.testing.assert_array_equal(got[ambiguous], 1.0)
+    for chunk in (1, 2, 3, 5):  # a few rows at a time (a large index's build): the same counts
+        np.testing.assert_array_equal(recover_counts(rows.indptr, rows.indices, rows.data, vec.idf_, chunk), got)
 
 
 def test_postings_are_the_rows_turned_term_major(small_index):
