@@ -43,6 +43,16 @@ def test_every_dependency_is_pinned_inside_its_range():
             assert any(n.startswith(name) and n != name for n in pinned), f"{req} extra {extra!r} is not pinned"
 
 
+def test_the_build_backend_is_pinned_exactly():
+    """pip builds semhash in an isolated environment that ``-c constraints.txt`` does not reach:
+    the build requirements themselves must name exact versions, or next month's install builds
+    with another setuptools."""
+    build = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]["requires"]
+    for req in map(Requirement, build):
+        specs = list(req.specifier)
+        assert len(specs) == 1 and specs[0].operator == "==", f"build requirement {req} is not an exact pin"
+
+
 def test_readme_and_ci_install_with_the_constraints():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     first_blocks = re.findall(r"```bash\n(.*?)\n```", readme, re.S)[:2]
