@@ -18,7 +18,7 @@ import re
 from array import array
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 
@@ -27,8 +27,6 @@ from .errors import ConfigError
 if TYPE_CHECKING:  # SciPy is imported inside the function that builds the matrix
     import scipy.sparse as sp
 
-    from .vectorize import VectorizerConfig
-
 
 TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
 
@@ -36,6 +34,19 @@ TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
 def tokenize(text: str) -> list[str]:
     """scikit-learn's default analyzer: lower-case, then words of two or more characters."""
     return TOKEN_RE.findall(text.lower())
+
+
+class VocabularyLimits(Protocol):
+    """Which words :meth:`WordCounts.select` keeps (``semhash.vectorize.VectorizerConfig`` is one)."""
+
+    @property
+    def min_df(self) -> int | float: ...
+
+    @property
+    def max_df(self) -> float: ...
+
+    @property
+    def max_features(self) -> int: ...
 
 
 class Selected(NamedTuple):
@@ -85,7 +96,7 @@ class WordCounts:
         self._lengths.append(np.frombuffer(lengths, dtype=np.int32))
         self.n_texts += len(lengths)
 
-    def select(self, config: VectorizerConfig) -> Selected:
+    def select(self, config: VocabularyLimits) -> Selected:
         """The terms ``config`` keeps (:class:`ConfigError` when none), as ``CountVectorizer`` would
         keep them from the same texts, and every text's counts over them (built a chunk at a
         time: the provisional counts and the result are never copied whole)."""
@@ -106,7 +117,7 @@ class WordCounts:
         terms = [words[k] for k in alphabetical[keep].tolist()]
         return Selected(terms, df[alphabetical[keep]], self._matrix(column, len(terms)))
 
-    def _kept(self, config: VectorizerConfig, df: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    def _kept(self, config: VocabularyLimits, df: np.ndarray, totals: np.ndarray) -> np.ndarray:
         """Alphabetical positions of the kept terms: ``CountVectorizer._limit_features``'s rules,
         with ``Vectorizer.fit``'s allowance for a tiny corpus (``min_df`` above the number of
         texts keeps every word; a ``max_df`` below one text keeps every word)."""
@@ -167,4 +178,4 @@ class WordCounts:
         return part
 
 
-__all__ = ["TOKEN_RE", "Selected", "WordCounts", "english_stop_words", "tokenize"]
+__all__ = ["TOKEN_RE", "Selected", "VocabularyLimits", "WordCounts", "english_stop_words", "tokenize"]
