@@ -57,6 +57,7 @@ from .ranking import (
 MIN_SHORTLIST = 100
 # a ball of at most this many bit patterns is looked up before a fill scans every code
 FILL_BALL_PROBES = 10_000
+NO_IDS, NO_DISTANCES = np.zeros(0, np.int64), np.zeros(0, np.int32)  # an empty fill
 MAX_SHORTLIST = 1000
 # mode hybrid: the best documents by BM25 merged with the semantic shortlist, ranked by
 # cosine + HYBRID_GAMMA * lexical ** HYBRID_POWER + HYBRID_ALPHA * weighted Hamming similarity
@@ -182,12 +183,9 @@ def ball_and_fill(source: CandidateSource, query: Query, opts: QueryOptions,
     while len(ids) < need and radius < source.n_bits and ball_size(source.n_bits, radius + 1) <= FILL_BALL_PROBES:
         radius += 1
         ids, dist = source.ball(query.code, radius, opts.lookup)
-    if len(ids) >= need and radius > opts.radius:
-        return merge_candidates(ids, dist, np.zeros(0, np.int64), np.zeros(0, np.int32), need)
-    if len(ids) < need:
-        kids, kdist = source.knn(query.code, min(need, source.size()))
-    else:
-        kids, kdist = np.zeros(0, np.int64), np.zeros(0, np.int32)
+    if len(ids) >= need:  # a grown ball is cut to the need nearest, as the scan would have given
+        return merge_candidates(ids, dist, NO_IDS, NO_DISTANCES, need if radius > opts.radius else None)
+    kids, kdist = source.knn(query.code, min(need, source.size()))
     return merge_candidates(ids, dist, kids, kdist, None)
 
 
