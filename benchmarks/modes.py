@@ -97,7 +97,7 @@ def percentiles(times: Sequence[float]) -> dict[str, float]:
 def warm_latency(index: Any, texts: Sequence[str], k: int = 10) -> dict[str, dict]:
     """p50/p95 of one query at a time on one thread, per mode, after one warm-up pass; the modes
     take turns on each query, so a change in the machine's load reaches all of them alike."""
-    texts = [t for t in texts if _answerable(index, t)]
+    texts = [t for t in texts if answerable(index, t)]
     times: dict[str, list[float]] = {mode: [] for mode in MODES}
     for t in texts:
         for mode in MODES:
@@ -113,7 +113,8 @@ def warm_latency(index: Any, texts: Sequence[str], k: int = 10) -> dict[str, dic
     return out
 
 
-def _answerable(index: Any, text: str) -> bool:
+def answerable(index: Any, text: str) -> bool:
+    """Whether ``text`` has a word of ``index``'s vocabulary (semhash refuses a query without one)."""
     from semhash.errors import QueryError
     from semhash.query import terms_of
 

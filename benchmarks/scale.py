@@ -38,7 +38,8 @@ import numpy as np
 
 from benchmarks.common import HERE, argument_parser, command_line, machine, now
 from benchmarks.make_corpus import CorpusModel, SampleConfig, iter_records
-from benchmarks.modes import cold_cli, percentiles
+from benchmarks.modes import answerable, cold_cli, percentiles
+from benchmarks.speed import timed
 from benchmarks.synthetic_check import sampled_corpus
 
 RESULTS = HERE / "scale.json"
@@ -108,29 +109,16 @@ def held_out_queries(corpus: Path, n: int) -> tuple[list[str], np.ndarray]:
     return queries.texts, queries.labels
 
 
-def answerable(idx: Any, texts: list[str], labels: np.ndarray) -> tuple[list[str], np.ndarray]:
+def answerable_queries(idx: Any, texts: list[str], labels: np.ndarray) -> tuple[list[str], np.ndarray]:
     """The queries with at least one word of the index's vocabulary (the others are refused)."""
-    from semhash.errors import QueryError
-    from semhash.query import terms_of
-
-    keep = []
-    for text in texts:
-        try:
-            terms_of(idx.vectorizer, text)
-            keep.append(True)
-        except QueryError:
-            keep.append(False)
-    return [t for t, k in zip(texts, keep) if k], labels[np.asarray(keep, dtype=bool)]
+    keep = np.asarray([answerable(idx, text) for text in texts], dtype=bool)
+    return [t for t, k in zip(texts, keep) if k], labels[keep]
 
 
 def timed_search(search: Any, texts: list[str]) -> tuple[list, list[float]]:
+    """:func:`benchmarks.speed.timed` after one warm-up query."""
     search(texts[0])
-    results, times = [], []
-    for text in texts:
-        started = time.perf_counter()
-        results.append(search(text))
-        times.append(time.perf_counter() - started)
-    return results, times
+    return timed(search, texts)
 
 
 def precision_at_k(labels: np.ndarray, rows_per_query: list, query_labels: np.ndarray) -> float:
@@ -173,8 +161,9 @@ def bm25(corpus: Path, labels: np.ndarray, idx: Any, texts: list[str], qlabels: 
     import bm25s  # the baseline only
     from bm25s.tokenization import Tokenizer
 
-    rows = idx.rows_for_ids(r["id"] for r in iter_records(corpus))
-    docs = {rows[r["id"]]: r["text"] for r in iter_records(corpus) if r["id"] in rows}
+    texts_by_id = {r["id"]: r["text"] for r in iter_records(corpus)}  # one pass over the corpus
+    docs = {row: texts_by_id[doc_id] for doc_id, row in idx.rows_for_ids(texts_by_id).items()}
+    del texts_by_id
     order = sorted(docs)
     started = time.perf_counter()
     tokenizer = Tokenizer(stopwords="en")
@@ -204,24 +193,24 @@ def measure(args: Any) -> dict[str, Any]:
     from semhash.index import open_index
 
     entry: dict[str, Any] = {"date": now(), "machine": machine(), "command": command_line("scale")}
+    last = previous_entry(args)
     if args.rebuild or not (args.index / "manifest.json").is_file():
         entry["build"] = build(args.corpus, args.index, args.index_args.split())
         print(f"built: {entry['build']}", flush=True)
     else:
-        entry["build"] = json.loads(args.build_json.read_text()) if args.build_json else previous_entry(args).get("build")
+        entry["build"] = json.loads(args.build_json.read_text()) if args.build_json else last.get("build")
     idx = open_index(args.index, mmap=True)
     n = len(idx.table)
     entry.update(documents=n, bits=idx.n_bits, disk=disk(args.index, n))
     labels = row_labels(idx, args.corpus)
-    texts, qlabels = answerable(idx, *held_out_queries(args.corpus, args.queries))
+    texts, qlabels = answerable_queries(idx, *held_out_queries(args.corpus, args.queries))
     entry["queries"] = {"n": len(texts), "modes": query_modes(idx, labels, texts, qlabels),
                         "faiss_flat": faiss_flat(idx, texts)}
     semantic = entry["queries"]["modes"]["semantic"]["p50_ms"]
     entry["queries"]["faiss_flat_over_semantic_p50"] = round(entry["queries"]["faiss_flat"]["p50_ms"] / semantic, 2)
     entry["queries"]["semantic_ball"] = ball_sizes(idx, texts)
     print(f"queries: {entry['queries']}", flush=True)
-    if not args.bm25 and previous_entry(args).get("bm25s"):  # bm25s did not change: keep its last run, say so
-        last = previous_entry(args)
+    if not args.bm25 and last.get("bm25s"):  # bm25s did not change: keep its last run, say so
         entry["bm25s"] = {**last["bm25s"], "from_run": last["bm25s"].get("from_run", last.get("date"))}
     if args.bm25:
         entry["bm25s"] = bm25(args.corpus, labels, idx, texts, qlabels)
