@@ -13,6 +13,7 @@ from typing import IO, Any
 import numpy as np
 
 # their home before semhash.hamming; semhash.evaluate and users import them from here
+from .bitflip import expand_ranges
 from .hamming import POPCOUNT8, hamming_distances, hamming_matrix  # noqa: F401
 
 
@@ -193,6 +194,31 @@ def csr_arrays_for_rows(matrix: Any, rows: np.ndarray) -> tuple[np.ndarray, np.n
     """``(indptr, indices, data)`` of a CSR matrix (SciPy or :class:`CsrArrays`), safe to read at ``rows``."""
     read = getattr(matrix, "arrays_for_rows", None)
     return read(rows) if read is not None else (matrix.indptr, matrix.indices, matrix.data)
+
+
+def gather_rows(matrix: Any, rows: np.ndarray) -> CsrArrays:
+    """The CSR rows ``rows`` of ``matrix`` (plain arrays, :class:`semhash.codes.LazyCsr` or
+    SciPy), in that order, as a small :class:`CsrArrays` (row ``i`` is ``rows[i]``)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    gather = getattr(matrix, "gather", None)
+    if gather is not None:  # an index of segments (semhash.index.views.SegmentedRows) gathers its own
+        return gather(rows)
+    indptr, indices, data = csr_arrays_for_rows(matrix, rows)
+    starts, ends = np.asarray(indptr[rows], np.int64), np.asarray(indptr[rows + 1], np.int64)
+    pos = expand_ranges(starts, ends)
+    out_ptr = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+    return CsrArrays(np.asarray(data[pos], np.float32), np.asarray(indices[pos]), out_ptr, (len(rows), matrix.shape[1]))
+
+
+def stack_rows(parts: list[CsrArrays], n_cols: int) -> CsrArrays:
+    """The rows of ``parts`` one after another, as one :class:`CsrArrays`."""
+    if not parts:
+        return CsrArrays(np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(1, np.int64), (0, n_cols))
+    offsets = np.cumsum([0] + [int(p.indptr[-1]) for p in parts[:-1]])
+    indptr = np.concatenate([[0]] + [np.asarray(p.indptr[1:], np.int64) + o for p, o in zip(parts, offsets)])
+    return CsrArrays(np.concatenate([np.asarray(p.data, np.float32) for p in parts]),
+                     np.concatenate([np.asarray(p.indices) for p in parts]), indptr.astype(np.int64),
+                     (sum(p.shape[0] for p in parts), n_cols))
 
 
 def length_normalize(X: Any, length: float) -> Any:

@@ -26,7 +26,7 @@ tables are derived from ``codes`` on first use and are not saved.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -107,6 +107,34 @@ def scan_ball(
     dist = hamming_distances(query, codes)
     hit = np.flatnonzero(dist <= radius)
     return sort_hits(ids[hit], dist[hit])
+
+
+class CodeTable(Protocol):
+    """What the query path reads of a table of codes: a :class:`HammingTable`, or one seen with
+    the delta segments of its index (:class:`semhash.index.views.SegmentedTable`)."""
+
+    n_bits: int
+
+    def __len__(self) -> int: ...
+
+    def ball(self, query_packed: np.ndarray, radius: int, method: str = "auto") -> tuple[np.ndarray, np.ndarray]: ...
+
+    def ball_batch(self, queries_packed: np.ndarray, radius: int, method: str = "auto"
+                   ) -> list[tuple[np.ndarray, np.ndarray]]: ...
+
+    def knn(self, query_packed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def codes_of(self, ids: np.ndarray) -> np.ndarray: ...
+
+    def method_for(self, radius: int) -> str: ...
+
+    @property
+    def ids_(self) -> np.ndarray: ...
+
+    @property
+    def codes_(self) -> np.ndarray: ...
+
+    def bucket_stats(self) -> dict: ...
 
 
 # ----------------------------------------------------------------------------- the class
@@ -379,6 +407,7 @@ def saved_array_problems(keys: np.ndarray, offsets: np.ndarray, ids: np.ndarray,
 
 
 __all__ = [
+    "CodeTable",
     "FILES", "KEYSCAN_RATIO", "LOOKUPS", "MAX_FLIP_MASKS", "MAX_TABLE_PROBES", "METHODS", "SCAN_BELOW",
     "HammingTable", "as_ids", "as_packed", "ball_size", "bit_combinations", "build_buckets", "check_code_length",
     "choose_method", "collision_factors", "estimate_costs", "expand_ranges", "flip_masks", "lookup_ball", "mih_radii",

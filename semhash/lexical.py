@@ -242,13 +242,17 @@ class LexicalIndex:
     """
 
     def __init__(self, postings: CsrArrays, lengths: np.ndarray, df: np.ndarray, n_docs: int,
-                 lengths_check: Any = None) -> None:
+                 lengths_check: Any = None, extra: CsrArrays | None = None, alive: np.ndarray | None = None) -> None:
         if lengths_check is not None:
             lengths_check.all()  # the mean length reads every row's
-        if postings.shape[1] != len(lengths) or postings.shape[0] != len(df):
+        if postings.shape[1] > len(lengths) or postings.shape[0] != len(df) or (
+                extra is not None and extra.shape != (len(df), len(lengths))):
             raise ValueError(f"postings of shape {postings.shape} do not fit {len(lengths)} rows and "
                              f"{len(df)} terms")
         self.postings, self.lengths = postings, np.asarray(lengths)  # asarray: no memmap indexing overhead
+        # an index of segments (semhash.index.views): the postings of the rows added after the
+        # base (rows numbered on from it), and which rows are live (removed rows have length 0)
+        self.extra, self.alive = extra, alive
         self.stats = stats_for(df, n_docs, lengths)
         self._norm = bm25_norm(self.lengths, self.stats.avg_length)  # each row's, read by every posting
 
@@ -260,20 +264,37 @@ class LexicalIndex:
 
     @property
     def n_rows(self) -> int:
-        return int(self.postings.shape[1])
+        return len(self.lengths)
 
     def column_terms(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, BM25 terms)`` of every posting of the columns ``cols``, column by column (rows
         ascending within each): what a query's score sums, and what a PostgreSQL table stores."""
+        at, terms, _ = self.column_postings(cols)
+        return at, terms
+
+    def column_postings(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`column_terms` and how many postings each column has (live rows only)."""
         cols = np.asarray(cols, dtype=np.int64)
-        indptr, rows, counts = self.postings.arrays_for_rows(cols)
-        starts, ends = indptr[cols], indptr[cols + 1]
         if not len(cols):
-            return np.zeros(0, np.int64), np.zeros(0, np.float64)
-        spans = list(zip(starts.tolist(), ends.tolist()))  # each column's postings are one slice: copied whole
-        at = np.concatenate([rows[a:b] for a, b in spans]).astype(np.int64)
-        tf = np.concatenate([counts[a:b] for a, b in spans])
-        return at, normed_term_scores(tf, self._norm[at], np.repeat(self.stats.idf[cols], ends - starts))
+            return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64)
+        parts = [self.postings] if self.extra is None else [self.postings, self.extra]
+        pieces, sizes = [], np.zeros(len(cols), dtype=np.int64)
+        for postings in parts:
+            indptr, rows, counts = postings.arrays_for_rows(cols)
+            starts, ends = indptr[cols], indptr[cols + 1]
+            # each column's postings are one slice: copied whole
+            pieces.append([(rows[a:b], counts[a:b]) for a, b in zip(starts.tolist(), ends.tolist())])
+            sizes += ends - starts
+        # base rows come before added rows: column by column, base then added keeps rows ascending
+        ordered = [piece for column in zip(*pieces) for piece in column]
+        at = np.concatenate([r for r, _ in ordered]).astype(np.int64)
+        tf = np.concatenate([c for _, c in ordered])
+        col_of = np.repeat(np.arange(len(cols)), sizes)
+        if self.alive is not None:
+            keep = self.alive[at]
+            at, tf, col_of = at[keep], tf[keep], col_of[keep]
+            sizes = np.bincount(col_of, minlength=len(cols)).astype(np.int64)
+        return at, normed_term_scores(tf, self._norm[at], self.stats.idf[cols][col_of]), sizes
 
     def top(self, cols: np.ndarray, n: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         """The ``n`` rows with the highest lexical score for the columns ``cols`` (BM25 over its
@@ -305,6 +326,8 @@ class LexicalIndex:
 
     def save(self, folder: Any) -> list[str]:
         """Write the postings and lengths as ``.npy`` files into ``folder``; returns their names."""
+        if self.extra is not None or self.alive is not None:
+            raise ValueError("the postings of an index of segments are saved by building them from its rows")
         names = self.postings.save(folder, POSTINGS_PREFIX)
         np.save(Path(folder) / LENGTHS_FILE, np.ascontiguousarray(self.lengths), allow_pickle=False)
         return [*names, LENGTHS_FILE]

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .codes import EncoderWeights
-from .hashtable import HammingTable
+from .hashtable import CodeTable
 from .lexical import LexicalIndex
 from .pipeline import StoredDocument
 from .query import Terms
@@ -33,7 +33,7 @@ class LocalIndex(Protocol):
     def n_bits(self) -> int: ...
 
     @property
-    def table(self) -> HammingTable: ...
+    def table(self) -> CodeTable: ...
 
     @property
     def tfidf(self) -> Any: ...  # CSR rows: a SciPy matrix or semhash.codes.CsrArrays
@@ -99,7 +99,11 @@ class LocalSource:
 
     def tfidf_rows(self, ids: np.ndarray) -> tuple[Any, np.ndarray]:
         tfidf = self.index.tfidf
-        return (tfidf if getattr(tfidf, "format", "csr") == "csr" else tfidf.tocsr()), np.asarray(ids, np.int64)
+        ids = np.asarray(ids, np.int64)
+        gather = getattr(tfidf, "gather", None)
+        if gather is not None:  # an index of segments: the shortlist's rows, never the whole matrix
+            return gather(ids), np.arange(len(ids), dtype=np.int64)
+        return (tfidf if getattr(tfidf, "format", "csr") == "csr" else tfidf.tocsr()), ids
 
     def lexical(self, terms: Terms, n: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         top, top_scores, scores = self.index.lexical.top(terms[0], n, ids)

@@ -13,18 +13,20 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from pathlib import Path
 from typing import Any, TypeGuard
 
 from .errors import REBUILD, IndexFormatError, ManifestFieldError
 
 FORMAT = "semhash-index"
-FORMAT_VERSION = 2  # 2: manifest_sha256, block checksums, row digests of the store
+FORMAT_VERSION = 3  # 2: manifest_sha256, block checksums, row digests of the store; 3: delta segments
+BASE_FORMAT_VERSION = 2  # what an index without delta segments is written as (older semhash reads it)
 MAX_BYTES = 16 * 2**20  # a manifest is a few kB; anything far larger is not one
 CHECKSUM = "manifest_sha256"
 SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+SEGMENT_NAME = re.compile(r"delta-\d{6}\Z")  # a delta segment (semhash.index.segments)
 
 Check = Callable[[object, str, dict], None]  # (value, where, whole manifest) -> None or raise
 
@@ -143,6 +145,8 @@ SCHEMA: Check = record(
         "added_bit_sum": nullable(list_of(number(0), length=n_bits_of)),  # whole numbers, written as floats
         "next_row": integer(0, 2**40),
         "blocks": record({"bytes": integer(512, 2**24), "first": record({}, extra=integer(0), key=SAFE_NAME)}),
+        "segments": list_of(record({"name": string(SEGMENT_NAME), "first_row": integer(0, 2**40),
+                                    "rows": integer(0, 2**40), "removed": integer(0, 2**40)}), max_len=1024),
         CHECKSUM: string(SHA256),
     },
 )
@@ -169,7 +173,7 @@ def _refuse_constant(name: str) -> float:
 
 
 def parse(data: bytes, path: Path, required_files: Callable[[int], set[str]],
-          known_files: set[str]) -> dict:
+          known_files: Container[str]) -> dict:
     """The manifest in ``data``, checked; :class:`IndexFormatError` naming ``path`` otherwise.
 
     ``required_files(version)`` names the files a manifest of that format version must list;
@@ -213,10 +217,10 @@ def parse(data: bytes, path: Path, required_files: Callable[[int], set[str]],
     return manifest
 
 
-def consistent(m: dict, required: set[str], known: set[str]) -> None:
+def consistent(m: dict, required: set[str], known: Container[str]) -> None:
     """Rules across fields: the files listed, the counts, the rows."""
     files = set(m["files"])
-    missing, unknown = sorted(required - files), sorted(files - known)
+    missing, unknown = sorted(required - files), sorted(f for f in files if f not in known)
     if missing:
         raise Invalid(f"files does not list {', '.join(missing)}")
     if unknown:
@@ -228,6 +232,8 @@ def consistent(m: dict, required: set[str], known: set[str]) -> None:
     if m.get("added_bit_sum") and max(m["added_bit_sum"]) > encoded:  # the codes of added and replacing documents
         raise Invalid("added_bit_sum counts more documents than counts.added_since_training and "
                       "replaced_since_training together")
+    if m.get("segments") and m["format_version"] < FORMAT_VERSION:
+        raise Invalid(f"segments need format_version {FORMAT_VERSION}")
     blocks = m.get("blocks")
     if m["format_version"] >= 2 and blocks is None:
         raise Invalid("blocks is missing")
@@ -235,4 +241,4 @@ def consistent(m: dict, required: set[str], known: set[str]) -> None:
         raise Invalid("blocks.first names files the manifest does not list")
 
 
-__all__ = ["CHECKSUM", "FORMAT", "FORMAT_VERSION", "SCHEMA", "dumps", "parse", "seal"]
+__all__ = ["BASE_FORMAT_VERSION", "CHECKSUM", "FORMAT", "FORMAT_VERSION", "SCHEMA", "dumps", "parse", "seal"]

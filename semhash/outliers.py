@@ -28,9 +28,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .codes import CsrArrays, DecoderWeights, decode_logits, encode_logits, length_normalize
+from .codes import DecoderWeights, decode_logits, encode_logits, gather_rows, length_normalize
 from .errors import IndexFormatError, SemhashError
-from .hashtable import expand_ranges
 from .index import DECODER_FILE, KERAS_FILE
 from .train.arrays import row_distributions
 
@@ -71,8 +70,7 @@ def keras_model(index):
 
 def model_inputs(index, rows: np.ndarray):
     """The autoencoder's input for ``rows``: their TF-IDF rows rescaled to ``input_length``."""
-    tfidf = index.tfidf.tocsr() if isinstance(index.tfidf, CsrArrays) else index.tfidf
-    return length_normalize(tfidf[rows], index.encoder.input_length)
+    return length_normalize(gather_rows(index.tfidf, rows).tocsr(), index.encoder.input_length)
 
 
 def entropies(X) -> np.ndarray:
@@ -101,22 +99,13 @@ def numpy_decoder(index) -> DecoderWeights | None:
     return decoder
 
 
-def _rows_of(tfidf, rows: np.ndarray) -> CsrArrays:
-    """The CSR rows ``rows`` of ``tfidf`` (plain arrays or SciPy) as plain arrays."""
-    indptr = np.asarray(tfidf.indptr)
-    starts, ends = indptr[rows], indptr[rows + 1]
-    pos = expand_ranges(starts, ends)
-    return CsrArrays(np.asarray(tfidf.data)[pos], np.asarray(tfidf.indices)[pos],
-                     np.concatenate([[0], np.cumsum(ends - starts)]), (len(rows), tfidf.shape[1]))
-
-
 def numpy_cross_entropies(index, decoder: DecoderWeights, rows: np.ndarray,
                           batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """``(cross_entropy, entropy)`` of ``rows`` with the NumPy encoder and ``decoder``."""
     ce = np.empty(len(rows), np.float64)
     h = np.empty(len(rows), np.float64)
     for start in range(0, len(rows), batch_size):
-        X = _rows_of(index.tfidf, rows[start : start + batch_size])
+        X = gather_rows(index.tfidf, rows[start : start + batch_size])
         logits = decode_logits(decoder, encode_logits(index.encoder, X)).astype(np.float64)
         top = logits.max(axis=1)
         log_z = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))

@@ -21,7 +21,7 @@ from test_reliability import TINY, kill_in_save_window, semhash_proc, snapshot
 
 from semhash.cli import cli
 from semhash.errors import IndexFormatError
-from semhash.index import MANIFEST, SemanticIndex
+from semhash.index import MANIFEST, SemanticIndex, update_index
 
 SYNTHETIC_WORDS = 8000
 SYNTHETIC_HIDDEN = 1300  # 8000 x 1300 float32 weights: encoder.npz is over 32 MB
@@ -411,7 +411,9 @@ def test_files_off_the_query_path_are_not_required_to_query(small_index, tmp_pat
     assert result.exit_code == 0 and "1. " in result.output, result.output
     assert run("info", "--index", folder).exit_code == 0
     assert_one_line_error(run("info", "--verify", "--index", folder), f"index file missing: {folder / 'model.keras'}")
-    assert_one_line_error(run("remove", "space/space-000.txt", "--index", folder), "model.keras")
+    # a remove writes only a delta segment: the model is not needed; a compaction carries it over
+    assert run("remove", "space/space-000.txt", "--index", folder).exit_code == 0
+    assert_one_line_error(run("compact", "--index", folder), "model.keras")
 
 
 # --------------------------------------------------------------------------- 6. killed writers' folders
@@ -423,8 +425,9 @@ def temporary_folders(dest: Path) -> list[Path]:
 
 def test_reader_clears_a_killed_writers_temporary_folder(small_index, tmp_path):
     dest = copy_index(small_index[0], tmp_path / "indexes" / "killed")
+    update_index(dest, lambda idx: idx.remove(["space/space-000.txt"]))  # a segment for compact to merge
     before = snapshot(dest)
-    kill_in_save_window(["remove", "space/space-000.txt", "--index", str(dest)], dest, window=1)
+    kill_in_save_window(["compact", "--index", str(dest)], dest, window=1)
     assert len(temporary_folders(dest)) == 1  # a full-size copy, its writer dead
     SemanticIndex.load(dest).close()  # a reader: no live writer holds the lock
     assert temporary_folders(dest) == []
@@ -434,7 +437,8 @@ def test_reader_clears_a_killed_writers_temporary_folder(small_index, tmp_path):
 @pytest.mark.slow
 def test_reader_never_touches_a_live_writers_folder(small_index, tmp_path):
     dest = copy_index(small_index[0], tmp_path / "indexes" / "live")
-    proc = semhash_proc(["remove", "space/space-000.txt", "--index", str(dest)], SEMHASH_TEST_PAUSE_BEFORE_SWAP="3")
+    update_index(dest, lambda idx: idx.remove(["space/space-000.txt"]))  # a segment for compact to merge
+    proc = semhash_proc(["compact", "--index", str(dest)], SEMHASH_TEST_PAUSE_BEFORE_SWAP="3")
     deadline = time.monotonic() + 60
     while not any((p / MANIFEST).exists() for p in temporary_folders(dest)):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -443,6 +447,6 @@ def test_reader_never_touches_a_live_writers_folder(small_index, tmp_path):
     SemanticIndex.load(dest).close()  # while the writer is paused inside its save window
     assert temporary_folders(dest) == writing
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0 and out.strip() == "removed 1 documents", err
+    assert proc.returncode == 0 and out.strip().startswith("compacted 1 delta segment"), err
     assert len(SemanticIndex.load(dest).table) == 89 and temporary_folders(dest) == []
     assert os.path.isdir(dest)

@@ -17,7 +17,7 @@ from test_integrity import flip
 
 from semhash.corpus import Document, read_corpus
 from semhash.errors import IndexFormatError
-from semhash.index import LEXICAL_FILES, MANIFEST, SemanticIndex, update_index
+from semhash.index import LEXICAL_FILES, MANIFEST, SemanticIndex, compact_index, update_index
 from semhash.lexical import (
     K1,
     B,
@@ -160,7 +160,16 @@ def test_saved_postings_equal_a_fresh_build_after_add_and_remove(small_index, tm
     cols = terms_of(idx.vectorizer, "rocket booster payload")[0]
     assert idx.documents(idx.lexical.top(cols, 1)[0])[int(idx.lexical.top(cols, 1)[0][0])].id == "new/rocket.txt"
     update_index(folder, lambda idx: idx.remove(["new/rocket.txt", "space/space-001.txt"]))
+    segmented = SemanticIndex.load(folder)  # the base's postings with two delta segments
+    assert segmented.segment_info()["segments"] == 2
+    compact_index(folder)  # one base segment again: its postings written from its rows
     idx = SemanticIndex.load(folder)
+    assert idx.segment_info()["segments"] == 0
+    for text in QUERIES + ["pasta tomato garlic", "rocket booster payload"]:
+        q = terms_of(idx.vectorizer, text)[0]
+        got, want = segmented.lexical.top(q, 50), idx.lexical.top(q, 50)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
     postings, lengths = build_postings(idx.tfidf, idx.vectorizer.idf_)
     fresh = [postings.data, postings.indices, postings.indptr, lengths]
     for stored, built in zip(postings_on_disk(folder), fresh):
@@ -217,8 +226,9 @@ def test_an_index_saved_before_the_postings_answers_every_mode(small_index, tmp_
     assert old._postings is None and new._postings is not None
     for mode in ("lexical", "hybrid", "semantic"):
         assert old.search_batch(QUERIES, k=12, mode=mode) == new.search_batch(QUERIES, k=12, mode=mode)
-    # saving it (an update) writes the postings
+    # an update writes a delta segment; the compaction that merges it writes the postings
     update_index(tmp_path / "old", lambda idx: idx.remove(["space/space-002.txt"]))
+    compact_index(tmp_path / "old")
     assert set(LEXICAL_FILES) <= set(json.loads((tmp_path / "old" / MANIFEST).read_text())["files"])
 
 

@@ -30,7 +30,16 @@ import semhash.corpus.walk as corpus_mod  # read_corpus looks read_file up here
 from semhash.cli import cli
 from semhash.corpus import MAX_DOC_CHARS, Document, read_file
 from semhash.errors import ConfigError, IndexFormatError, QueryError, SemhashError
-from semhash.index import KERAS_FILE, MANIFEST, NOT_ON_QUERY_PATH, SemanticIndex, update_index, writer_lock
+from semhash.index import (
+    KERAS_FILE,
+    MANIFEST,
+    NOT_ON_QUERY_PATH,
+    SemanticIndex,
+    segments,
+    update_index,
+    writer_lock,
+)
+from semhash.manifest import FORMAT_VERSION
 from semhash.search import query_idf, query_terms
 
 TINY = ["--bits", "8", "--hidden", "16,8", "--epochs", "2", "--pretrain-epochs", "1", "--min-df", "1", "--quiet"]
@@ -43,11 +52,12 @@ def last_error(result) -> str:
 
 
 def stored_ids(folder: Path) -> set[str]:
-    conn = sqlite3.connect(folder / "documents.sqlite")
+    """The ids of every document in the index (its base store and its delta segments')."""
+    idx = SemanticIndex.load(folder)
     try:
-        return {row[0] for row in conn.execute("SELECT id FROM documents")}
+        return {d.id for d in idx.documents(np.asarray(idx.table.ids_)).values()}
     finally:
-        conn.close()
+        idx.close()
 
 
 # --------------------------------------------------------------------------- 1. hostile corpus
@@ -227,18 +237,27 @@ def snapshot(dest: Path):
         idx.close()
 
 
-def kill_in_save_window(args, dest: Path, window: int, timeout: float = 60.0):
-    """Start ``semhash ARGS`` with the save pause hook and SIGKILL it inside save window 1 or 2.
+def kill_in_save_window(args, dest: Path, window: int | str, timeout: float = 60.0):
+    """Start ``semhash ARGS`` with the save pause hook and SIGKILL it inside save window 1 or 2,
+    or (``"segment"``) inside the window of a delta segment.
 
     Window 1: the new index is complete in the temporary folder, not yet swapped in.
     Window 2: the old index has been renamed away, the new one not yet renamed in.
+    Window "segment": the segment's files and the new manifest are written beside the index's
+    files, the manifest not yet renamed over the old one.
     """
     # the hook pauses twice: long enough to be caught in window 1, briefly to get through to window 2
-    proc = semhash_proc(args, SEMHASH_TEST_PAUSE_BEFORE_SWAP="30" if window == 1 else "1")
-    pattern = f".{dest.name}.tmp-*" if window == 1 else f".{dest.name}.old-*"
+    proc = semhash_proc(args, SEMHASH_TEST_PAUSE_BEFORE_SWAP="1" if window == 2 else "30")
+
+    def reached() -> bool:
+        if window == "segment":
+            return any(dest.glob(f"{segments.MANIFEST_TMP}*"))
+        pattern = f".{dest.name}.tmp-*" if window == 1 else f".{dest.name}.old-*"
+        return any((p / MANIFEST).exists() for p in dest.parent.glob(pattern))
+
     deadline = time.monotonic() + timeout
     try:
-        while not any((p / MANIFEST).exists() for p in dest.parent.glob(pattern)):
+        while not reached():
             assert proc.poll() is None, f"{args} ended before its save window: {proc.communicate()}"
             assert time.monotonic() < deadline, "never reached the save window"
             time.sleep(0.02)
@@ -276,19 +295,30 @@ def test_sigkill_never_loses_the_index(tmp_path):
     index_args = ["index", str(corpus), "--index", str(dest), *TINY, "--seed", "1"]
     add_args = ["add", str(extra), "--index", str(dest)]
     remove_args = ["remove", "space/space-000.txt", "--index", str(dest)]
+    compact_args = ["compact", "--index", str(dest)]
 
     kill_after(index_args, 0.5)  # while importing / reading
     assert snapshot(dest) == before
-    for args in (index_args, add_args, remove_args):
-        for window in (1, 2):
+    for args, windows in ((index_args, (1, 2)), (add_args, ("segment",)), (remove_args, ("segment",))):
+        for window in windows:
             kill_in_save_window(args, dest, window)
             assert snapshot(dest) == before, (args, window)
     assert list(dest.parent.glob(f".{dest.name}.old-*")) == []  # the reader put the old index back
+    assert any(segments.is_segment_file(p.name) for p in dest.iterdir())  # the killed writers' files
 
-    run_ok(remove_args)  # reruns succeed, and clean up the killed writers' temporary folders
+    run_ok(remove_args)  # reruns succeed, and clean up the killed writers' temporary files
     assert str(extra) not in {d.id for d in SemanticIndex.load(dest).documents(range(100)).values()}
     assert "added 1" in run_ok(add_args)
-    assert list(dest.parent.glob(f".{dest.name}.tmp-*")) == []
+    assert list(dest.parent.glob(f".{dest.name}.tmp-*")) == [] and not list(dest.glob(f"{segments.MANIFEST_TMP}*"))
+    listed = set(json.loads((dest / MANIFEST).read_text())["files"])
+    assert {p.name for p in dest.iterdir() if segments.is_segment_file(p.name)} == {
+        "delta-000001.npz", "delta-000001.sqlite", "delta-000002.npz", "delta-000002.sqlite"} <= listed
+    updated = snapshot(dest)
+    for window in (1, 2):  # a compaction is a folder swap
+        kill_in_save_window(compact_args, dest, window)
+        assert snapshot(dest) == updated, ("compact", window)
+    assert "compacted 2" in run_ok(compact_args)
+    assert snapshot(dest)[1] == updated[1]  # the same answers from one base segment
     run_ok(index_args)
     assert snapshot(dest) != before
     assert len(SemanticIndex.load(dest, verify="full").table) == 15
@@ -385,8 +415,10 @@ def test_every_damaged_file_is_named(small_index, tmp_path, how):
             with pytest.raises(IndexFormatError, match=rf"{name.replace('.', '[.]')}.*|{found}") as err:
                 SemanticIndex.load(bad, verify="full")  # ... a full check finds it ...
             assert name in str(err.value) and re.search(found, str(err.value)), err.value
+            # ... an update writes a delta segment, which carries no file over; a compaction refuses
+            update_index(bad, lambda idx: idx.remove(["space/space-000.txt"]))
             with pytest.raises(IndexFormatError, match=name.replace(".", r"\.")):
-                update_index(bad, lambda idx: idx.remove(["space/space-000.txt"]))  # ... and updates refuse
+                update_index(bad, lambda idx: idx.remove(["space/space-001.txt"]), compact=True)
             info = runner.invoke(cli, ["info", "--index", str(bad)])
             if name == "skipped.json":  # info shows the skipped files: it reads them
                 assert info.exit_code == 1 and "skipped.json" in last_error(info)
@@ -439,7 +471,7 @@ def test_damaged_manifest_and_newer_format(small_index, tmp_path):
     newer = tmp_path / "newer"
     shutil.copytree(small_index[0], newer)
     manifest = json.loads((newer / MANIFEST).read_text())
-    manifest["format_version"] += 1
+    manifest["format_version"] = FORMAT_VERSION + 1
     (newer / MANIFEST).write_text(json.dumps(manifest))
     result = runner.invoke(cli, ["info", "--index", str(newer)])
     assert result.exit_code == 1 and "upgrade semhash" in last_error(result)

@@ -14,16 +14,16 @@ and :mod:`.exchanging` (export, serve). ``evaluate`` is loaded on first use
 from .app import LAZY_COMMANDS, LazyGroup, cli, fail, given_options, main
 from .building import DEMO_QUERIES, corpus_cmd, demo_cmd, index_cmd
 from .exchanging import export_cmd, serve_cmd
-from .maintaining import add_cmd, info_cmd, outliers_cmd, remove_cmd
+from .maintaining import add_cmd, compact_cmd, info_cmd, outliers_cmd, remove_cmd
 from .searching import encode_cmd, query_cmd, similar_cmd
 
-COMMANDS = (index_cmd, corpus_cmd, demo_cmd, query_cmd, similar_cmd, encode_cmd, info_cmd, add_cmd, remove_cmd,
+COMMANDS = (index_cmd, corpus_cmd, demo_cmd, query_cmd, similar_cmd, encode_cmd, info_cmd, add_cmd, remove_cmd, compact_cmd,
             outliers_cmd, export_cmd, serve_cmd)
 for _command in COMMANDS:
     cli.add_command(_command)
 
 __all__ = [
-    "COMMANDS", "DEMO_QUERIES", "LAZY_COMMANDS", "LazyGroup", "add_cmd", "cli", "corpus_cmd", "demo_cmd", "encode_cmd",
+    "COMMANDS", "DEMO_QUERIES", "LAZY_COMMANDS", "LazyGroup", "add_cmd", "cli", "compact_cmd", "corpus_cmd", "demo_cmd", "encode_cmd",
     "export_cmd", "fail", "given_options", "index_cmd", "info_cmd", "main", "outliers_cmd", "query_cmd",
     "remove_cmd", "serve_cmd", "similar_cmd",
 ]

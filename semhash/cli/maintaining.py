@@ -77,6 +77,11 @@ def _update_lines(info: dict) -> list[str]:
         return []
     lines = [f"updates:      {upd['added_since_training']} added, {upd['replaced_since_training']} replaced, "
              f"{upd['removed_since_training']} removed since training"]
+    seg = info.get("segments") or {}
+    if seg.get("segments"):
+        lines.append(f"segments:     {seg['segments']} delta segment(s) on the base ({seg['added_rows']} rows added, "
+                     f"{seg['removed_rows']} removed); merged automatically past {seg['max_segments']}, "
+                     "or by `semhash compact`")
     if upd["drifted_bits"] is None and upd["mean_abs"] is not None:
         lines.append(f"drift:        judged once {upd['drift_min_docs']} documents are added or replaced")
     elif upd["drifted_bits"] is not None:
@@ -160,12 +165,17 @@ def add_cmd(paths: tuple[Path, ...], index_name: str | None) -> None:
     corpus folder get ids relative to it, other files their absolute path; a document whose id
     is already indexed is replaced. Example: semhash add corpus/new-note.txt --index notes
     """
-    from ..index import open_index, update_index  # NumPy and the index load when a command runs
+    from ..index import update_index  # NumPy and the index load when a command runs
+
+    skipped: list = []
+
+    def change(idx: SemanticIndex) -> dict:
+        documents, unread = documents_for_paths(paths, idx.manifest.get("corpus_root"))
+        skipped.extend(unread)
+        return idx.add(documents)
 
     try:
-        root = open_index(index_name, verify=False).manifest.get("corpus_root")
-        documents, skipped = documents_for_paths(paths, root)
-        result = update_index(index_name, lambda idx: idx.add(documents))
+        result = update_index(index_name, change)  # one delta segment: the index is never copied
     except SemhashError as exc:
         raise fail(exc)
     n_skipped = len(skipped) + len(result["skipped"])
@@ -197,6 +207,31 @@ def remove_cmd(ids: tuple[str, ...], index_name: str | None) -> None:
     except SemhashError as exc:
         raise fail(exc)
     click.echo(f"removed {n} documents")
+
+
+@click.command("compact")
+@index_option
+def compact_cmd(index_name: str | None) -> None:
+    """Merge an index's delta segments into one base segment.
+
+    `semhash add` and `semhash remove` write only what changed, as a small delta segment beside
+    the index; queries read every segment. Past a limit (10 segments, or changes above half the
+    base's rows) the next update merges them automatically; this does it now. The whole index
+    is written anew and swapped in atomically.
+
+    Example: semhash compact --index notes
+    """
+    from ..index import compact_index  # NumPy and the index load when a command runs, not for --help
+
+    try:
+        merged = compact_index(index_name)
+    except SemhashError as exc:
+        raise fail(exc)
+    if not merged["segments"]:
+        click.echo("nothing to compact: the index is one base segment")
+        return
+    click.echo(f"compacted {merged['segments']} delta segment(s) ({merged['added_rows']} rows added, "
+               f"{merged['removed_rows']} removed) into the base segment")
 
 
 @click.command("outliers")
@@ -232,4 +267,4 @@ def outliers_cmd(index_name: str | None, n: int, as_json: bool) -> None:
         print_row(o.rank, f"error {o.error:.3f}", o.id, o.title, o.snippet)
 
 
-__all__ = ["add_cmd", "documents_for_paths", "ids_to_remove", "info_cmd", "outliers_cmd", "remove_cmd"]
+__all__ = ["add_cmd", "compact_cmd", "documents_for_paths", "ids_to_remove", "info_cmd", "outliers_cmd", "remove_cmd"]

@@ -13,7 +13,7 @@ One purpose per module:
   (reading, training and encoding, imported only by ``build``), :mod:`~semhash.index.staging`
   (a build's documents, stored a chunk at a time as they are read, never all in memory) and
   :mod:`~semhash.index.updates` (add, remove, drift).
-- :mod:`~semhash.index.access`: :func:`open_index` and :func:`update_index`.
+- :mod:`~semhash.index.access`: :func:`open_index`, :func:`update_index` and :func:`compact_index`.
 
 Nothing here imports TensorFlow except :meth:`SemanticIndex.build`.
 """
@@ -22,7 +22,7 @@ from ..errors import REBUILD
 from ..integrity import sha256_file
 from ..manifest import FORMAT, FORMAT_VERSION
 from ..manifest import MAX_BYTES as MANIFEST_MAX_BYTES
-from .access import open_index, update_index
+from .access import compact_index, open_index, update_index
 from .config import IndexConfig
 from .homes import DEFAULT_HOME, DEFAULT_NAME, index_home, resolve_index_path
 from .layout import (
@@ -62,6 +62,6 @@ __all__ = [
     "KNOWN_FILES", "LEXICAL_FILES", "MANIFEST", "MANIFEST_MAX_BYTES", "NOT_ON_QUERY_PATH", "READ_ERRORS", "REBUILD",
     "REQUIRED_FILES", "ROW_DIGESTS_FILE", "SKIPPED_FILE", "TFIDF_FILES", "TFIDF_PREFIX", "TRAINING_FILE",
     "WHOLE_FILES", "IndexConfig", "SemanticIndex", "atomic_write_folder", "check_replaceable", "drifted_bits",
-    "index_home", "open_index", "recover", "recover_if_idle", "resolve_index_path", "sha256_file", "update_index",
+    "compact_index", "index_home", "open_index", "recover", "recover_if_idle", "resolve_index_path", "sha256_file", "update_index",
     "writer_lock", "writer_path",
 ]

@@ -1,7 +1,7 @@
 """The on-disk format of an index folder: its file names, which files each format version
 requires, and how a damaged file reads as an error.
 
-Layout of ``indexes/<name>/`` (format version 2; version 1 is still read)::
+Layout of ``indexes/<name>/`` (format version 3 with delta segments, 2 without; 1 is still read)::
 
     manifest.json               format version, parameters, counts, size and sha256 of every
                                 file, and the sha256 of the manifest itself (semhash.manifest)
@@ -24,6 +24,9 @@ Layout of ``indexes/<name>/`` (format version 2; version 1 is still read)::
     documents.sqlite            document store: id, path, title, snippet
     skipped.json                every file skipped while reading the corpus, with the reason
     training.json               loss curves of pretraining and fine-tuning
+    delta-NNNNNN.{npz,sqlite}   delta segments: rows added and removed since the base segment
+                                was written (semhash.index.segments; format version 3 while
+                                there are any, 2 once a compaction has merged them)
 
 Writing it is :mod:`semhash.index.writing`, reading it :mod:`semhash.index.loading`; the
 manifest's schema is :mod:`semhash.manifest`, the checksums :mod:`semhash.integrity`.
@@ -32,6 +35,7 @@ manifest's schema is :mod:`semhash.manifest`, the checksums :mod:`semhash.integr
 from __future__ import annotations
 
 import contextlib
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -74,7 +78,19 @@ REQUIRED_FILES = {
     1: {*WHOLE_FILES, *TFIDF_FILES, FAISS_FILE, STORE_FILE, SKIPPED_FILE},
     2: {*WHOLE_FILES, *TFIDF_FILES, ROW_DIGESTS_FILE, FAISS_FILE, STORE_FILE, SKIPPED_FILE, BLOCKS_FILE},
 }
-KNOWN_FILES = REQUIRED_FILES[FORMAT_VERSION] | {KERAS_FILE, TRAINING_FILE, DECODER_FILE, *LEXICAL_FILES}
+REQUIRED_FILES[3] = REQUIRED_FILES[2]  # 3: format 2 with delta segments (semhash.index.segments)
+# the files of a delta segment: delta-NNNNNN.npz and delta-NNNNNN.sqlite
+SEGMENT_FILE = re.compile(r"delta-\d{6}\.(npz|sqlite)\Z")
+
+
+class KnownFiles(frozenset):
+    """The names of the format's files: the base segment's, and those of any delta segment."""
+
+    def __contains__(self, name: object) -> bool:
+        return frozenset.__contains__(self, name) or (isinstance(name, str) and SEGMENT_FILE.match(name) is not None)
+
+
+KNOWN_FILES = KnownFiles(REQUIRED_FILES[FORMAT_VERSION] | {KERAS_FILE, TRAINING_FILE, DECODER_FILE, *LEXICAL_FILES})
 # what the loaders raise on a damaged file (IndexFormatError at this layer)
 READ_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, EOFError, RecursionError,
                zipfile.BadZipFile, zlib.error)
@@ -94,6 +110,6 @@ def reading(path: Path) -> Iterator[None]:
 __all__ = [
     "BLOCKS_FILE", "BLOCK_FILES", "DECODER_FILE", "ENCODER_FILE", "FAISS_FILE", "FORMAT", "FORMAT_VERSION",
     "KERAS_FILE", "KNOWN_FILES", "LEXICAL_FILES", "MANIFEST", "NOT_ON_QUERY_PATH", "READ_ERRORS", "REQUIRED_FILES",
-    "ROW_DIGESTS_FILE", "SKIPPED_FILE", "STORE_FILE", "TFIDF_FILES", "TFIDF_PREFIX", "TRAINING_FILE", "TRAINING_FILES",
+    "ROW_DIGESTS_FILE", "SEGMENT_FILE", "SKIPPED_FILE", "STORE_FILE", "TFIDF_FILES", "TFIDF_PREFIX", "TRAINING_FILE", "TRAINING_FILES",
     "WHOLE_FILES", "reading",
 ]

@@ -44,6 +44,8 @@ from .layout import (
     TFIDF_PREFIX,
     reading,
 )
+from .segments import Delta, read_segments
+from .views import count_present
 
 
 def read_manifest(reader: FolderReader) -> dict:
@@ -161,12 +163,23 @@ class Loaded:
     faiss_file: IO[bytes] | None = None
     conn: sqlite3.Connection | None = None
     postings: StoredPostings | None = None
+    delta: Delta | None = None  # the delta segments (semhash.index.segments)
 
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
         if self.faiss_file is not None:
             self.faiss_file.close()
+        if self.delta is not None:
+            self.delta.close()
+
+    def live_documents(self) -> int:
+        """How many documents the index holds: the base table's and the added rows', less the removed."""
+        if self.delta is None or self.delta.empty:
+            return len(self.table)
+        dead = self.delta.dead()
+        removed = count_present(self.table, dead[dead < self.delta.first_row])
+        return len(self.table) - removed + len(self.delta.live_added()[0])
 
 
 def read_parts(f: Files) -> Loaded:
@@ -198,19 +211,20 @@ def check_fit(parts: Loaded, folder: Path) -> None:
     manifest, n_bits, table = parts.manifest, parts.manifest["n_bits"], parts.table
     if parts.encoder.n_bits != n_bits or parts.encoder.n_inputs != len(parts.vectorizer.vocabulary_):
         raise IndexFormatError(f"{folder / ENCODER_FILE} does not fit the vocabulary or code length; rebuild the index")
-    expected = manifest["counts"]["documents"]
-    if len(table) != expected:
+    expected, found = manifest["counts"]["documents"], parts.live_documents()
+    if found != expected:
         raise IndexFormatError(
-            f"{folder / 'hashtable_codes.npy'} holds {len(table)} codes, the manifest says {expected}; "
+            f"{folder / 'hashtable_codes.npy'} holds {found} codes{' with its segments' if parts.delta is not None and not parts.delta.empty else ''}, "
+            f"the manifest says {expected}; "
             "rebuild the index"
         )
-    n_rows = parts.tfidf.shape[0]
+    n_rows = parts.tfidf.shape[0] if parts.delta is None else parts.delta.n_rows
     if manifest.get("next_row", n_rows) != n_rows:
         raise IndexFormatError(f"{folder / MANIFEST} is damaged (next_row {manifest['next_row']} is not the "
                                f"number of TF-IDF rows in {TFIDF_FILES[2]}, {n_rows}); {REBUILD}")
     if len(table) and int(np.max(table.ids_)) >= n_rows:
         raise IndexFormatError(f"{folder / 'hashtable_ids.npy'} names rows beyond the {n_rows} TF-IDF rows; {REBUILD}")
-    if parts.row_digests is not None and len(parts.row_digests) < n_rows:
+    if parts.row_digests is not None and len(parts.row_digests) < parts.tfidf.shape[0]:  # the base segment's rows
         raise IndexFormatError(f"{folder / ROW_DIGESTS_FILE} has fewer rows than the index; {REBUILD}")
 
 
@@ -236,6 +250,8 @@ def load_parts(reader: FolderReader, mmap: bool, verify: bool | str) -> Loaded:
     f = Files(reader, read_manifest(reader), mmap, verify)
     parts = read_parts(f)
     try:
+        parts.delta = read_segments(reader, f.manifest, parts.tfidf.shape[0], parts.table.n_bytes,
+                                    len(parts.vectorizer.vocabulary_), f.verify)
         check_fit(parts, reader.folder)
         open_rest(f, parts)
     except BaseException:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -22,19 +23,30 @@ from .. import store as docstore
 from ..checks import check_fitted, check_list
 from ..codes import CsrArrays, EncoderWeights, encode_packed
 from ..errors import REBUILD, IndexFormatError, IndexNotFoundError, SemhashError
-from ..hashtable import HammingTable
+from ..hashtable import CodeTable, HammingTable
 from ..integrity import ArrayCheck, FolderReader, mismatch, sha256_hex
 from ..lexical import LexicalIndex
 from ..search import Hit, encode_rows, query_idf, query_terms
 from ..search import search as search_index
 from ..search import search_batch as search_index_batch
 from ..train.config import ModelConfig
-from ..vectorize import Vectorizer, weight_counts
-from . import updates, writing
+from ..vectorize import Vectorizer, l2_normalize, weight_counts
+from . import segments, updates, writing
 from .config import IndexConfig
-from .layout import ENCODER_FILE, FAISS_FILE, ROW_DIGESTS_FILE, STORE_FILE, TFIDF_PREFIX, TRAINING_FILES
+from .describe import describe
+from .documents import StoredDocuments
+from .layout import (
+    ENCODER_FILE,
+    FAISS_FILE,
+    ROW_DIGESTS_FILE,
+    STORE_FILE,
+    TFIDF_PREFIX,
+    TRAINING_FILES,
+)
 from .loading import Loaded, StoredPostings, load_parts, read_skipped
-from .transactions import atomic_write_folder, recover_if_idle, writer_lock
+from .segments import Delta
+from .transactions import atomic_write_folder, recover_if_idle, writer_lock, writer_path
+from .views import base_lexical, lexical_with_delta, merged, segmented
 
 if TYPE_CHECKING:
     from ..corpus import Document
@@ -44,7 +56,7 @@ if TYPE_CHECKING:
     from .staging import StagedStore
 
 
-class SemanticIndex:
+class SemanticIndex(StoredDocuments):
     """A searchable semantic-hashing index: vocabulary, encoder, hash table, FAISS, store.
 
     Made by :meth:`build` (trains the model), :meth:`from_model` or :meth:`load`; its state is
@@ -55,9 +67,12 @@ class SemanticIndex:
     # ---- what a query reads (set by build / from_model / load)
     vectorizer: Vectorizer
     encoder: EncoderWeights
-    table: HammingTable  # codes and row ids, searched by Hamming distance
-    tfidf: Any  # L2-normalized TF-IDF rows by row id: CsrArrays / LazyCsr, SciPy CSR after an update
-    _lexical: LexicalIndex | None  # the postings of those rows (lexical property: read or built on first use)
+    _table: HammingTable  # the base segment's codes and row ids (table property: with the delta segments)
+    _tfidf: Any  # the base segment's L2-normalized TF-IDF rows by row id: CsrArrays / LazyCsr
+    _delta: Delta | None  # rows added and removed since the base segment (semhash.index.segments)
+    _views: tuple | None  # (delta version, table, tfidf) of the base seen with the delta
+    _base_lexical: LexicalIndex | None  # the base segment's postings (read or built on first use)
+    _lexical: LexicalIndex | None  # the postings of every live row (lexical property)
     _postings: StoredPostings | None  # the postings as read from the folder (None: none stored, or changed)
     # ---- what describes it
     folder: Path | None  # the folder it was loaded from or saved to (None: only in memory)
@@ -76,10 +91,9 @@ class SemanticIndex:
     _saved_digests: np.ndarray | None  # the row digests the last save wrote
     _verify: bool  # checksums are checked on read
     _verified_full: bool  # every file was checked (verify="full" or just written)
-    # ---- unsaved changes: rows added (with their documents) or dropped since the folder was read
+    # ---- unsaved changes: the documents of rows added since the last save (rows removed are in _delta)
     _new_docs: dict[int, tuple]  # row -> (row, id, path, title, text)
-    _dropped: set[int]  # saved rows removed or replaced
-    _added_rows: set[int]  # rows added after training (stored with added=1)
+    _written: tuple  # (table, tfidf, lexical) of the last whole folder written
 
     def __init__(self, folder: str | os.PathLike | None = None) -> None:
         self.folder = Path(folder) if folder is not None else None
@@ -87,11 +101,49 @@ class SemanticIndex:
         self.conn, self._reader, self._faiss, self._faiss_file = None, None, None, None
         self._row_digests, self._digest_check, self._saved_digests = None, None, None
         self._verify, self._verified_full = True, False
-        self._lexical, self._postings, self._staging = None, None, None
-        self._clear_changes()
+        self._lexical, self._base_lexical, self._postings, self._staging = None, None, None, None
+        self._delta, self._views = None, None
+        self._new_docs = {}
 
-    def _clear_changes(self) -> None:
-        self._new_docs, self._dropped, self._added_rows = {}, set(), set()
+    # ------------------------------------------------------------------ segments
+
+    @property
+    def table(self) -> CodeTable:
+        """The live codes: the base segment's hash table with the delta segments (added rows in,
+        removed rows out), searched by Hamming distance."""
+        return self._view()[0]
+
+    @table.setter
+    def table(self, table: HammingTable) -> None:
+        self._table, self._views = table, None
+
+    @property
+    def tfidf(self) -> Any:
+        """The L2-normalized TF-IDF rows by row id: the base segment's (CsrArrays / LazyCsr), or
+        with delta segments a :class:`semhash.index.views.SegmentedRows`."""
+        return self._view()[1]
+
+    @tfidf.setter
+    def tfidf(self, tfidf: Any) -> None:
+        self._tfidf, self._views = tfidf, None
+
+    def _view(self) -> tuple[Any, Any]:
+        delta = self._delta
+        if delta is None or delta.empty:
+            return self._table, self._tfidf
+        if self._views is None or self._views[0] != delta.version:
+            self._views = (delta.version, *segmented(self._table, self._tfidf, delta))
+        return self._views[1], self._views[2]
+
+    def _delta_state(self) -> Delta:
+        """The delta of this index, made empty on first use."""
+        if self._delta is None:
+            self._delta = Delta(int(self._tfidf.shape[0]), self.n_bits // 8, len(self.vectorizer.vocabulary_))
+        return self._delta
+
+    def _changed(self) -> None:
+        """After an add or remove: what is derived from the live rows is made again on next use."""
+        self._lexical, self._faiss = None, None
 
     @property
     def config(self) -> IndexConfig:
@@ -152,25 +204,38 @@ class SemanticIndex:
         """A new in-memory index of ``parts`` (:class:`semhash.index.building.Parts`)."""
         self = cls()
         self.vectorizer, self.encoder, self.model_params, self.skipped = vectorizer, encoder, model_params, skipped
-        self.table, self.tfidf, self.manifest = parts.table, parts.tfidf, parts.manifest
+        self._table, self._tfidf, self.manifest = parts.table, parts.tfidf, parts.manifest
         self._staging, self.conn = parts.store, parts.store.conn  # the documents, until saved
         return self
 
     # ------------------------------------------------------------------ save
 
-    def save(self, folder: str | os.PathLike) -> Path:
-        """Write the index to ``folder`` atomically (under a writer lock)."""
+    def save(self, folder: str | os.PathLike, compact: bool = False) -> Path:
+        """Write the index to ``folder`` atomically (under a writer lock).
+
+        An index saved to the folder it was loaded from writes only what changed since, as a
+        new delta segment (:mod:`semhash.index.segments`), unless ``compact`` or a compaction is
+        due (:func:`semhash.index.segments.compaction_due`): then, as for any other folder, a
+        whole new folder (one base segment) is written and swapped in."""
         dest = Path(folder)
         with writer_lock(dest):
-            return self.save_locked(dest)
+            return self.save_locked(dest, compact)
 
-    def save_locked(self, dest: Path) -> Path:
+    def save_locked(self, dest: Path, compact: bool = False) -> Path:
         """:meth:`save` for a caller that already holds :func:`writer_lock` on ``dest``."""
+        if self._same_folder(dest):
+            delta = self._delta
+            if compact and (delta is None or delta.empty):
+                return dest  # one base segment already: nothing to merge
+            if not compact and delta is not None and not segments.compaction_due(self.manifest, delta):
+                return self._save_segment(dest)
         if self.skipped is None:
             self.skipped = read_skipped(self._reader, self.manifest)
         _ = self.faiss  # make sure it is loaded (or built) from the current folder before the swap
         self._check_carried()
         atomic_write_folder(dest, self._write)
+        self._table, self._tfidf, self._lexical = self._written
+        self._base_lexical, self._postings = self._lexical, None
         self.close()
         if self._staging is not None:  # its rows are in the folder now
             self._staging.close()
@@ -178,9 +243,30 @@ class SemanticIndex:
         self.folder = dest
         self._reader = FolderReader(dest)
         self.conn = docstore.connect(dest / STORE_FILE, readonly=True)
-        self._clear_changes()
+        self._new_docs, self._delta, self._views = {}, None, None
         self._verified_full = True  # every file was just written from memory
         self._row_digests, self._digest_check = self._saved_digests, None
+        return dest
+
+    def _same_folder(self, dest: Path) -> bool:
+        """Whether a save to ``dest`` may write only a segment (:func:`segments.unchanged_since_read`)."""
+        return (self._reader is not None and self.folder is not None and self._staging is None
+                and segments.unchanged_since_read(self._reader, self.folder, dest, self.manifest))
+
+    def _save_segment(self, dest: Path) -> Path:
+        """Write the changes since the last save as a delta segment of ``dest`` (the folder read)."""
+        delta = self._delta
+        assert delta is not None
+        if not delta.pending:
+            return dest
+        manifest = {**self.manifest, "updated": time.strftime(writing.STAMP),
+                    "counts": {**self.manifest.get("counts", {}), "documents": len(self.table)}}
+        documents = [self._new_docs[r] for r in sorted(self._new_docs)]
+        folder = writer_path(dest)
+        self.manifest = segments.write_segment(folder, manifest, delta, documents)
+        name = self.manifest["segments"][-1]["name"]
+        delta.saved(docstore.connect(folder / segments.segment_files(name)[1], readonly=True))
+        self._new_docs = {}
         return dest
 
     def _check_carried(self) -> None:
@@ -199,19 +285,23 @@ class SemanticIndex:
             files += writing.write_training(tmp, self.training_)
         elif self._reader is not None:  # only files the manifest lists, checked on the way
             files += writing.copy_listed(self._reader, self.manifest["files"], TRAINING_FILES, tmp)
-        files += self.table.save(tmp)
+        table, tfidf = merged(self.table, self.tfidf)  # one base segment of the live rows
+        files += table.save(tmp)
         self.faiss.save(tmp / FAISS_FILE)
         files.append(FAISS_FILE)
-        tfidf = self.tfidf if isinstance(self.tfidf, CsrArrays) else CsrArrays.from_matrix(self.tfidf)
         files += tfidf.save(tmp, TFIDF_PREFIX)
-        files += self.lexical.save(tmp)
-        writing.write_store(tmp / STORE_FILE, self.conn, self._new_docs, self._dropped, self._added_rows)
+        delta = self._delta
+        lexical = self.lexical if delta is None or delta.empty else LexicalIndex.from_rows(tfidf, self.vectorizer)
+        files += lexical.save(tmp)
+        writing.write_store(tmp / STORE_FILE, self._stores(), self._new_docs,
+                            set(delta.dead().tolist()) if delta is not None else set())
         files.append(STORE_FILE)
         self._saved_digests = writing.write_row_digests(tmp, tfidf.shape[0])
         files.append(ROW_DIGESTS_FILE)
         files.append(writing.write_skipped(tmp, self.skipped or []))
-        manifest = writing.manifest_for(self.manifest, self.vectorizer, self.model_params, self.table,
-                                        self.tfidf.shape[0], len(self.skipped or []))
+        manifest = writing.manifest_for(self.manifest, self.vectorizer, self.model_params, table,
+                                        tfidf.shape[0], len(self.skipped or []))
+        self._written = (table, tfidf, lexical)  # what the index is once the folder is swapped in
         self.manifest = writing.write_manifest(tmp, {**manifest, **writing.checksums(tmp, files)})
 
     # ------------------------------------------------------------------ load
@@ -259,7 +349,8 @@ class SemanticIndex:
     def _opened(cls, folder: Path, reader: FolderReader, parts: Loaded, verify: bool | str) -> SemanticIndex:
         """The index of the ``parts`` read from ``folder``, keeping its files open."""
         self = cls(folder)
-        self.vectorizer, self.encoder, self.table, self.tfidf = parts.vectorizer, parts.encoder, parts.table, parts.tfidf
+        self.vectorizer, self.encoder, self._table, self._tfidf = parts.vectorizer, parts.encoder, parts.table, parts.tfidf
+        self._delta = parts.delta
         self.manifest, self.model_params = parts.manifest, parts.manifest["params"]["model"]
         self._reader, self.conn, self._faiss_file = reader, parts.conn, parts.faiss_file
         self._row_digests, self._digest_check = parts.row_digests, parts.digest_check
@@ -269,15 +360,15 @@ class SemanticIndex:
 
     @property
     def lexical(self) -> LexicalIndex:
-        """The inverted index of the TF-IDF rows (:mod:`semhash.lexical`): the stored postings,
-        or (an index saved before them, or changed since it was read) built from the rows on first use."""
+        """The inverted index of the live TF-IDF rows (:mod:`semhash.lexical`): the base segment's
+        stored postings (an index saved before them: built from its rows on first use), with the
+        postings of the rows added since and without the rows removed."""
         if self._lexical is None:
-            stored = self._postings
-            if stored is not None:
-                self._lexical = LexicalIndex(stored.postings, stored.lengths, self.vectorizer.df_,
-                                             self.vectorizer.n_docs_, stored.lengths_check)
-            else:
-                self._lexical = LexicalIndex.from_rows(self.tfidf, self.vectorizer)
+            if self._base_lexical is None:
+                self._base_lexical = base_lexical(self._postings, self._tfidf, self.vectorizer)
+            base = self._base_lexical
+            delta = self._delta
+            self._lexical = base if delta is None or delta.empty else lexical_with_delta(base, delta, self.vectorizer)
         return self._lexical
 
     @property
@@ -292,7 +383,7 @@ class SemanticIndex:
             from ..faiss_index import FaissBinaryIndex  # FAISS: only the fallback pays for it
 
             source = self._faiss_file
-            if source is not None and self._reader is not None:
+            if source is not None and self._reader is not None and (self._delta is None or self._delta.empty):
                 path = self._reader.path(FAISS_FILE)
                 source.seek(0)
                 data = source.read()  # the file opened at load: never one of a newer index
@@ -315,6 +406,8 @@ class SemanticIndex:
         if not keep_reader and self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._delta is not None and not keep_reader:
+            self._delta.close()
 
     def checked_path(self, name: str) -> Path:
         """The path of the index file ``name`` (one the manifest lists), after checking that it is
@@ -325,46 +418,7 @@ class SemanticIndex:
         self._reader.check(name, meta)
         return self._reader.path(name)
 
-    def _store_path(self) -> Path:
-        return (self.folder or Path()) / STORE_FILE
-
-    def _check_stored(self, rows: list[int], found: dict) -> None:
-        """Each row read from the store matches its digest, and none that was stored is missing."""
-        digests = self._row_digests
-        if digests is None:
-            return
-        at = np.asarray(rows, dtype=np.int64)
-        inside = at < len(digests)
-        if self._digest_check is not None:
-            self._digest_check.items(at[inside])
-        expected = np.zeros(len(at), dtype=np.uint64)
-        expected[inside] = digests[at[inside]]
-        for r, want in zip(rows, expected.tolist()):
-            doc = found.get(r)
-            got = 0 if doc is None else docstore.row_digest(doc.row, doc.id, doc.path, doc.title, doc.snippet)
-            if got != want:
-                raise IndexFormatError(f"index file {self._store_path()} does not match its "
-                                       f"checksum (row {r}, corrupted); {REBUILD}")
-
     # ------------------------------------------------------------------ use
-
-    def documents(self, rows: Iterable[int]) -> dict[int, docstore.StoredDoc]:
-        """Stored documents by row: unsaved additions first, then the SQLite store."""
-        out, rest = {}, []
-        for r in (int(r) for r in rows):
-            if r in self._new_docs:
-                _, i, p, t, x = self._new_docs[r]
-                out[r] = docstore.StoredDoc(r, i, p, t, docstore.make_snippet(x, t))
-            elif self.conn is not None and r not in self._dropped:
-                rest.append(r)
-        if rest and self.conn is not None:
-            try:
-                found = docstore.fetch(self.conn, rest)
-            except sqlite3.DatabaseError as exc:
-                raise IndexFormatError(f"cannot read {self._store_path()} ({exc}); {REBUILD}") from exc
-            self._check_stored(rest, found)
-            out.update(found)
-        return out
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Packed codes ``(n, n_bits // 8)`` of ``texts``: the codes a search computes for them,
@@ -395,33 +449,12 @@ class SemanticIndex:
 
     # ------------------------------------------------------------------ live updates
 
-    def rows_for_ids(self, ids: Iterable[str]) -> dict[str, int]:
-        """Row of each of ``ids`` that is in the index (unsaved changes included)."""
-        ids = list(ids)
-        wanted = set(ids)
-        found = {}
-        if self.conn is not None:
-            found = {i: r for i, r in docstore.rows_for_ids(self.conn, ids).items()
-                     if r not in self._dropped and r not in self._new_docs}
-        found.update({d[1]: r for r, d in self._new_docs.items() if d[1] in wanted})
-        return found
-
-    def ids_with_path(self, path: str, folder: bool = False) -> list[str]:
-        """Ids of the documents stored with ``path`` (with ``folder``: under ``path/``), unsaved ones included."""
-        found = {}
-        if self.conn is not None:
-            found = {i: r for i, r in docstore.ids_for_path(self.conn, path, folder).items()
-                     if r not in self._dropped and r not in self._new_docs}
-        prefix = path + "/"
-        found.update({d[1]: r for r, d in self._new_docs.items() if (d[2].startswith(prefix) if folder else d[2] == path)})
-        return sorted(found, key=lambda doc_id: found[doc_id])
-
     def add(self, documents: Iterable[Document]) -> dict:
         """Encode ``documents`` with the trained model and add them; an existing id is replaced.
 
         Documents with no word of the vocabulary are skipped. Two different documents with one
         id raise :class:`ConfigError` and nothing is added. Returns counts and the skipped ids;
-        call :meth:`save` to persist.
+        call :meth:`save` to persist (the added rows become one delta segment).
         """
         docs = docstore.check_documents(documents)
         if not docs:
@@ -436,18 +469,11 @@ class SemanticIndex:
         replaced = self.rows_for_ids([d.id for d in docs])
         if replaced:
             self._remove_rows(np.fromiter(replaced.values(), dtype=np.int64), count=False)
-        live_max = max(int(np.max(self.table.ids_)) if len(self.table) else -1, max(self._new_docs, default=-1))
-        start = max(live_max + 1, int(self.manifest.get("next_row", 0)), self.tfidf.shape[0])
-        rows = np.arange(start, start + len(docs), dtype=np.int64)
         codes = encode_packed(self.encoder, X)
-        faiss = self.faiss
-        self.table = self.table.add(codes, rows)
-        faiss.add(codes, rows)
-        self.tfidf = updates.append_rows(self.tfidf, start, X)
-        self._lexical, self._postings = None, None  # built again from the rows on first use
+        rows = self._delta_state().append(codes, CsrArrays.from_matrix(l2_normalize(X)))
+        self._changed()
         for r, d in zip(rows.tolist(), docs):
             self._new_docs[r] = (r, d.id, d.path, d.title, d.text)
-            self._added_rows.add(r)
         updates.count_added(self.manifest, codes, self.n_bits, added=len(docs) - len(replaced),
                             replaced=len(replaced), next_row=int(rows[-1]) + 1)
         return {"added": len(docs) - len(replaced), "replaced": len(replaced), "skipped": skipped}
@@ -464,49 +490,28 @@ class SemanticIndex:
         return len(rows)
 
     def _remove_rows(self, rows: np.ndarray, count: bool) -> None:
-        faiss = self.faiss
-        self.table = self.table.remove(rows)
-        faiss.remove(rows)
-        self.tfidf = updates.clear_rows(self.tfidf, rows)
-        self._lexical, self._postings = None, None  # built again from the rows on first use
+        self._delta_state().kill(rows)
+        self._changed()
         for r in rows.tolist():
-            if self._new_docs.pop(r, None) is None:
-                self._dropped.add(r)
-            self._added_rows.discard(r)
+            self._new_docs.pop(r, None)
         if count:
             updates.count_removed(self.manifest, len(rows))
+
+    def segment_info(self) -> dict:
+        """The delta segments of the saved index: how many, the rows they add and remove."""
+        listed = self.manifest.get("segments") or []
+        return {"segments": len(listed), "added_rows": sum(s["rows"] for s in listed),
+                "removed_rows": sum(s["removed"] for s in listed), "max_segments": segments.MAX_SEGMENTS}
+
+    def info(self) -> dict:
+        """Parameters and statistics, as shown by ``semhash info`` (:func:`semhash.index.describe.describe`)."""
+        return describe(self)
 
     def drift(self) -> dict:
         """Update counts since training, and whether the added documents' codes drifted from it
         (:func:`semhash.index.updates.drift`)."""
         return updates.drift(self.manifest)
 
-    def info(self) -> dict:
-        """Parameters and statistics, as shown by ``semhash info``."""
-        m = self.manifest
-        balance = np.asarray(m.get("bit_balance", []))
-        skipped = self.skipped if self.skipped is not None else read_skipped(self._reader, m)
-        return {
-            "updates": self.drift(),
-            "path": str(self.folder) if self.folder else None,
-            "format_version": m.get("format_version"),
-            "semhash_version": m.get("semhash_version"),
-            "created": m.get("created"),
-            "documents": m.get("counts", {}).get("documents"),
-            "vocabulary": m.get("counts", {}).get("vocabulary"),
-            "n_bits": m.get("n_bits"),
-            "params": m.get("params"),
-            "training_seconds": m.get("training", {}).get("seconds"),
-            "bit_balance": {
-                "mean": float(balance.mean()) if balance.size else None,
-                "min": float(balance.min()) if balance.size else None,
-                "max": float(balance.max()) if balance.size else None,
-                "per_bit": balance.tolist(),
-            },
-            "buckets": m.get("buckets"),
-            "skipped": len(skipped or []),
-            "skipped_files": skipped or [],
-        }
 
 
 __all__ = ["SemanticIndex"]

@@ -1,47 +1,23 @@
-"""Live updates of an index: the TF-IDF rows of added and removed documents, the counts since
+"""Live updates of an index: the counts since
 training kept in the manifest, and whether the added documents' codes drifted from training's.
 
-:meth:`SemanticIndex.add` and :meth:`SemanticIndex.remove` orchestrate these; SciPy is
-imported only inside the functions that change the rows (an update, never a query, pays for it).
+:meth:`SemanticIndex.add` and :meth:`SemanticIndex.remove` orchestrate these (the rows
+themselves are kept as delta segments: :mod:`semhash.index.segments`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..codes import unpack_bits
-from ..vectorize import l2_normalize
-
-if TYPE_CHECKING:  # SciPy is imported inside the functions that change rows
-    import scipy.sparse as sp
 
 # `semhash info` advises retraining when at least DRIFT_MIN_DOCS documents were added and a bit's
 # share among them differs from training by more than DRIFT_MIN_SHIFT and DRIFT_Z standard errors
 DRIFT_MIN_DOCS = 30
 DRIFT_MIN_SHIFT = 0.1
 DRIFT_Z = 4.0
-
-
-def append_rows(tfidf: Any, start: int, X: sp.csr_matrix) -> sp.csr_matrix:
-    """``tfidf`` with empty rows up to ``start``, then the L2-normalized rows of ``X`` (SciPy CSR)."""
-    import scipy.sparse as sp  # SciPy: only an update pays for it
-
-    current = tfidf.tocsr()
-    gap = sp.csr_matrix((start - current.shape[0], current.shape[1]), dtype=np.float32)
-    return sp.vstack([current, gap, l2_normalize(X)]).tocsr()
-
-
-def clear_rows(tfidf: Any, rows: np.ndarray) -> sp.csr_matrix:
-    """``tfidf`` with ``rows`` emptied (row numbers stay: ids in the table and FAISS keep meaning)."""
-    import scipy.sparse as sp  # SciPy: only an update pays for it
-
-    mask = np.ones(tfidf.shape[0], dtype=np.float32)
-    mask[rows] = 0.0
-    cleared = (sp.diags(mask) @ tfidf.tocsr()).tocsr()
-    cleared.eliminate_zeros()
-    return cleared
 
 
 def count_added(manifest: dict, codes: np.ndarray, n_bits: int, added: int, replaced: int, next_row: int) -> None:
@@ -110,5 +86,5 @@ def drifted_bits(train_share: np.ndarray, n_train: int, added_share: np.ndarray,
     return (diff > DRIFT_MIN_SHIFT) & (z > DRIFT_Z)
 
 
-__all__ = ["DRIFT_MIN_DOCS", "DRIFT_MIN_SHIFT", "DRIFT_Z", "append_rows", "clear_rows", "count_added",
+__all__ = ["DRIFT_MIN_DOCS", "DRIFT_MIN_SHIFT", "DRIFT_Z", "count_added",
            "count_removed", "drift", "drifted_bits"]

@@ -18,7 +18,7 @@ from .. import store as docstore
 from ..codes import bit_balance, unpack_bits
 from ..hashtable import HammingTable
 from ..integrity import BLOCK_BYTES, FolderReader, file_meta
-from ..manifest import FORMAT, FORMAT_VERSION
+from ..manifest import BASE_FORMAT_VERSION, FORMAT
 from ..manifest import dumps as dump_manifest
 from ..vectorize import Vectorizer
 from .layout import (
@@ -65,22 +65,20 @@ def copy_listed(reader: FolderReader, listed: dict, names: tuple[str, ...], tmp:
     return copied
 
 
-def write_store(path: Path, saved: sqlite3.Connection | None, new_docs: dict[int, tuple], dropped: set[int],
-                added_rows: set[int]) -> None:
-    """The current store: the rows of the ``saved`` store still live, plus the unsaved
-    documents ``new_docs`` (those of ``added_rows`` marked as added after training)."""
+def write_store(path: Path, saved: list[sqlite3.Connection], new_docs: dict[int, tuple], dead: set[int]) -> None:
+    """The current store: the rows of the ``saved`` stores (the base's and each delta
+    segment's) not removed (``dead``) nor replaced, then the unsaved documents ``new_docs``
+    (``(row, id, path, title, text)``, added after training)."""
     conn = docstore.connect(path)
     try:
-        if saved is not None:
-            skip = dropped | set(new_docs)
-            cursor = saved.execute("SELECT row, id, path, title, snippet, chars, added FROM documents")
+        skip = dead | set(new_docs)
+        for source in saved:
+            cursor = source.execute("SELECT row, id, path, title, snippet, chars, added FROM documents")
             while batch := cursor.fetchmany(COPY_BATCH):  # a batch at a time: a million rows never in memory
                 conn.executemany("INSERT INTO documents VALUES (?,?,?,?,?,?,?)",
                                  [r for r in batch if r[0] not in skip])
-            conn.commit()
-        new = list(new_docs.values())
-        docstore.write_documents(conn, [d for d in new if d[0] not in added_rows])
-        docstore.write_documents(conn, [d for d in new if d[0] in added_rows], added=True)
+        conn.commit()
+        docstore.write_documents(conn, [d for r, d in new_docs.items() if r not in dead], added=True)
     finally:
         conn.close()
 
@@ -126,7 +124,7 @@ def manifest_for(previous: dict, vectorizer: Vectorizer, model_params: dict, tab
     n_bits = table.n_bits
     return {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": BASE_FORMAT_VERSION,
         "semhash_version": __version__,
         "created": previous.get("created") or time.strftime(STAMP),
         "updated": time.strftime(STAMP),

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..bitflip import flip_masks, pack_keys
+from ..codes import gather_rows
 from ..errors import PostgresConfigError
 
 
@@ -106,14 +107,14 @@ def document_rows(index: Any) -> Iterator[tuple]:
     """``(row, id, path, title, snippet, key, key2, bits, idx, val)`` for every indexed row, in
     row order (:data:`semhash.postgres.statements.COLUMNS`), read :data:`ROW_BATCH` rows at a
     time: an export of a million documents holds one batch, not the index."""
-    tfidf = index.tfidf
-    indptr, indices, data = tfidf.indptr, tfidf.indices, tfidf.data
     for rows, codes, docs in _documents_in_batches(index):
         keys = code_keys(codes)
         bits = code_bits(codes, index.n_bits)
+        batch = gather_rows(index.tfidf, rows)  # only this batch's rows: an index of segments is never joined whole
+        indptr, indices, data = batch.indptr, batch.indices, batch.data
         for i, r in enumerate(rows.tolist()):
             d = docs[r]
-            a, b = int(indptr[r]), int(indptr[r + 1])
+            a, b = int(indptr[i]), int(indptr[i + 1])
             yield (
                 r, d.id, d.path, d.title, d.snippet,
                 int(keys[i, 0]), int(keys[i, 1]) if keys.shape[1] > 1 else None, bits[i],
@@ -135,9 +136,8 @@ def lexical_rows(index: Any) -> Iterator[tuple]:
     n_terms = int(lex.postings.shape[0])
     for first in range(0, n_terms, LEXICAL_CHUNK):
         cols = np.arange(first, min(first + LEXICAL_CHUNK, n_terms), dtype=np.int64)
-        rows, scores = lex.column_terms(cols)
-        indptr, _, _ = lex.postings.arrays_for_rows(cols)
-        bounds = np.concatenate([[0], np.cumsum(np.asarray(indptr[cols + 1]) - np.asarray(indptr[cols]))]).tolist()
+        rows, scores, sizes = lex.column_postings(cols)
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
         rows_list, scores_list = rows.tolist(), scores.tolist()
         for i, term in enumerate(cols.tolist()):
             a, b = bounds[i], bounds[i + 1]
