@@ -242,7 +242,7 @@ class LexicalIndex:
     """
 
     def __init__(self, postings: CsrArrays, lengths: np.ndarray, df: np.ndarray, n_docs: int,
-                 lengths_check: Any = None, extra: CsrArrays | None = None, alive: np.ndarray | None = None) -> None:
+                 lengths_check: Any = None, extra: CsrArrays | None = None, dead: np.ndarray | None = None) -> None:
         if lengths_check is not None:
             lengths_check.all()  # the mean length reads every row's
         if postings.shape[1] > len(lengths) or postings.shape[0] != len(df) or (
@@ -251,8 +251,9 @@ class LexicalIndex:
                              f"{len(df)} terms")
         self.postings, self.lengths = postings, np.asarray(lengths)  # asarray: no memmap indexing overhead
         # an index of segments (semhash.index.views): the postings of the rows added after the
-        # base (rows numbered on from it), and which rows are live (removed rows have length 0)
-        self.extra, self.alive = extra, alive
+        # base (rows numbered on from it), and the rows removed (sorted; their lengths are 0)
+        self.extra = extra
+        self.dead = None if dead is None or not len(dead) else np.asarray(dead, dtype=np.int64)
         self.stats = stats_for(df, n_docs, lengths)
         self._norm = bm25_norm(self.lengths, self.stats.avg_length)  # each row's, read by every posting
 
@@ -272,8 +273,9 @@ class LexicalIndex:
         at, terms, _ = self.column_postings(cols)
         return at, terms
 
-    def column_postings(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`column_terms` and how many postings each column has (live rows only)."""
+    def column_postings(self, cols: np.ndarray, live_only: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`column_terms` and how many postings each column has (``live_only``: the removed
+        rows' postings left out; :meth:`top` leaves them in and zeroes the rows' sums instead)."""
         cols = np.asarray(cols, dtype=np.int64)
         if not len(cols):
             return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64)
@@ -290,8 +292,8 @@ class LexicalIndex:
         at = np.concatenate([r for r, _ in ordered]).astype(np.int64)
         tf = np.concatenate([c for _, c in ordered])
         col_of = np.repeat(np.arange(len(cols)), sizes)
-        if self.alive is not None:
-            keep = self.alive[at]
+        if live_only and self.dead is not None:
+            keep = ~np.isin(at, self.dead)
             at, tf, col_of = at[keep], tf[keep], col_of[keep]
             sizes = np.bincount(col_of, minlength=len(cols)).astype(np.int64)
         return at, normed_term_scores(tf, self._norm[at], self.stats.idf[cols][col_of]), sizes
@@ -304,16 +306,20 @@ class LexicalIndex:
 
         The sums are exact in any order (fixed-point terms): a long query's many postings are
         summed into one array over all rows, a short query's by sorting the few rows met."""
-        at, terms = self.column_terms(cols)
+        at, terms, _ = self.column_postings(cols, live_only=False)  # removed rows: their sums zeroed below
         best = best_possible(self.stats, cols)
         rows = None if rows is None else np.asarray(rows, dtype=np.int64)
         if len(at) * 8 >= self.n_rows:  # dense: cheaper than sorting when the postings are many
             sums = np.bincount(at, weights=terms, minlength=self.n_rows)
+            if self.dead is not None:
+                sums[self.dead] = 0.0
             ids, scores = top_dense(sums, n)
             found = None if rows is None else sums[rows]
         else:
             met, inv = np.unique(at, return_inverse=True)
             sums = np.bincount(inv, weights=terms, minlength=len(met))
+            if self.dead is not None:
+                sums[np.isin(met, self.dead)] = 0.0
             ids, scores = top_n(met, sums, n)
             found = None if rows is None else sums_at(met, sums, rows)
         if found is None:
@@ -326,7 +332,7 @@ class LexicalIndex:
 
     def save(self, folder: Any) -> list[str]:
         """Write the postings and lengths as ``.npy`` files into ``folder``; returns their names."""
-        if self.extra is not None or self.alive is not None:
+        if self.extra is not None or self.dead is not None:
             raise ValueError("the postings of an index of segments are saved by building them from its rows")
         names = self.postings.save(folder, POSTINGS_PREFIX)
         np.save(Path(folder) / LENGTHS_FILE, np.ascontiguousarray(self.lengths), allow_pickle=False)

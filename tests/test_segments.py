@@ -163,3 +163,18 @@ def test_exports_and_outliers_of_segments_equal_the_compacted_index(small_index,
     assert lines[0] == lines[1] and len(lines[0]) == len(full.table)
     worst = [[(o.id, round(o.error, 6)) for o in find_outliers(idx, 10, decoder=numpy_decoder(idx))] for idx in (seg, full)]
     assert worst[0] == worst[1]
+
+
+def test_added_hits_are_merged_in_the_order_one_sort_gives():
+    from semhash.hamming import sort_hits
+    from semhash.index.views import merge_hits
+
+    rng = np.random.default_rng(0)
+    for n_base, n_added in ((0, 3), (500, 0), (500, 3), (500, 200), (20, 20)):
+        ids = rng.choice(10_000, size=n_base + n_added, replace=False).astype(np.int64)
+        dist = rng.integers(0, 4, size=len(ids)).astype(np.int32)
+        base, added = sort_hits(ids[:n_base], dist[:n_base]), sort_hits(ids[n_base:], dist[n_base:])
+        merged = merge_hits(*base, *added)
+        expected = sort_hits(ids, dist)
+        np.testing.assert_array_equal(merged[0], expected[0])
+        np.testing.assert_array_equal(merged[1], expected[1])

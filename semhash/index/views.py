@@ -48,6 +48,19 @@ def count_present(table: HammingTable, rows: np.ndarray) -> int:
         return int(np.count_nonzero(np.isin(rows, np.asarray(table.ids_))))
 
 
+def merge_hits(ids: np.ndarray, dist: np.ndarray, more: np.ndarray, more_dist: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Two lists of hits, each sorted by ``(distance, id)``, as one: the few added hits are put
+    in place in the base's (a ball holds thousands of base hits and a handful of added ones)."""
+    if not len(more):
+        return ids, dist
+    if not len(ids) or len(more) * 8 > len(ids) or max(int(ids.max()), int(more.max())) >= 2**48:
+        return sort_hits(np.concatenate([ids, more]), np.concatenate([dist, more_dist]))
+    key = (dist.astype(np.int64) << 48) | ids  # (distance, id) order, as semhash.hamming.sort_hits
+    at = np.searchsorted(key, (more_dist.astype(np.int64) << 48) | more)
+    return np.insert(ids, at, more), np.insert(dist, at, more_dist)
+
+
 class SegmentedTable:
     """The base hash table without the rows of ``dead``, plus the ``added`` table, as one table.
 
@@ -85,7 +98,7 @@ class SegmentedTable:
         if not len(self.added):
             return ids, dist
         more, more_dist = self.added.ball(query_packed, radius, "auto" if method == "mih" else method)
-        return sort_hits(np.concatenate([ids, more]), np.concatenate([dist, more_dist]))
+        return merge_hits(ids, dist, more, more_dist)
 
     def ball_batch(self, queries_packed: np.ndarray, radius: int, method: str = "auto"
                    ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -102,8 +115,10 @@ class SegmentedTable:
     def codes_of(self, ids: np.ndarray) -> np.ndarray:
         """Packed codes of live documents by row (:meth:`HammingTable.codes_of`)."""
         ids = np.asarray(ids, dtype=np.int64)
-        out = np.empty((len(ids), self.n_bytes), dtype=np.uint8)
         new = ids >= self.first_added
+        if not new.any() and (self._alive is None or self._alive[ids].all()):
+            return self.base.codes_of(ids)  # the usual shortlist: base rows only
+        out = np.empty((len(ids), self.n_bytes), dtype=np.uint8)
         if self._alive is not None and not np.all(self._alive[ids[~new]]):
             raise ValueError(f"ids not in the table: {ids[~new][~self._alive[ids[~new]]][:10].tolist()}")
         out[~new] = self.base.codes_of(ids[~new])
@@ -239,7 +254,7 @@ def lexical_with_delta(base: LexicalIndex, delta: Delta, vectorizer: Vectorizer)
     lengths = np.concatenate([base.lengths, added_lengths])
     lengths[dead] = 0.0
     return LexicalIndex(base.postings, lengths, vectorizer.df_, vectorizer.n_docs_, extra=extra,
-                        alive=live_mask(dead, delta.n_rows))
+                        dead=dead)
 
 
 __all__ = ["SegmentedRows", "SegmentedTable", "base_lexical", "clear_dead", "count_present", "lexical_with_delta", "live_mask", "merged",
